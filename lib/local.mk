@@ -1,0 +1,12 @@
+# libjpki: the rules shared by the overlay, the responder and the jpki command.
+noinst_LTLIBRARIES += lib/libjpki.la
+lib_libjpki_la_SOURCES = \
+	lib/err.c lib/err.h \
+	lib/municipality.c lib/municipality.h \
+	lib/p11key.c lib/p11key.h \
+	lib/crl_check.c lib/crl_check.h \
+	lib/dn.c lib/dn.h \
+	lib/reason.c lib/reason.h \
+	lib/trust.c lib/trust.h
+lib_libjpki_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS) $(LIBP11_CFLAGS) $(P11KIT_CFLAGS) $(LDAP_CFLAGS)
+lib_libjpki_la_LIBADD = $(OPENSSL_LIBS) $(LIBP11_LIBS) $(P11KIT_LIBS) $(LDAP_LIBS)

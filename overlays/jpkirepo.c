@@ -1,0 +1,87 @@
+/* jpkirepo: an overlay that lets into the repository only CRLs, ARLs and CA certificates that
+ * the CA really issued for the place they are written to (CPS 2-6-1, 4-4-4-4, 4-4-9). */
+#include "jpkirepo.h"
+
+static slap_overinst jpkirepo;
+
+static int jpkirepo_db_init(BackendDB *be, ConfigReply *cr)
+{
+	slap_overinst *on = (slap_overinst *)be->bd_info;
+	jpkirepo_info *ji = ch_calloc(1, sizeof(*ji));
+	const char *text;
+
+	(void)cr;
+	jpki_crl_policy_default(&ji->policy);
+	ji->anchors = sk_X509_new_null();
+	ji->trust_stale = 1;
+	ji->cache = jpkirepo_cache_new();
+	ldap_pvt_thread_rdwr_init(&ji->trust_lock);
+	ldap_pvt_thread_mutex_init(&ji->write_lock);
+	if (slap_str2ad("certificateRevocationList", &ji->ad_crl, &text) != LDAP_SUCCESS ||
+	    slap_str2ad("authorityRevocationList", &ji->ad_arl, &text) != LDAP_SUCCESS ||
+	    slap_str2ad("cACertificate", &ji->ad_cacert, &text) != LDAP_SUCCESS) {
+		Debug(LDAP_DEBUG_ANY, "jpkirepo: schema lacks the RFC 4523 attributes: %s\n", text);
+		return 1;
+	}
+	on->on_bi.bi_private = ji;
+	return 0;
+}
+
+static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
+{
+	slap_overinst *on = (slap_overinst *)be->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	if (sk_X509_num(ji->anchors) == 0) {
+		snprintf(cr->msg, sizeof(cr->msg), "jpkirepo: no jpkirepo-trust-anchor configured");
+		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
+		return 1;
+	}
+	if (ji->publishers == NULL)
+		Debug(LDAP_DEBUG_ANY, "jpkirepo: no jpkirepo-publisher configured: every CRL write will be refused\n");
+	return 0;
+}
+
+static int jpkirepo_db_destroy(BackendDB *be, ConfigReply *cr)
+{
+	slap_overinst *on = (slap_overinst *)be->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	(void)cr;
+	if (ji == NULL)
+		return 0;
+	jpkirepo_config_free(ji);
+	jpki_trust_free(ji->trust);
+	jpkirepo_cache_free(ji->cache);
+	ldap_pvt_thread_rdwr_destroy(&ji->trust_lock);
+	ldap_pvt_thread_mutex_destroy(&ji->write_lock);
+	ch_free(ji);
+	on->on_bi.bi_private = NULL;
+	return 0;
+}
+
+static int jpkirepo_initialize(void)
+{
+	int rc;
+
+	jpkirepo.on_bi.bi_type = "jpkirepo";
+	jpkirepo.on_bi.bi_flags = SLAPO_BFLAG_SINGLE;
+	jpkirepo.on_bi.bi_db_init = jpkirepo_db_init;
+	jpkirepo.on_bi.bi_db_open = jpkirepo_db_open;
+	jpkirepo.on_bi.bi_db_destroy = jpkirepo_db_destroy;
+	jpkirepo.on_bi.bi_op_add = jpkirepo_op_add;
+	jpkirepo.on_bi.bi_op_modify = jpkirepo_op_modify;
+	rc = jpkirepo_config_register(&jpkirepo.on_bi);
+	if (rc != 0)
+		return rc;
+	return overlay_register(&jpkirepo);
+}
+
+__attribute__((visibility("default"))) int init_module(int argc, char *argv[]);
+
+int init_module(int argc, char *argv[])
+{
+	(void)argc;
+	(void)argv;
+	return jpkirepo_initialize();
+}

@@ -1,0 +1,64 @@
+/* jpkirepo: the JPKI repository overlay. Private declarations shared by its files; the
+ * module is linked with -fvisibility=hidden and exports init_module alone, because Debian's
+ * slapd loads modules with RTLD_GLOBAL. */
+#ifndef JPKIREPO_H
+#define JPKIREPO_H
+
+#include "portable.h"
+#include "slap.h"
+#include "slap-config.h"
+
+#include <openssl/x509.h>
+
+#include "crl_check.h"
+#include "trust.h"
+
+/* Every OID of the module's cn=config schema hangs under this arc (a 2.25 UUID arc, as the
+ * jpki schema; see schema/jpki.schema). */
+#define JPKIREPO_CFG_AT "2.25.248149613466702823538758263965932804011.3.1"
+#define JPKIREPO_CFG_OC "2.25.248149613466702823538758263965932804011.3.2"
+
+typedef struct jpkirepo_meta_cache jpkirepo_meta_cache;
+
+typedef struct jpkirepo_info {
+	struct berval ca_dn, ca_ndn;		/* the CA entry: cACertificate, ARL */
+	BerVarray anchor_files;			/* as configured, for cn=config */
+	STACK_OF(X509) *anchors;		/* read at configuration time */
+	BerVarray publishers, npublishers;	/* identities allowed to write */
+	jpki_crl_policy policy;
+
+	/* Anchors plus the generations the stored cACertificate values link in; rebuilt from
+	 * the CA entry whenever stale. */
+	ldap_pvt_thread_rdwr_t trust_lock;
+	ldap_pvt_thread_mutex_t write_lock;	/* held from a write's check until its answer */
+	jpki_trust *trust;
+	int trust_stale;
+
+	jpkirepo_meta_cache *cache;
+
+	AttributeDescription *ad_crl, *ad_arl, *ad_cacert;
+} jpkirepo_info;
+
+/* jpkirepo_config.c */
+int jpkirepo_config_register(BackendInfo *bi);
+void jpkirepo_config_free(jpkirepo_info *ji);
+
+/* jpkirepo_write.c */
+int jpkirepo_op_add(Operation *op, SlapReply *rs);
+int jpkirepo_op_modify(Operation *op, SlapReply *rs);
+
+/* jpkirepo_trust.c */
+jpki_trust *jpkirepo_trust_acquire(Operation *op, slap_overinst *on);
+void jpkirepo_trust_release(jpkirepo_info *ji);
+void jpkirepo_trust_mark_stale(jpkirepo_info *ji);
+jpki_trust *jpkirepo_trust_anchors_only(jpkirepo_info *ji, jpki_err *err);
+
+/* jpkirepo_cache.c: meta of stored CRLs by SHA-256 of their DER, so that a write does not
+ * parse the CRL it replaces (a 100,000-entry CRL costs ~85 ms to parse). */
+jpkirepo_meta_cache *jpkirepo_cache_new(void);
+void jpkirepo_cache_free(jpkirepo_meta_cache *c);
+int jpkirepo_cache_get(jpkirepo_meta_cache *c, const struct berval *der, const jpki_trust *t,
+	jpki_crl_meta *out);
+void jpkirepo_cache_put(jpkirepo_meta_cache *c, const struct berval *der, const jpki_crl_meta *m);
+
+#endif

@@ -1,0 +1,260 @@
+/* slapd.conf directives and their cn=config attributes (olcJpkiRepo*). */
+#include "jpkirepo.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+enum {
+	CFG_CA_DN = 1,
+	CFG_ANCHOR,
+	CFG_PUBLISHER,
+	CFG_SKEW,
+	CFG_MAX_VALIDITY,
+	CFG_MAX_SIZE,
+};
+
+static ConfigDriver jpkirepo_cf;
+
+static ConfigTable jpkirepo_cfg[] = {
+	{ .name = "jpkirepo-ca-dn", "dn", 2, 2, 0, ARG_DN | ARG_QUOTE | ARG_MAGIC | CFG_CA_DN, jpkirepo_cf,
+	  "( " JPKIREPO_CFG_AT ".1 NAME 'olcJpkiRepoCaDN' "
+	  "DESC 'The CA entry: holds cACertificate and the ARL' "
+	  "EQUALITY distinguishedNameMatch SYNTAX OMsDN SINGLE-VALUE )" },
+	{ .name = "jpkirepo-trust-anchor", "file", 2, 2, 0, ARG_MAGIC | CFG_ANCHOR, jpkirepo_cf,
+	  "( " JPKIREPO_CFG_AT ".2 NAME 'olcJpkiRepoTrustAnchor' "
+	  "DESC 'PEM file of self-signed CA certificates whose keys sign CRLs' "
+	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString )" },
+	{ .name = "jpkirepo-publisher", "dn", 2, 2, 0, ARG_DN | ARG_QUOTE | ARG_MAGIC | CFG_PUBLISHER, jpkirepo_cf,
+	  "( " JPKIREPO_CFG_AT ".3 NAME 'olcJpkiRepoPublisher' "
+	  "DESC 'Identity allowed to write CRLs, ARLs and CA certificates' "
+	  "EQUALITY distinguishedNameMatch SYNTAX OMsDN )" },
+	{ .name = "jpkirepo-clock-skew", "seconds", 2, 2, 0, ARG_LONG | ARG_MAGIC | CFG_SKEW, jpkirepo_cf,
+	  "( " JPKIREPO_CFG_AT ".4 NAME 'olcJpkiRepoClockSkew' "
+	  "DESC 'Seconds a thisUpdate may lie in the future' "
+	  "EQUALITY integerMatch SYNTAX OMsInteger SINGLE-VALUE )" },
+	{ .name = "jpkirepo-max-validity", "seconds", 2, 2, 0, ARG_LONG | ARG_MAGIC | CFG_MAX_VALIDITY, jpkirepo_cf,
+	  "( " JPKIREPO_CFG_AT ".5 NAME 'olcJpkiRepoMaxValidity' "
+	  "DESC 'Longest nextUpdate - thisUpdate accepted, in seconds' "
+	  "EQUALITY integerMatch SYNTAX OMsInteger SINGLE-VALUE )" },
+	{ .name = "jpkirepo-max-size", "bytes", 2, 2, 0, ARG_LONG | ARG_MAGIC | CFG_MAX_SIZE, jpkirepo_cf,
+	  "( " JPKIREPO_CFG_AT ".6 NAME 'olcJpkiRepoMaxSize' "
+	  "DESC 'Largest CRL accepted, in bytes of DER' "
+	  "EQUALITY integerMatch SYNTAX OMsInteger SINGLE-VALUE )" },
+	{ .name = NULL, .arg_type = ARG_IGNORED }
+};
+
+static ConfigOCs jpkirepo_ocs[] = {
+	{ .co_def = "( " JPKIREPO_CFG_OC ".1 NAME 'olcJpkiRepoConfig' "
+	  "DESC 'JPKI repository overlay configuration' "
+	  "SUP olcOverlayConfig "
+	  "MAY ( olcJpkiRepoCaDN $ olcJpkiRepoTrustAnchor $ olcJpkiRepoPublisher $ "
+	  "olcJpkiRepoClockSkew $ olcJpkiRepoMaxValidity $ olcJpkiRepoMaxSize ) )",
+	  .co_type = Cft_Overlay, .co_table = jpkirepo_cfg },
+	{ .co_def = NULL }
+};
+
+/* Reads every certificate of a PEM file and checks each is an acceptable anchor. */
+static STACK_OF(X509) *read_anchors(const char *path, char *msg, size_t msglen)
+{
+	jpki_trust *probe = jpki_trust_new();
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	BIO *b = BIO_new_file(path, "r");
+	X509 *c;
+	jpki_err err;
+
+	if (probe == NULL || certs == NULL || b == NULL ||
+	    jpki_trust_add_anchor_file(probe, path, &err) < 0) {
+		snprintf(msg, msglen, "%.200s", b == NULL ? "cannot open the file" : err.text);
+		goto fail;
+	}
+	while ((c = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(certs, c);
+	ERR_clear_error();
+	BIO_free(b);
+	jpki_trust_free(probe);
+	return certs;
+fail:
+	BIO_free(b);
+	jpki_trust_free(probe);
+	sk_X509_free(certs);
+	return NULL;
+}
+
+/* The anchors are always the union of the configured files' certificates. */
+static int anchors_reload(jpkirepo_info *ji, char *msg, size_t msglen)
+{
+	STACK_OF(X509) *all = sk_X509_new_null(), *one;
+	unsigned i;
+
+	for (i = 0; ji->anchor_files != NULL && !BER_BVISNULL(&ji->anchor_files[i]); i++) {
+		one = read_anchors(ji->anchor_files[i].bv_val, msg, msglen);
+		if (one == NULL) {
+			sk_X509_pop_free(all, X509_free);
+			return -1;
+		}
+		while (sk_X509_num(one) > 0)
+			sk_X509_push(all, sk_X509_shift(one));
+		sk_X509_free(one);
+	}
+	sk_X509_pop_free(ji->anchors, X509_free);
+	ji->anchors = all;
+	jpkirepo_trust_mark_stale(ji);
+	return 0;
+}
+
+static int emit(ConfigArgs *c, jpkirepo_info *ji)
+{
+	char buf[32];
+	struct berval bv;
+	long n;
+
+	switch (c->type) {
+	case CFG_CA_DN:
+		if (!BER_BVISEMPTY(&ji->ca_dn)) {
+			value_add_one(&c->rvalue_vals, &ji->ca_dn);
+			value_add_one(&c->rvalue_nvals, &ji->ca_ndn);
+		}
+		return 0;
+	case CFG_ANCHOR:
+		if (ji->anchor_files != NULL)
+			ber_bvarray_dup_x(&c->rvalue_vals, ji->anchor_files, NULL);
+		return 0;
+	case CFG_PUBLISHER:
+		if (ji->publishers != NULL) {
+			ber_bvarray_dup_x(&c->rvalue_vals, ji->publishers, NULL);
+			ber_bvarray_dup_x(&c->rvalue_nvals, ji->npublishers, NULL);
+		}
+		return 0;
+	case CFG_SKEW: n = ji->policy.clock_skew; break;
+	case CFG_MAX_VALIDITY: n = ji->policy.max_validity; break;
+	default: n = (long)ji->policy.max_size; break;
+	}
+	bv.bv_len = snprintf(buf, sizeof(buf), "%ld", n);
+	bv.bv_val = buf;
+	value_add_one(&c->rvalue_vals, &bv);
+	return 0;
+}
+
+static int delete(ConfigArgs *c, jpkirepo_info *ji)
+{
+	jpki_crl_policy def;
+
+	jpki_crl_policy_default(&def);
+	switch (c->type) {
+	case CFG_CA_DN:
+		ch_free(ji->ca_dn.bv_val);
+		ch_free(ji->ca_ndn.bv_val);
+		BER_BVZERO(&ji->ca_dn);
+		BER_BVZERO(&ji->ca_ndn);
+		break;
+	case CFG_ANCHOR:
+		if (c->valx < 0) {
+			ber_bvarray_free(ji->anchor_files);
+			ji->anchor_files = NULL;
+		} else {
+			int i = c->valx;
+
+			ch_free(ji->anchor_files[i].bv_val);
+			for (; !BER_BVISNULL(&ji->anchor_files[i]); i++)
+				ji->anchor_files[i] = ji->anchor_files[i + 1];
+		}
+		return anchors_reload(ji, c->cr_msg, sizeof(c->cr_msg)) < 0 ? ARG_BAD_CONF : 0;
+	case CFG_PUBLISHER:
+		if (c->valx < 0) {
+			ber_bvarray_free(ji->publishers);
+			ber_bvarray_free(ji->npublishers);
+			ji->publishers = ji->npublishers = NULL;
+		} else {
+			int i = c->valx;
+
+			ch_free(ji->publishers[i].bv_val);
+			ch_free(ji->npublishers[i].bv_val);
+			for (; !BER_BVISNULL(&ji->publishers[i]); i++) {
+				ji->publishers[i] = ji->publishers[i + 1];
+				ji->npublishers[i] = ji->npublishers[i + 1];
+			}
+		}
+		break;
+	case CFG_SKEW: ji->policy.clock_skew = def.clock_skew; break;
+	case CFG_MAX_VALIDITY: ji->policy.max_validity = def.max_validity; break;
+	case CFG_MAX_SIZE: ji->policy.max_size = def.max_size; break;
+	}
+	jpkirepo_trust_mark_stale(ji);
+	return 0;
+}
+
+static int add(ConfigArgs *c, jpkirepo_info *ji)
+{
+	struct berval bv;
+
+	switch (c->type) {
+	case CFG_CA_DN:
+		ch_free(ji->ca_dn.bv_val);
+		ch_free(ji->ca_ndn.bv_val);
+		ji->ca_dn = c->value_dn;
+		ji->ca_ndn = c->value_ndn;
+		break;
+	case CFG_ANCHOR:
+		ber_str2bv(c->argv[1], 0, 1, &bv);
+		ber_bvarray_add(&ji->anchor_files, &bv);
+		if (anchors_reload(ji, c->cr_msg, sizeof(c->cr_msg)) < 0) {
+			int last;
+
+			for (last = 0; !BER_BVISNULL(&ji->anchor_files[last + 1]); last++)
+				;
+			ch_free(ji->anchor_files[last].bv_val);
+			BER_BVZERO(&ji->anchor_files[last]);
+			Debug(LDAP_DEBUG_ANY, "%s: %s: %s\n", c->log, c->argv[1], c->cr_msg);
+			return ARG_BAD_CONF;
+		}
+		break;
+	case CFG_PUBLISHER:
+		ber_bvarray_add(&ji->publishers, &c->value_dn);
+		ber_bvarray_add(&ji->npublishers, &c->value_ndn);
+		break;
+	default:
+		if (c->value_long < 0 || (c->type == CFG_MAX_VALIDITY && c->value_long == 0) ||
+		    (c->type == CFG_MAX_SIZE && c->value_long == 0)) {
+			snprintf(c->cr_msg, sizeof(c->cr_msg), "%s must be a positive number", c->argv[0]);
+			Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
+			return ARG_BAD_CONF;
+		}
+		if (c->type == CFG_SKEW)
+			ji->policy.clock_skew = c->value_long;
+		else if (c->type == CFG_MAX_VALIDITY)
+			ji->policy.max_validity = c->value_long;
+		else
+			ji->policy.max_size = (size_t)c->value_long;
+		break;
+	}
+	jpkirepo_trust_mark_stale(ji);
+	return 0;
+}
+
+static int jpkirepo_cf(ConfigArgs *c)
+{
+	slap_overinst *on = (slap_overinst *)c->bi;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	if (c->op == SLAP_CONFIG_EMIT)
+		return emit(c, ji);
+	if (c->op == LDAP_MOD_DELETE)
+		return delete(c, ji);
+	return add(c, ji);
+}
+
+int jpkirepo_config_register(BackendInfo *bi)
+{
+	bi->bi_cf_ocs = jpkirepo_ocs;
+	return config_register_schema(jpkirepo_cfg, jpkirepo_ocs);
+}
+
+void jpkirepo_config_free(jpkirepo_info *ji)
+{
+	ch_free(ji->ca_dn.bv_val);
+	ch_free(ji->ca_ndn.bv_val);
+	ber_bvarray_free(ji->anchor_files);
+	ber_bvarray_free(ji->publishers);
+	ber_bvarray_free(ji->npublishers);
+	sk_X509_pop_free(ji->anchors, X509_free);
+}

@@ -1,0 +1,352 @@
+/* Every add or modify that writes a CRL, an ARL or a CA certificate passes here before the
+ * backend sees it. The value set the operation would leave is computed from the stored entry
+ * and the modifications; each value not already stored must pass the rules of lib/crl_check
+ * (or, for cACertificate, chain to a trust anchor). A refusal leaves the entry untouched. */
+#include "jpkirepo.h"
+
+typedef enum kind { KIND_CRL, KIND_ARL, KIND_CACERT, KIND_COUNT } kind;
+
+typedef struct valset {
+	struct berval *v;
+	unsigned n;
+} valset;
+
+static AttributeDescription *kind_ad(const jpkirepo_info *ji, kind k)
+{
+	switch (k) {
+	case KIND_CRL: return ji->ad_crl;
+	case KIND_ARL: return ji->ad_arl;
+	default: return ji->ad_cacert;
+	}
+}
+
+static int valset_has(const valset *s, const struct berval *v)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n; i++)
+		if (ber_bvcmp(&s->v[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+static void valset_add(Operation *op, valset *s, const struct berval *v)
+{
+	if (valset_has(s, v))
+		return;
+	s->v = op->o_tmprealloc(s->v, (s->n + 1) * sizeof(*s->v), op->o_tmpmemctx);
+	s->v[s->n++] = *v;
+}
+
+static void valset_remove(valset *s, const struct berval *v)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n; i++) {
+		if (ber_bvcmp(&s->v[i], v) == 0) {
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+	}
+}
+
+static void valset_from_attrs(Operation *op, valset *s, Attribute *attrs, AttributeDescription *ad)
+{
+	Attribute *a;
+	unsigned i;
+
+	for (a = attrs_find(attrs, ad); a != NULL; a = attrs_find(a->a_next, ad))
+		for (i = 0; i < a->a_numvals; i++)
+			valset_add(op, s, &a->a_vals[i]);
+}
+
+/* Applies the modifications of one kind to the stored set, as the backend will. */
+static int apply_mods(Operation *op, Modifications *mods, AttributeDescription *ad, valset *s,
+	const char **why)
+{
+	Modifications *ml;
+	unsigned i;
+
+	for (ml = mods; ml != NULL; ml = ml->sml_next) {
+		if (!is_ad_subtype(ml->sml_desc, ad))
+			continue;
+		switch (ml->sml_op) {
+		case LDAP_MOD_ADD:
+		case SLAP_MOD_SOFTADD:
+		case SLAP_MOD_ADD_IF_NOT_PRESENT:
+			for (i = 0; ml->sml_values && !BER_BVISNULL(&ml->sml_values[i]); i++)
+				valset_add(op, s, &ml->sml_values[i]);
+			break;
+		case LDAP_MOD_DELETE:
+		case SLAP_MOD_SOFTDEL:
+			if (ml->sml_values == NULL)
+				s->n = 0;
+			for (i = 0; ml->sml_values && !BER_BVISNULL(&ml->sml_values[i]); i++)
+				valset_remove(s, &ml->sml_values[i]);
+			break;
+		case LDAP_MOD_REPLACE:
+			s->n = 0;
+			for (i = 0; ml->sml_values && !BER_BVISNULL(&ml->sml_values[i]); i++)
+				valset_add(op, s, &ml->sml_values[i]);
+			break;
+		default:
+			*why = "rule (a) format: this modification type is not defined for the attribute";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int is_publisher(const jpkirepo_info *ji, Operation *op)
+{
+	unsigned i;
+
+	for (i = 0; ji->npublishers != NULL && !BER_BVISNULL(&ji->npublishers[i]); i++)
+		if (dn_match(&op->o_ndn, &ji->npublishers[i]))
+			return 1;
+	return 0;
+}
+
+/* Checks the CRLs/ARLs of the result set that are not stored yet. */
+static int check_crls(Operation *op, jpkirepo_info *ji, const jpki_trust *t, const char *entry_dn,
+	kind k, const valset *stored, const valset *result, jpki_verdict *v)
+{
+	jpki_crl_meta *metas = NULL;
+	unsigned nstored = 0, i, j, nmeta;
+	int rc = -1;
+	time_t now = slap_get_time();
+
+	metas = op->o_tmpcalloc(stored->n + result->n + 1, sizeof(*metas), op->o_tmpmemctx);
+	/* What each stored CRL is compared with; an unreadable stored value compares with none. */
+	for (i = 0; i < stored->n; i++)
+		if (jpkirepo_cache_get(ji->cache, &stored->v[i], t, &metas[nstored]) == 0)
+			nstored++;
+	nmeta = nstored;
+	for (i = 0; i < result->n; i++) {
+		if (valset_has(stored, &result->v[i])) {
+			if (jpkirepo_cache_get(ji->cache, &result->v[i], t, &metas[nmeta]) == 0)
+				nmeta++;
+			continue;
+		}
+		if (jpki_crl_check((const unsigned char *)result->v[i].bv_val, result->v[i].bv_len,
+			    entry_dn, k == KIND_ARL ? JPKI_CRL_ARL : JPKI_CRL_PARTITION, t, metas, nstored,
+			    now, &ji->policy, &metas[nmeta], NULL, v) < 0)
+			goto out;
+		jpkirepo_cache_put(ji->cache, &result->v[i], &metas[nmeta]);
+		nmeta++;
+	}
+	/* One CRL per partition and CA key: a second would make "the stored one" ambiguous. */
+	for (i = nstored; i < nmeta; i++) {
+		for (j = i + 1; j < nmeta; j++) {
+			if (memcmp(metas[i].key_id, metas[j].key_id, sizeof(metas[i].key_id)) == 0) {
+				v->rule = JPKI_RULE_NUMBER;
+				snprintf(v->text, sizeof(v->text),
+					"rule %s: the entry would hold two CRLs signed by one CA key; "
+					"replace the old one", jpki_rule_label(JPKI_RULE_NUMBER));
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < nmeta; i++)
+		jpki_crl_meta_clear(&metas[i]);
+	op->o_tmpfree(metas, op->o_tmpmemctx);
+	return rc;
+}
+
+static int check_cacerts(jpkirepo_info *ji, const valset *result, jpki_verdict *v)
+{
+	jpki_err err;
+	jpki_trust *t = jpkirepo_trust_anchors_only(ji, &err);
+	const unsigned char **ders;
+	size_t *lens;
+	unsigned i;
+	int rc;
+
+	if (t == NULL) {
+		v->rule = JPKI_RULE_CA_CERT;
+		snprintf(v->text, sizeof(v->text), "rule %s: %.300s", jpki_rule_label(JPKI_RULE_CA_CERT), err.text);
+		return -1;
+	}
+	ders = ch_calloc(result->n + 1, sizeof(*ders));
+	lens = ch_calloc(result->n + 1, sizeof(*lens));
+	for (i = 0; i < result->n; i++) {
+		ders[i] = (const unsigned char *)result->v[i].bv_val;
+		lens[i] = result->v[i].bv_len;
+	}
+	rc = jpki_trust_extend_der(t, ders, lens, result->n, &err);
+	if (rc < 0) {
+		v->rule = JPKI_RULE_CA_CERT;
+		snprintf(v->text, sizeof(v->text), "rule %s: %.300s", jpki_rule_label(JPKI_RULE_CA_CERT), err.text);
+	}
+	ch_free(ders);
+	ch_free(lens);
+	jpki_trust_free(t);
+	return rc;
+}
+
+/* Runs when the backend has answered: a successful cACertificate write makes the trust set
+ * stale, and the write lock taken for the check is released. */
+typedef struct after_write {
+	jpkirepo_info *ji;
+	int cacert;
+} after_write;
+
+static int write_answered(Operation *op, SlapReply *rs)
+{
+	after_write *aw = op->o_callback->sc_private;
+
+	if (rs->sr_type == REP_RESULT && rs->sr_err == LDAP_SUCCESS && aw->cacert)
+		jpkirepo_trust_mark_stale(aw->ji);
+	return SLAP_CB_CONTINUE;
+}
+
+static int write_done(Operation *op, SlapReply *rs)
+{
+	slap_callback *cb = op->o_callback;
+	after_write *aw = cb->sc_private;
+
+	if (rs->sr_type != REP_RESULT)
+		return SLAP_CB_CONTINUE;
+	ldap_pvt_thread_mutex_unlock(&aw->ji->write_lock);
+	op->o_callback = cb->sc_next;
+	op->o_tmpfree(aw, op->o_tmpmemctx);
+	op->o_tmpfree(cb, op->o_tmpmemctx);
+	return SLAP_CB_CONTINUE;
+}
+
+/* Checks and store happen under one lock, so that two publishers cannot both pass rule (e)
+ * against the same stored CRL. */
+static void hold_until_answered(Operation *op, jpkirepo_info *ji, int cacert)
+{
+	slap_callback *cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
+	after_write *aw = op->o_tmpcalloc(1, sizeof(*aw), op->o_tmpmemctx);
+
+	aw->ji = ji;
+	aw->cacert = cacert;
+	cb->sc_response = write_answered;
+	cb->sc_cleanup = write_done;
+	cb->sc_private = aw;
+	cb->sc_next = op->o_callback;
+	op->o_callback = cb;
+}
+
+/* stored: the entry's attributes now (NULL for an add); mods: NULL for an add, whose new
+ * attributes are in `added`. */
+static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
+	Modifications *mods, Attribute *added, int *holding)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+	valset stored[KIND_COUNT] = { { 0 } }, result[KIND_COUNT] = { { 0 } };
+	int changed[KIND_COUNT] = { 0 }, any = 0, rc = SLAP_CB_CONTINUE;
+	jpki_verdict v = { JPKI_RULE_NONE, "" };
+	const char *why = NULL;
+	const jpki_trust *t;
+	unsigned i;
+	kind k;
+
+	for (k = 0; k < KIND_COUNT; k++) {
+		AttributeDescription *ad = kind_ad(ji, k);
+
+		valset_from_attrs(op, &stored[k], stored_attrs, ad);
+		if (mods != NULL) {
+			for (Modifications *ml = mods; ml != NULL; ml = ml->sml_next)
+				changed[k] |= is_ad_subtype(ml->sml_desc, ad);
+			for (i = 0; i < stored[k].n; i++)
+				valset_add(op, &result[k], &stored[k].v[i]);
+			if (changed[k] && apply_mods(op, mods, ad, &result[k], &why) < 0) {
+				send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, why);
+				rc = rs->sr_err;
+				goto out;
+			}
+		} else {
+			valset_from_attrs(op, &result[k], added, ad);
+			changed[k] = result[k].n > 0;
+		}
+		any |= changed[k];
+	}
+	if (!any || be_shadow_update(op))
+		goto out;
+	if (!is_publisher(ji, op)) {
+		snprintf(v.text, sizeof(v.text), "rule %s: only the configured publisher may write %s",
+			jpki_rule_label(JPKI_RULE_WRITER),
+			changed[KIND_CRL] ? "certificateRevocationList" :
+			changed[KIND_ARL] ? "authorityRevocationList" : "cACertificate");
+		send_ldap_error(op, rs, LDAP_INSUFFICIENT_ACCESS, v.text);
+		rc = rs->sr_err;
+		goto out;
+	}
+	if (changed[KIND_CACERT] && check_cacerts(ji, &result[KIND_CACERT], &v) < 0)
+		goto refused;
+	if (changed[KIND_CRL] || changed[KIND_ARL]) {
+		t = jpkirepo_trust_acquire(op, on);
+		if (t == NULL) {
+			snprintf(v.text, sizeof(v.text), "rule %s: no trusted CA key is configured",
+				jpki_rule_label(JPKI_RULE_SIGNATURE));
+			goto refused;
+		}
+		for (k = KIND_CRL; k <= KIND_ARL; k++) {
+			if (changed[k] && check_crls(op, ji, t, op->o_req_dn.bv_val, k, &stored[k],
+					      &result[k], &v) < 0) {
+				jpkirepo_trust_release(ji);
+				goto refused;
+			}
+		}
+		jpkirepo_trust_release(ji);
+	}
+	/* Passed: the lock taken by the caller is released when the backend has answered. */
+	hold_until_answered(op, ji, changed[KIND_CACERT]);
+	*holding = 0;
+	goto out;
+refused:
+	Debug(LDAP_DEBUG_STATS, "jpkirepo: conn=%lu op=%lu refused write to \"%s\" by \"%s\": %s\n",
+		op->o_connid, op->o_opid, op->o_req_dn.bv_val, op->o_dn.bv_val, v.text);
+	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
+	rc = rs->sr_err;
+out:
+	for (k = 0; k < KIND_COUNT; k++) {
+		op->o_tmpfree(stored[k].v, op->o_tmpmemctx);
+		op->o_tmpfree(result[k].v, op->o_tmpmemctx);
+	}
+	return rc;
+}
+
+int jpkirepo_op_add(Operation *op, SlapReply *rs)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+	int rc, holding = 1;
+
+	ldap_pvt_thread_mutex_lock(&ji->write_lock);
+	rc = check_write(op, rs, NULL, NULL, op->ora_e->e_attrs, &holding);
+	if (holding)
+		ldap_pvt_thread_mutex_unlock(&ji->write_lock);
+	return rc;
+}
+
+int jpkirepo_op_modify(Operation *op, SlapReply *rs)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+	Modifications *ml;
+	Entry *e = NULL;
+	int rc, ours = 0, holding = 1;
+
+	for (ml = op->orm_modlist; ml != NULL && !ours; ml = ml->sml_next)
+		ours = is_ad_subtype(ml->sml_desc, ji->ad_crl) || is_ad_subtype(ml->sml_desc, ji->ad_arl) ||
+		       is_ad_subtype(ml->sml_desc, ji->ad_cacert);
+	if (!ours)
+		return SLAP_CB_CONTINUE;
+	ldap_pvt_thread_mutex_lock(&ji->write_lock);
+	if (overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL) {
+		ldap_pvt_thread_mutex_unlock(&ji->write_lock);
+		return SLAP_CB_CONTINUE;	/* the backend answers noSuchObject */
+	}
+	rc = check_write(op, rs, e->e_attrs, op->orm_modlist, NULL, &holding);
+	overlay_entry_release_ov(op, e, 0, on);
+	if (holding)
+		ldap_pvt_thread_mutex_unlock(&ji->write_lock);
+	return rc;
+}

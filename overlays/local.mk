@@ -1,0 +1,13 @@
+# jpkirepo.la: the slapd overlay module, built against the configured Debian source of the
+# installed slapd (--with-openldap-src). Only init_module is exported.
+ldapmodule_LTLIBRARIES = overlays/jpkirepo.la
+overlays_jpkirepo_la_SOURCES = \
+	overlays/jpkirepo.c overlays/jpkirepo.h \
+	overlays/jpkirepo_config.c \
+	overlays/jpkirepo_trust.c \
+	overlays/jpkirepo_cache.c \
+	overlays/jpkirepo_write.c
+overlays_jpkirepo_la_CPPFLAGS = -I$(OPENLDAP_SRC)/include -I$(OPENLDAP_SRC)/servers/slapd $(AM_CPPFLAGS)
+overlays_jpkirepo_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS)
+overlays_jpkirepo_la_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^init_module$$'
+overlays_jpkirepo_la_LIBADD = lib/libjpki.la $(OPENSSL_LIBS)
