@@ -15,8 +15,8 @@
 
 /* Every OID of the module's cn=config schema hangs under this arc (a 2.25 UUID arc, as the
  * jpki schema; see schema/jpki.schema). */
-#define JPKIREPO_CFG_AT "2.25.248149613466702823538758263965932804011.3.1"
-#define JPKIREPO_CFG_OC "2.25.248149613466702823538758263965932804011.3.2"
+#define JPKIREPO_CFG_AT "2.25.268946904057716495129798817608121486957.3.1"
+#define JPKIREPO_CFG_OC "2.25.268946904057716495129798817608121486957.3.2"
 
 typedef struct jpkirepo_meta_cache jpkirepo_meta_cache;
 
