@@ -92,6 +92,7 @@ int jpki_check_format(const unsigned char *der, size_t len, X509_CRL **out, jpki
 	const unsigned char *p = der;
 	X509_CRL *crl;
 	const STACK_OF(X509_EXTENSION) *exts;
+	STACK_OF(X509_REVOKED) *revoked;
 	int i;
 
 	*out = NULL;
@@ -122,6 +123,28 @@ int jpki_check_format(const unsigned char *der, size_t len, X509_CRL **out, jpki
 			OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1);
 			X509_CRL_free(crl);
 			return refuse(v, JPKI_RULE_FORMAT, "unknown critical extension %s", oid);
+		}
+	}
+	/* RFC 5280 5.3: an unknown critical entry extension makes the whole CRL unusable. */
+	revoked = X509_CRL_get_REVOKED(crl);
+	for (i = 0; i < sk_X509_REVOKED_num(revoked); i++) {
+		const STACK_OF(X509_EXTENSION) *rexts =
+			X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revoked, i));
+		int j;
+
+		for (j = 0; j < sk_X509_EXTENSION_num(rexts); j++) {
+			X509_EXTENSION *ext = sk_X509_EXTENSION_value(rexts, j);
+			int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+
+			if (X509_EXTENSION_get_critical(ext) && nid != NID_crl_reason &&
+			    nid != NID_invalidity_date) {
+				char oid[80];
+
+				OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1);
+				X509_CRL_free(crl);
+				return refuse(v, JPKI_RULE_FORMAT,
+					"entry %d has an unknown critical extension %s", i + 1, oid);
+			}
 		}
 	}
 	*out = crl;

@@ -1,10 +1,33 @@
 #include "dn.h"
 
 #include <ldap.h>
+#include <openssl/err.h>
 #include <openssl/bio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* LDAP attribute types are case-insensitive; OpenSSL's names are not ("CN", "commonName").
+ * An exact match first, then every known short and long name without regard to case. */
+static ASN1_OBJECT *type_to_obj(const char *type)
+{
+	ASN1_OBJECT *obj = OBJ_txt2obj(type, 0);
+	int nid, last;
+
+	ERR_clear_error();
+	if (obj != NULL)
+		return obj;
+	last = OBJ_new_nid(0);
+	for (nid = 1; nid < last; nid++) {
+		const char *sn = OBJ_nid2sn(nid), *ln = OBJ_nid2ln(nid);
+
+		if ((sn != NULL && strcasecmp(sn, type) == 0) || (ln != NULL && strcasecmp(ln, type) == 0))
+			return OBJ_nid2obj(nid);
+	}
+	ERR_clear_error();
+	return NULL;
+}
 
 /* One AVA of an LDAP RDN into the name; set > 0 joins the previous entry's RDN. */
 static int add_ava(X509_NAME *name, const LDAPAVA *ava, int set, jpki_err *err)
@@ -19,7 +42,7 @@ static int add_ava(X509_NAME *name, const LDAPAVA *ava, int set, jpki_err *err)
 	memcpy(type, ava->la_attr.bv_val, ava->la_attr.bv_len);
 	type[ava->la_attr.bv_len] = '\0';
 	type_is_oid = (type[0] >= '0' && type[0] <= '9');
-	obj = OBJ_txt2obj(type, type_is_oid);
+	obj = type_is_oid ? OBJ_txt2obj(type, 1) : type_to_obj(type);
 	if (obj == NULL)
 		return jpki_errf(err, "DN attribute type '%s' is unknown", type);
 	if (ava->la_flags & LDAP_AVA_BINARY) {

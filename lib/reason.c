@@ -1,5 +1,6 @@
 #include "reason.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +30,10 @@ int jpki_reason_parse(const char *text)
 
 	if (text == NULL || *text == '\0')
 		return -1;
-	n = strtol(text, &end, 10);
-	if (*end == '\0')
-		return jpki_reason_allowed((int)n) ? (int)n : -1;
+	if (isdigit((unsigned char)text[0])) {
+		n = strtol(text, &end, 10);
+		return (*end == '\0' && n >= 1 && n <= 5) ? (int)n : -1;
+	}
 	for (i = 1; i <= 5; i++)
 		if (strcmp(text, names[i]) == 0)
 			return i;

@@ -7,3 +7,39 @@ tests_unit_test_municipality_SOURCES = tests/unit/test_municipality.c tests/unit
 tests_unit_test_municipality_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(OPENSSL_CFLAGS) \
 	-DJPKI_TEST_DATADIR='"$(abs_top_srcdir)/data"'
 tests_unit_test_municipality_LDADD = lib/libjpki.la $(CUNIT_LIBS)
+
+# Shared fixture (in-memory RSA CA, certificates, CRLs) linked into the tests below.
+EXTRA_DIST += tests/unit/fixture.h
+JPKI_UNIT_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(OPENSSL_CFLAGS) \
+	-DJPKI_TEST_DATADIR='"$(abs_top_srcdir)/data"'
+JPKI_UNIT_LDADD = lib/libjpki.la $(CUNIT_LIBS) $(OPENSSL_LIBS) $(LDAP_LIBS)
+
+check_PROGRAMS += tests/unit/test_crl_check
+tests_unit_test_crl_check_SOURCES = tests/unit/test_crl_check.c tests/unit/fixture.c \
+	tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_crl_check_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_crl_check_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_trust
+tests_unit_test_trust_SOURCES = tests/unit/test_trust.c tests/unit/fixture.c \
+	tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_trust_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_trust_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_ledger
+tests_unit_test_ledger_SOURCES = tests/unit/test_ledger.c tests/unit/fixture.c \
+	tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_ledger_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_ledger_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_dn
+tests_unit_test_dn_SOURCES = tests/unit/test_dn.c tests/unit/fixture.c \
+	tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_dn_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_dn_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_crl_issue
+tests_unit_test_crl_issue_SOURCES = tests/unit/test_crl_issue.c tests/unit/fixture.c \
+	tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_crl_issue_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_crl_issue_LDADD = $(JPKI_UNIT_LDADD)

@@ -1,0 +1,5 @@
+# Test-only tools.
+noinst_PROGRAMS += tests/tools/jpki-badcrl
+tests_tools_jpki_badcrl_SOURCES = tests/tools/jpki-badcrl.c
+tests_tools_jpki_badcrl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_tools_jpki_badcrl_LDADD = lib/libjpki.la $(OPENSSL_LIBS)

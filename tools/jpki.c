@@ -1,0 +1,44 @@
+/* jpki: the repository operator's command. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *group, *verb, *summary;
+	jpki_cmd_fn fn;
+} commands[] = {
+	{ "crl", "issue", "sign one CRL per municipality partition and the ARL from ledgers", cmd_crl_issue },
+	{ "crl", "publish", "write CRL/ARL files into their repository entries", cmd_crl_publish },
+	{ "ca", "publish", "write the CA certificates and cross-certificate pairs into the CA entry", cmd_ca_publish },
+};
+
+static void usage(FILE *to)
+{
+	size_t i;
+
+	fprintf(to, "usage: jpki <command> [options]   (jpki <command> --help for its options)\n\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(to, "  jpki %-4s %-9s %s\n", commands[i].group, commands[i].verb, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("jpki %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (i = 0; argc >= 3 && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].group) == 0 && strcmp(argv[2], commands[i].verb) == 0)
+			return commands[i].fn(argc - 2, argv + 2);
+	usage(stderr);
+	return EXIT_USAGE;
+}
