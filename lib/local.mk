@@ -10,6 +10,7 @@ lib_libjpki_la_SOURCES = \
 	lib/trust.c lib/trust.h \
 	lib/ledger.c lib/ledger.h \
 	lib/crl_issue.c lib/crl_issue.h \
-	lib/ldapconn.c lib/ldapconn.h
+	lib/ldapconn.c lib/ldapconn.h \
+	lib/verifier.c lib/verifier.h
 lib_libjpki_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS) $(LIBP11_CFLAGS) $(P11KIT_CFLAGS) $(LDAP_CFLAGS)
 lib_libjpki_la_LIBADD = $(OPENSSL_LIBS) $(LIBP11_LIBS) $(P11KIT_LIBS) $(LDAP_LIBS)

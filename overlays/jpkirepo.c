@@ -1,5 +1,6 @@
 /* jpkirepo: an overlay that lets into the repository only CRLs, ARLs and CA certificates that
- * the CA really issued for the place they are written to (CPS 2-6-1, 4-4-4-4, 4-4-9). */
+ * the CA really issued for the place they are written to (CPS 2-6-1, 4-4-4-4, 4-4-9), and
+ * lets only registered verifiers read user CRLs (CPS 2-6-3, 4-4-4-5). */
 #include "jpkirepo.h"
 
 static slap_overinst jpkirepo;
@@ -15,11 +16,13 @@ static int jpkirepo_db_init(BackendDB *be, ConfigReply *cr)
 	ji->anchors = sk_X509_new_null();
 	ji->trust_stale = 1;
 	ji->cache = jpkirepo_cache_new();
+	ji->registry = jpkirepo_registry_new();
 	ldap_pvt_thread_rdwr_init(&ji->trust_lock);
 	ldap_pvt_thread_mutex_init(&ji->write_lock);
 	if (slap_str2ad("certificateRevocationList", &ji->ad_crl, &text) != LDAP_SUCCESS ||
 	    slap_str2ad("authorityRevocationList", &ji->ad_arl, &text) != LDAP_SUCCESS ||
-	    slap_str2ad("cACertificate", &ji->ad_cacert, &text) != LDAP_SUCCESS) {
+	    slap_str2ad("cACertificate", &ji->ad_cacert, &text) != LDAP_SUCCESS ||
+	    slap_str2ad("deltaRevocationList", &ji->ad_delta, &text) != LDAP_SUCCESS) {
 		Debug(LDAP_DEBUG_ANY, "jpkirepo: schema lacks the RFC 4523 attributes: %s\n", text);
 		return 1;
 	}
@@ -53,6 +56,7 @@ static int jpkirepo_db_destroy(BackendDB *be, ConfigReply *cr)
 	jpkirepo_config_free(ji);
 	jpki_trust_free(ji->trust);
 	jpkirepo_cache_free(ji->cache);
+	jpkirepo_registry_free(ji->registry);
 	ldap_pvt_thread_rdwr_destroy(&ji->trust_lock);
 	ldap_pvt_thread_mutex_destroy(&ji->write_lock);
 	ch_free(ji);
@@ -71,6 +75,11 @@ static int jpkirepo_initialize(void)
 	jpkirepo.on_bi.bi_db_destroy = jpkirepo_db_destroy;
 	jpkirepo.on_bi.bi_op_add = jpkirepo_op_add;
 	jpkirepo.on_bi.bi_op_modify = jpkirepo_op_modify;
+	jpkirepo.on_bi.bi_op_delete = jpkirepo_op_delete;
+	jpkirepo.on_bi.bi_op_modrdn = jpkirepo_op_modrdn;
+	jpkirepo.on_bi.bi_op_search = jpkirepo_op_search;
+	jpkirepo.on_bi.bi_op_compare = jpkirepo_op_compare;
+	jpkirepo.on_bi.bi_access_allowed = jpkirepo_access_allowed;
 	rc = jpkirepo_config_register(&jpkirepo.on_bi);
 	if (rc != 0)
 		return rc;

@@ -19,12 +19,16 @@
 #define JPKIREPO_CFG_OC "2.25.268946904057716495129798817608121486957.3.2"
 
 typedef struct jpkirepo_meta_cache jpkirepo_meta_cache;
+typedef struct jpkirepo_registry jpkirepo_registry;
 
 typedef struct jpkirepo_info {
 	struct berval ca_dn, ca_ndn;		/* the CA entry: cACertificate, ARL */
 	BerVarray anchor_files;			/* as configured, for cn=config */
 	STACK_OF(X509) *anchors;		/* read at configuration time */
 	BerVarray publishers, npublishers;	/* identities allowed to write */
+	BerVarray readers, nreaders;		/* services that read user CRLs */
+	struct berval verifier_base, verifier_nbase;	/* the verifier registry */
+	jpkirepo_registry *registry;
 	jpki_crl_policy policy;
 
 	/* Anchors plus the generations the stored cACertificate values link in; rebuilt from
@@ -36,7 +40,7 @@ typedef struct jpkirepo_info {
 
 	jpkirepo_meta_cache *cache;
 
-	AttributeDescription *ad_crl, *ad_arl, *ad_cacert;
+	AttributeDescription *ad_crl, *ad_arl, *ad_cacert, *ad_delta;
 } jpkirepo_info;
 
 /* jpkirepo_config.c */
@@ -46,6 +50,22 @@ void jpkirepo_config_free(jpkirepo_info *ji);
 /* jpkirepo_write.c */
 int jpkirepo_op_add(Operation *op, SlapReply *rs);
 int jpkirepo_op_modify(Operation *op, SlapReply *rs);
+int jpkirepo_op_delete(Operation *op, SlapReply *rs);
+int jpkirepo_op_modrdn(Operation *op, SlapReply *rs);
+
+/* jpkirepo_read.c */
+int jpkirepo_crl_readable(Operation *op, slap_overinst *on);
+int jpkirepo_is_crl_ad(const jpkirepo_info *ji, AttributeDescription *ad);
+BI_access_allowed jpkirepo_access_allowed;
+int jpkirepo_op_search(Operation *op, SlapReply *rs);
+int jpkirepo_op_compare(Operation *op, SlapReply *rs);
+
+/* jpkirepo_registry.c */
+jpkirepo_registry *jpkirepo_registry_new(void);
+void jpkirepo_registry_free(jpkirepo_registry *r);
+void jpkirepo_registry_changed(jpkirepo_registry *r);
+int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
+	struct berval *ndn, char *why, size_t whylen);
 
 /* jpkirepo_trust.c */
 jpki_trust *jpkirepo_trust_acquire(Operation *op, slap_overinst *on);

@@ -11,6 +11,8 @@ enum {
 	CFG_SKEW,
 	CFG_MAX_VALIDITY,
 	CFG_MAX_SIZE,
+	CFG_VERIFIER_BASE,
+	CFG_READER,
 };
 
 static ConfigDriver jpkirepo_cf;
@@ -40,6 +42,16 @@ static ConfigTable jpkirepo_cfg[] = {
 	  "( " JPKIREPO_CFG_AT ".6 NAME 'olcJpkiRepoMaxSize' "
 	  "DESC 'Largest CRL accepted, in bytes of DER' "
 	  "EQUALITY integerMatch SYNTAX OMsInteger SINGLE-VALUE )" },
+	{ .name = "jpkirepo-verifier-base", .what = "dn", .min_args = 2, .max_args = 2, .length = 0,
+	  .arg_type = ARG_DN | ARG_QUOTE | ARG_MAGIC | CFG_VERIFIER_BASE, .arg_item = jpkirepo_cf,
+	  .attribute = "( " JPKIREPO_CFG_AT ".7 NAME 'olcJpkiRepoVerifierBase' "
+	  "DESC 'The verifier registry: entries below it that are active verifiers read user CRLs' "
+	  "EQUALITY distinguishedNameMatch SYNTAX OMsDN SINGLE-VALUE )" },
+	{ .name = "jpkirepo-reader", .what = "dn", .min_args = 2, .max_args = 2, .length = 0,
+	  .arg_type = ARG_DN | ARG_QUOTE | ARG_MAGIC | CFG_READER, .arg_item = jpkirepo_cf,
+	  .attribute = "( " JPKIREPO_CFG_AT ".8 NAME 'olcJpkiRepoReader' "
+	  "DESC 'Service identity that reads user CRLs (replication, responder, operator)' "
+	  "EQUALITY distinguishedNameMatch SYNTAX OMsDN )" },
 	{ .name = NULL, .arg_type = ARG_IGNORED }
 };
 
@@ -48,7 +60,8 @@ static ConfigOCs jpkirepo_ocs[] = {
 	  "DESC 'JPKI repository overlay configuration' "
 	  "SUP olcOverlayConfig "
 	  "MAY ( olcJpkiRepoCaDN $ olcJpkiRepoTrustAnchor $ olcJpkiRepoPublisher $ "
-	  "olcJpkiRepoClockSkew $ olcJpkiRepoMaxValidity $ olcJpkiRepoMaxSize ) )",
+	  "olcJpkiRepoClockSkew $ olcJpkiRepoMaxValidity $ olcJpkiRepoMaxSize $ "
+	  "olcJpkiRepoVerifierBase $ olcJpkiRepoReader ) )",
 	  .co_type = Cft_Overlay, .co_table = jpkirepo_cfg },
 	{ .co_def = NULL }
 };
@@ -102,28 +115,80 @@ static int anchors_reload(jpkirepo_info *ji, char *msg, size_t msglen)
 	return 0;
 }
 
+/* A single DN setting (the CA entry, the verifier base) and a DN list (publishers,
+ * readers): each kept as given and normalised. */
+typedef struct dn_one {
+	struct berval *dn, *ndn;
+} dn_one;
+
+typedef struct dn_list {
+	BerVarray *dns, *ndns;
+} dn_list;
+
+static int one_of(ConfigArgs *c, jpkirepo_info *ji, dn_one *one, dn_list *list)
+{
+	switch (c->type) {
+	case CFG_CA_DN: *one = (dn_one){ &ji->ca_dn, &ji->ca_ndn }; return 1;
+	case CFG_VERIFIER_BASE: *one = (dn_one){ &ji->verifier_base, &ji->verifier_nbase }; return 1;
+	case CFG_PUBLISHER: *list = (dn_list){ &ji->publishers, &ji->npublishers }; return 2;
+	case CFG_READER: *list = (dn_list){ &ji->readers, &ji->nreaders }; return 2;
+	default: return 0;
+	}
+}
+
+static void dn_one_clear(dn_one *o)
+{
+	ch_free(o->dn->bv_val);
+	ch_free(o->ndn->bv_val);
+	BER_BVZERO(o->dn);
+	BER_BVZERO(o->ndn);
+}
+
+static void dn_list_delete(dn_list *l, int valx)
+{
+	int i = valx;
+
+	if (valx < 0) {
+		ber_bvarray_free(*l->dns);
+		ber_bvarray_free(*l->ndns);
+		*l->dns = *l->ndns = NULL;
+		return;
+	}
+	ch_free((*l->dns)[i].bv_val);
+	ch_free((*l->ndns)[i].bv_val);
+	for (; !BER_BVISNULL(&(*l->dns)[i]); i++) {
+		(*l->dns)[i] = (*l->dns)[i + 1];
+		(*l->ndns)[i] = (*l->ndns)[i + 1];
+	}
+}
+
 static int emit(ConfigArgs *c, jpkirepo_info *ji)
 {
 	char buf[32];
 	struct berval bv;
 	long n;
 
-	switch (c->type) {
-	case CFG_CA_DN:
-		if (!BER_BVISEMPTY(&ji->ca_dn)) {
-			value_add_one(&c->rvalue_vals, &ji->ca_dn);
-			value_add_one(&c->rvalue_nvals, &ji->ca_ndn);
+	dn_one one;
+	dn_list list;
+
+	switch (one_of(c, ji, &one, &list)) {
+	case 1:
+		if (!BER_BVISEMPTY(one.dn)) {
+			value_add_one(&c->rvalue_vals, one.dn);
+			value_add_one(&c->rvalue_nvals, one.ndn);
 		}
 		return 0;
+	case 2:
+		if (*list.dns != NULL) {
+			ber_bvarray_dup_x(&c->rvalue_vals, *list.dns, NULL);
+			ber_bvarray_dup_x(&c->rvalue_nvals, *list.ndns, NULL);
+		}
+		return 0;
+	}
+	switch (c->type) {
 	case CFG_ANCHOR:
 		if (ji->anchor_files != NULL)
 			ber_bvarray_dup_x(&c->rvalue_vals, ji->anchor_files, NULL);
-		return 0;
-	case CFG_PUBLISHER:
-		if (ji->publishers != NULL) {
-			ber_bvarray_dup_x(&c->rvalue_vals, ji->publishers, NULL);
-			ber_bvarray_dup_x(&c->rvalue_nvals, ji->npublishers, NULL);
-		}
 		return 0;
 	case CFG_SKEW: n = ji->policy.clock_skew; break;
 	case CFG_MAX_VALIDITY: n = ji->policy.max_validity; break;
@@ -138,15 +203,19 @@ static int emit(ConfigArgs *c, jpkirepo_info *ji)
 static int delete(ConfigArgs *c, jpkirepo_info *ji)
 {
 	jpki_crl_policy def;
+	dn_one one;
+	dn_list list;
 
 	jpki_crl_policy_default(&def);
-	switch (c->type) {
-	case CFG_CA_DN:
-		ch_free(ji->ca_dn.bv_val);
-		ch_free(ji->ca_ndn.bv_val);
-		BER_BVZERO(&ji->ca_dn);
-		BER_BVZERO(&ji->ca_ndn);
+	switch (one_of(c, ji, &one, &list)) {
+	case 1:
+		dn_one_clear(&one);
 		break;
+	case 2:
+		dn_list_delete(&list, c->valx);
+		break;
+	}
+	switch (c->type) {
 	case CFG_ANCHOR:
 		if (c->valx < 0) {
 			ber_bvarray_free(ji->anchor_files);
@@ -159,22 +228,6 @@ static int delete(ConfigArgs *c, jpkirepo_info *ji)
 				ji->anchor_files[i] = ji->anchor_files[i + 1];
 		}
 		return anchors_reload(ji, c->cr_msg, sizeof(c->cr_msg)) < 0 ? ARG_BAD_CONF : 0;
-	case CFG_PUBLISHER:
-		if (c->valx < 0) {
-			ber_bvarray_free(ji->publishers);
-			ber_bvarray_free(ji->npublishers);
-			ji->publishers = ji->npublishers = NULL;
-		} else {
-			int i = c->valx;
-
-			ch_free(ji->publishers[i].bv_val);
-			ch_free(ji->npublishers[i].bv_val);
-			for (; !BER_BVISNULL(&ji->publishers[i]); i++) {
-				ji->publishers[i] = ji->publishers[i + 1];
-				ji->npublishers[i] = ji->npublishers[i + 1];
-			}
-		}
-		break;
 	case CFG_SKEW: ji->policy.clock_skew = def.clock_skew; break;
 	case CFG_MAX_VALIDITY: ji->policy.max_validity = def.max_validity; break;
 	case CFG_MAX_SIZE: ji->policy.max_size = def.max_size; break;
@@ -186,14 +239,22 @@ static int delete(ConfigArgs *c, jpkirepo_info *ji)
 static int add(ConfigArgs *c, jpkirepo_info *ji)
 {
 	struct berval bv;
+	dn_one one;
+	dn_list list;
 
+	switch (one_of(c, ji, &one, &list)) {
+	case 1:
+		dn_one_clear(&one);
+		*one.dn = c->value_dn;
+		*one.ndn = c->value_ndn;
+		jpkirepo_registry_changed(ji->registry);
+		return 0;
+	case 2:
+		ber_bvarray_add(list.dns, &c->value_dn);
+		ber_bvarray_add(list.ndns, &c->value_ndn);
+		return 0;
+	}
 	switch (c->type) {
-	case CFG_CA_DN:
-		ch_free(ji->ca_dn.bv_val);
-		ch_free(ji->ca_ndn.bv_val);
-		ji->ca_dn = c->value_dn;
-		ji->ca_ndn = c->value_ndn;
-		break;
 	case CFG_ANCHOR:
 		ber_str2bv(c->argv[1], 0, 1, &bv);
 		ber_bvarray_add(&ji->anchor_files, &bv);
@@ -207,10 +268,6 @@ static int add(ConfigArgs *c, jpkirepo_info *ji)
 			Debug(LDAP_DEBUG_ANY, "%s: %s: %s\n", c->log, c->argv[1], c->cr_msg);
 			return ARG_BAD_CONF;
 		}
-		break;
-	case CFG_PUBLISHER:
-		ber_bvarray_add(&ji->publishers, &c->value_dn);
-		ber_bvarray_add(&ji->npublishers, &c->value_ndn);
 		break;
 	default:
 		if (c->value_long < 0 || (c->type == CFG_MAX_VALIDITY && c->value_long == 0) ||
@@ -256,5 +313,9 @@ void jpkirepo_config_free(jpkirepo_info *ji)
 	ber_bvarray_free(ji->anchor_files);
 	ber_bvarray_free(ji->publishers);
 	ber_bvarray_free(ji->npublishers);
+	ber_bvarray_free(ji->readers);
+	ber_bvarray_free(ji->nreaders);
+	ch_free(ji->verifier_base.bv_val);
+	ch_free(ji->verifier_nbase.bv_val);
 	sk_X509_pop_free(ji->anchors, X509_free);
 }

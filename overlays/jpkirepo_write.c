@@ -210,7 +210,7 @@ static int write_done(Operation *op, SlapReply *rs)
 	if (rs->sr_type != REP_RESULT)
 		return SLAP_CB_CONTINUE;
 	ldap_pvt_thread_mutex_unlock(&aw->ji->write_lock);
-	op->o_callback = cb->sc_next;
+	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
 	op->o_tmpfree(aw, op->o_tmpmemctx);
 	op->o_tmpfree(cb, op->o_tmpmemctx);
 	return SLAP_CB_CONTINUE;
@@ -313,12 +313,88 @@ out:
 	return rc;
 }
 
+/* --- the verifier registry: a write under its base is seen by the next access decision --- */
+
+static int registry_written(Operation *op, SlapReply *rs)
+{
+	if (rs->sr_type == REP_RESULT && rs->sr_err == LDAP_SUCCESS)
+		jpkirepo_registry_changed(op->o_callback->sc_private);
+	return SLAP_CB_CONTINUE;
+}
+
+static int registry_done(Operation *op, SlapReply *rs)
+{
+	slap_callback *cb = op->o_callback;
+
+	if (rs->sr_type != REP_RESULT)
+		return SLAP_CB_CONTINUE;
+	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
+	op->o_tmpfree(cb, op->o_tmpmemctx);
+	return SLAP_CB_CONTINUE;
+}
+
+static void watch_registry(Operation *op, jpkirepo_info *ji, struct berval *ndn2)
+{
+	slap_callback *cb;
+
+	if (BER_BVISEMPTY(&ji->verifier_nbase) ||
+	    (!dnIsSuffix(&op->o_req_ndn, &ji->verifier_nbase) &&
+	     (ndn2 == NULL || !dnIsSuffix(ndn2, &ji->verifier_nbase))))
+		return;
+	cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
+	cb->sc_response = registry_written;
+	cb->sc_cleanup = registry_done;
+	cb->sc_private = ji->registry;
+	cb->sc_next = op->o_callback;
+	op->o_callback = cb;
+}
+
+/* The repository keeps complete CRLs only; deltaRevocationList stays empty everywhere, which
+ * is what lets the read side answer for a hidden CRL as for this attribute. */
+static int refuse_delta(Operation *op, SlapReply *rs, jpkirepo_info *ji, Modifications *mods,
+	Attribute *attrs)
+{
+	int found = 0;
+
+	for (; mods != NULL && !found; mods = mods->sml_next)
+		found = is_ad_subtype(mods->sml_desc, ji->ad_delta);
+	found = found || attrs_find(attrs, ji->ad_delta) != NULL;
+	if (!found || be_shadow_update(op))
+		return 0;
+	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION,
+		"rule (a) format: the repository keeps complete CRLs only; deltaRevocationList is not used");
+	return -1;
+}
+
+int jpkirepo_op_delete(Operation *op, SlapReply *rs)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+
+	(void)rs;
+	watch_registry(op, on->on_bi.bi_private, NULL);
+	return SLAP_CB_CONTINUE;
+}
+
+int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	(void)rs;
+	/* Moving an entry in or out of the registry changes who is a verifier. */
+	watch_registry(op, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL);
+	return SLAP_CB_CONTINUE;
+}
+
 int jpkirepo_op_add(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	int rc, holding = 1;
 
+	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0)
+		return rs->sr_err;
+	watch_registry(op, ji, NULL);
 	ldap_pvt_thread_mutex_lock(&ji->write_lock);
 	rc = check_write(op, rs, NULL, NULL, op->ora_e->e_attrs, &holding);
 	if (holding)
@@ -334,6 +410,9 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs)
 	Entry *e = NULL;
 	int rc, ours = 0, holding = 1;
 
+	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0)
+		return rs->sr_err;
+	watch_registry(op, ji, NULL);
 	for (ml = op->orm_modlist; ml != NULL && !ours; ml = ml->sml_next)
 		ours = is_ad_subtype(ml->sml_desc, ji->ad_crl) || is_ad_subtype(ml->sml_desc, ji->ad_arl) ||
 		       is_ad_subtype(ml->sml_desc, ji->ad_cacert);

@@ -17,6 +17,7 @@ typedef int (*jpki_cmd_fn)(int argc, char **argv);
 int cmd_crl_issue(int argc, char **argv);
 int cmd_crl_publish(int argc, char **argv);
 int cmd_ca_publish(int argc, char **argv);
+int cmd_verifier(int argc, char **argv);
 
 /* Whole file into a malloc'd buffer. */
 int cli_read_file(const char *path, unsigned char **data, size_t *len, jpki_err *err);

@@ -13,6 +13,7 @@ static const struct {
 	{ "crl", "issue", "sign one CRL per municipality partition and the ARL from ledgers", cmd_crl_issue },
 	{ "crl", "publish", "write CRL/ARL files into their repository entries", cmd_crl_publish },
 	{ "ca", "publish", "write the CA certificates and cross-certificate pairs into the CA entry", cmd_ca_publish },
+	{ "verifier", NULL, "add | suspend | resume | terminate | list | show registered verifiers", cmd_verifier },
 };
 
 static void usage(FILE *to)
@@ -21,7 +22,8 @@ static void usage(FILE *to)
 
 	fprintf(to, "usage: jpki <command> [options]   (jpki <command> --help for its options)\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(to, "  jpki %-4s %-9s %s\n", commands[i].group, commands[i].verb, commands[i].summary);
+		fprintf(to, "  jpki %-8s %-9s %s\n", commands[i].group, commands[i].verb ? commands[i].verb : "…",
+			commands[i].summary);
 }
 
 int main(int argc, char **argv)
@@ -36,9 +38,15 @@ int main(int argc, char **argv)
 		printf("jpki %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	for (i = 0; argc >= 3 && i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].group) == 0 && strcmp(argv[2], commands[i].verb) == 0)
+	for (i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].group) != 0)
+			continue;
+		/* A group without a verb of its own takes the verb as its first argument. */
+		if (commands[i].verb == NULL)
+			return commands[i].fn(argc - 1, argv + 1);
+		if (argc >= 3 && strcmp(argv[2], commands[i].verb) == 0)
 			return commands[i].fn(argc - 2, argv + 2);
+	}
 	usage(stderr);
 	return EXIT_USAGE;
 }

@@ -4,6 +4,7 @@ tools_jpki_SOURCES = \
 	tools/jpki.c tools/cli.c tools/cli.h \
 	tools/cmd_crl_issue.c \
 	tools/cmd_crl_publish.c \
-	tools/cmd_ca_publish.c
+	tools/cmd_ca_publish.c \
+	tools/cmd_verifier.c
 tools_jpki_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LDAP_CFLAGS)
 tools_jpki_LDADD = lib/libjpki.la $(OPENSSL_LIBS) $(LDAP_LIBS)

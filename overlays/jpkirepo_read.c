@@ -1,0 +1,137 @@
+/* Who reads user CRLs (CPS 2-6-3, 2-8-3, 4-4-4-5). certificateRevocationList is readable by
+ * the rootdn, the publisher, the configured readers (replication, responder, operator) and
+ * registered verifiers allowed the ldap method now; for everyone else it does not exist:
+ *  - every access check on it is denied (search results, attribute lists, attrsonly, any
+ *    path that sends an entry, persistent searches included);
+ *  - filters (the search's and the assertion control's) and compare assertions naming it
+ *    are turned into the same assertion on deltaRevocationList, which has the same syntax
+ *    and which no entry holds (the overlay refuses it on write), so the answer is exactly
+ *    that of an attribute nobody holds — a NOT around it included. */
+#include "jpkirepo.h"
+
+static int in_list(BerVarray list, struct berval *ndn)
+{
+	unsigned i;
+
+	for (i = 0; list != NULL && !BER_BVISNULL(&list[i]); i++)
+		if (dn_match(ndn, &list[i]))
+			return 1;
+	return 0;
+}
+
+int jpkirepo_crl_readable(Operation *op, slap_overinst *on)
+{
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	if (be_isroot(op) || in_list(ji->npublishers, &op->o_ndn) || in_list(ji->nreaders, &op->o_ndn))
+		return 1;
+	if (BER_BVISEMPTY(&op->o_ndn) || BER_BVISEMPTY(&ji->verifier_nbase) ||
+	    !dnIsSuffix(&op->o_ndn, &ji->verifier_nbase))
+		return 0;
+	return jpkirepo_registry_allows(op, on, ji->registry, &op->o_ndn, NULL, 0);
+}
+
+int jpkirepo_is_crl_ad(const jpkirepo_info *ji, AttributeDescription *ad)
+{
+	return ad != NULL && is_ad_subtype(ad, ji->ad_crl);
+}
+
+int jpkirepo_access_allowed(Operation *op, Entry *e, AttributeDescription *desc,
+	struct berval *val, slap_access_t access, AccessControlState *state, slap_mask_t *maskp)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	(void)e;
+	(void)val;
+	(void)state;
+	/* Writes are the write checks' business; this decides disclosure, compare, search, read. */
+	if (!jpkirepo_is_crl_ad(ji, desc) || (access & ACL_LEVEL_MASK) >= ACL_WRITE_ ||
+	    jpkirepo_crl_readable(op, on))
+		return SLAP_CB_CONTINUE;
+	if (maskp != NULL)
+		ACL_INIT(*maskp);
+	return 0;
+}
+
+/* deltaRevocationList with the same options (";binary"…) as the CRL description. */
+static AttributeDescription *hidden_ad(jpkirepo_info *ji, AttributeDescription *ad)
+{
+	AttributeDescription *out = NULL;
+	const char *opts = strchr(ad->ad_cname.bv_val, ';'), *text;
+	char name[256];
+	struct berval bv;
+
+	if (opts == NULL)
+		return ji->ad_delta;
+	bv.bv_len = snprintf(name, sizeof(name), "deltaRevocationList%s", opts);
+	bv.bv_val = name;
+	if (bv.bv_len >= sizeof(name) || slap_bv2ad(&bv, &out, &text) != LDAP_SUCCESS)
+		return ji->ad_delta;
+	return out;
+}
+
+static void hide_in_filter(jpkirepo_info *ji, Filter *f)
+{
+	for (; f != NULL; f = f->f_next) {
+		switch (f->f_choice & SLAPD_FILTER_MASK) {
+		case LDAP_FILTER_AND:
+		case LDAP_FILTER_OR:
+			hide_in_filter(ji, f->f_list);
+			break;
+		case LDAP_FILTER_NOT:
+			hide_in_filter(ji, f->f_not);
+			break;
+		case LDAP_FILTER_EQUALITY:
+		case LDAP_FILTER_GE:
+		case LDAP_FILTER_LE:
+		case LDAP_FILTER_APPROX:
+			if (jpkirepo_is_crl_ad(ji, f->f_ava->aa_desc))
+				f->f_ava->aa_desc = hidden_ad(ji, f->f_ava->aa_desc);
+			break;
+		case LDAP_FILTER_SUBSTRINGS:
+			if (jpkirepo_is_crl_ad(ji, f->f_sub_desc))
+				f->f_sub_desc = hidden_ad(ji, f->f_sub_desc);
+			break;
+		case LDAP_FILTER_PRESENT:
+			if (jpkirepo_is_crl_ad(ji, f->f_desc))
+				f->f_desc = hidden_ad(ji, f->f_desc);
+			break;
+		case LDAP_FILTER_EXT:
+			if (jpkirepo_is_crl_ad(ji, f->f_mra->ma_desc))
+				f->f_mra->ma_desc = hidden_ad(ji, f->f_mra->ma_desc);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int jpkirepo_op_search(Operation *op, SlapReply *rs)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	(void)rs;
+	if (!jpkirepo_crl_readable(op, on)) {
+		hide_in_filter(ji, op->ors_filter);
+		hide_in_filter(ji, op->o_assertion);
+	}
+	return SLAP_CB_CONTINUE;
+}
+
+int jpkirepo_op_compare(Operation *op, SlapReply *rs)
+{
+	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	(void)rs;
+	if (op->o_assertion != NULL || jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc)) {
+		if (!jpkirepo_crl_readable(op, on)) {
+			hide_in_filter(ji, op->o_assertion);
+			if (jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc))
+				op->orc_ava->aa_desc = hidden_ad(ji, op->orc_ava->aa_desc);
+		}
+	}
+	return SLAP_CB_CONTINUE;
+}
