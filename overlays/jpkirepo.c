@@ -40,6 +40,11 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
 		return 1;
 	}
+	if (jpkirepo_acl_install(be->bd_self) != 0) {
+		snprintf(cr->msg, sizeof(cr->msg), "jpkirepo: cannot install the ACL on certificateRevocationList");
+		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
+		return 1;
+	}
 	if (ji->publishers == NULL)
 		Debug(LDAP_DEBUG_ANY, "jpkirepo: no jpkirepo-publisher configured: every CRL write will be refused\n");
 	return 0;
@@ -79,8 +84,9 @@ static int jpkirepo_initialize(void)
 	jpkirepo.on_bi.bi_op_modrdn = jpkirepo_op_modrdn;
 	jpkirepo.on_bi.bi_op_search = jpkirepo_op_search;
 	jpkirepo.on_bi.bi_op_compare = jpkirepo_op_compare;
-	jpkirepo.on_bi.bi_access_allowed = jpkirepo_access_allowed;
 	rc = jpkirepo_config_register(&jpkirepo.on_bi);
+	if (rc == 0)
+		rc = jpkirepo_acl_register();
 	if (rc != 0)
 		return rc;
 	return overlay_register(&jpkirepo);

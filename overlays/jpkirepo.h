@@ -53,10 +53,13 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs);
 int jpkirepo_op_delete(Operation *op, SlapReply *rs);
 int jpkirepo_op_modrdn(Operation *op, SlapReply *rs);
 
+/* jpkirepo_acl.c */
+int jpkirepo_acl_register(void);
+int jpkirepo_acl_install(BackendDB *be);
+
 /* jpkirepo_read.c */
 int jpkirepo_crl_readable(Operation *op, slap_overinst *on);
 int jpkirepo_is_crl_ad(const jpkirepo_info *ji, AttributeDescription *ad);
-BI_access_allowed jpkirepo_access_allowed;
 int jpkirepo_op_search(Operation *op, SlapReply *rs);
 int jpkirepo_op_compare(Operation *op, SlapReply *rs);
 

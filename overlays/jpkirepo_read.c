@@ -1,8 +1,8 @@
 /* Who reads user CRLs (CPS 2-6-3, 2-8-3, 4-4-4-5). certificateRevocationList is readable by
  * the rootdn, the publisher, the configured readers (replication, responder, operator) and
  * registered verifiers allowed the ldap method now; for everyone else it does not exist:
- *  - every access check on it is denied (search results, attribute lists, attrsonly, any
- *    path that sends an entry, persistent searches included);
+ *  - slapd's ACL engine denies every access to it (jpkirepo_acl.c: search results,
+ *    attribute lists, attrsonly, any path that sends an entry, persistent searches);
  *  - filters (the search's and the assertion control's) and compare assertions naming it
  *    are turned into the same assertion on deltaRevocationList, which has the same syntax
  *    and which no entry holds (the overlay refuses it on write), so the answer is exactly
@@ -34,24 +34,6 @@ int jpkirepo_crl_readable(Operation *op, slap_overinst *on)
 int jpkirepo_is_crl_ad(const jpkirepo_info *ji, AttributeDescription *ad)
 {
 	return ad != NULL && is_ad_subtype(ad, ji->ad_crl);
-}
-
-int jpkirepo_access_allowed(Operation *op, Entry *e, AttributeDescription *desc,
-	struct berval *val, slap_access_t access, AccessControlState *state, slap_mask_t *maskp)
-{
-	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
-	jpkirepo_info *ji = on->on_bi.bi_private;
-
-	(void)e;
-	(void)val;
-	(void)state;
-	/* Writes are the write checks' business; this decides disclosure, compare, search, read. */
-	if (!jpkirepo_is_crl_ad(ji, desc) || (access & ACL_LEVEL_MASK) >= ACL_WRITE_ ||
-	    jpkirepo_crl_readable(op, on))
-		return SLAP_CB_CONTINUE;
-	if (maskp != NULL)
-		ACL_INIT(*maskp);
-	return 0;
 }
 
 /* deltaRevocationList with the same options (";binary"…) as the CRL description. */

@@ -8,6 +8,7 @@ overlays_jpkirepo_la_SOURCES = \
 	overlays/jpkirepo_cache.c \
 	overlays/jpkirepo_write.c \
 	overlays/jpkirepo_read.c \
+	overlays/jpkirepo_acl.c \
 	overlays/jpkirepo_registry.c
 overlays_jpkirepo_la_CPPFLAGS = -I$(OPENLDAP_SRC)/include -I$(OPENLDAP_SRC)/servers/slapd $(AM_CPPFLAGS)
 overlays_jpkirepo_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS)

@@ -83,7 +83,7 @@ static int load_crl(const char *path, crl_file *f, jpki_err *err)
 	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	bn = num != NULL ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
 	f->number = bn != NULL ? BN_bn2dec(bn) : NULL;
-	f->entries = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+	f->entries = X509_CRL_get_REVOKED(crl) != NULL ? sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) : 0;
 	f->der.bv_val = (char *)data;
 	f->der.bv_len = len;
 	data = NULL;

@@ -18,6 +18,8 @@ REPO_SERVICES_DN=${REPO_SERVICES_DN:-ou=Services,$REPO_CA_DN}
 REPO_PUBLISHER_DN=${REPO_PUBLISHER_DN:-cn=publisher,$REPO_SERVICES_DN}
 REPO_OPERATOR_DN=${REPO_OPERATOR_DN:-cn=operator,$REPO_SERVICES_DN}
 REPO_SERVICES=${REPO_SERVICES:-publisher replicator responder operator}
+# The municipality table, from the source tree when jpki is not installed.
+export JPKI_MUNICIPALITIES=${JPKI_MUNICIPALITIES:-$JPKI_SRCDIR/data/municipalities.tsv}
 
 _repo_jpki() { "$JPKI_BUILDDIR/tools/jpki" "$@"; }
 
@@ -59,7 +61,7 @@ repo_init() {
 	for svc in $REPO_SERVICES; do
 		[ -s "$dir/secrets/$svc.pw" ] && continue
 		pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-		(umask 077; printf '%s\n' "$pw" > "$dir/secrets/$svc.pw")
+		(umask 077; printf '%s' "$pw" > "$dir/secrets/$svc.pw")  # no newline: -y and -T take the whole file
 		instance_ldap "$dir" ldappasswd -T "$dir/secrets/$svc.pw" "cn=$svc,$REPO_SERVICES_DN" || return 1
 	done
 }
