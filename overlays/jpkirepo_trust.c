@@ -21,33 +21,44 @@ jpki_trust *jpkirepo_trust_anchors_only(jpkirepo_info *ji, jpki_err *err)
 	return t;
 }
 
-/* Anchors extended by the CA entry's cACertificate values, as far as they verify. */
+/* Anchors extended by the CA entry's cACertificate values, as far as they verify: all of
+ * them at once when they do, else each one that does (a bad stored value loses only
+ * itself), repeated until nothing more is added, so their order does not matter. */
 static jpki_trust *rebuild(Operation *op, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	jpki_trust *t = jpkirepo_trust_anchors_only(ji, NULL);
 	Entry *e = NULL;
 	Attribute *a;
+	const unsigned char **ders = NULL;
+	size_t *lens = NULL, n = 0, i, before;
 	jpki_err err;
-	unsigned i;
 
 	if (t == NULL || BER_BVISEMPTY(&ji->ca_ndn))
 		return t;
-	if (overlay_entry_get_ov(op, &ji->ca_ndn, NULL, ji->ad_cacert, 0, &e, on) != LDAP_SUCCESS ||
-	    e == NULL)
+	/* No attribute argument: the stored description is cACertificate;binary, and the
+	 * backend matches that argument exactly. */
+	if (overlay_entry_get_ov(op, &ji->ca_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
 		return t;
-	for (a = attrs_find(e->e_attrs, ji->ad_cacert); a != NULL;
-	     a = attrs_find(a->a_next, ji->ad_cacert)) {
-		for (i = 0; i < a->a_numvals; i++) {
-			const unsigned char *der = (const unsigned char *)a->a_vals[i].bv_val;
-			size_t len = a->a_vals[i].bv_len;
-
-			/* One at a time: a stored value that does not verify only loses itself. */
-			if (jpki_trust_extend_der(t, &der, &len, 1, &err) < 0)
-				Debug(LDAP_DEBUG_ANY, "jpkirepo: stored cACertificate value %u of %s ignored: %s\n",
-					i + 1, ji->ca_dn.bv_val, err.text);
+	for (a = attrs_find(e->e_attrs, ji->ad_cacert); a != NULL; a = attrs_find(a->a_next, ji->ad_cacert)) {
+		ders = ch_realloc(ders, (n + a->a_numvals) * sizeof(*ders));
+		lens = ch_realloc(lens, (n + a->a_numvals) * sizeof(*lens));
+		for (i = 0; i < a->a_numvals; i++, n++) {
+			ders[n] = (const unsigned char *)a->a_vals[i].bv_val;
+			lens[n] = a->a_vals[i].bv_len;
 		}
 	}
+	if (n > 0 && jpki_trust_extend_der(t, ders, lens, n, &err) < 0) {
+		Debug(LDAP_DEBUG_ANY, "jpkirepo: cACertificate of %s: %s; keeping the values that verify\n",
+			ji->ca_dn.bv_val, err.text);
+		do {
+			before = jpki_trust_count(t);
+			for (i = 0; i < n; i++)
+				(void)jpki_trust_extend_der(t, &ders[i], &lens[i], 1, NULL);
+		} while (jpki_trust_count(t) > before);
+	}
+	ch_free(ders);
+	ch_free(lens);
 	overlay_entry_release_ov(op, e, 0, on);
 	return t;
 }

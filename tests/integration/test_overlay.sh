@@ -30,7 +30,8 @@ stored() {
 	local dn=$1 attr=${2:-certificateRevocationList;binary} d
 	d=$(mktemp -d "$T/get.XXXXXX")
 	instance_ldap "$DIR" ldapsearch -LLL -t -T "$d" -b "$dn" -s base "$attr" >/dev/null 2>&1
-	cat "$d"/ldapsearch-* 2>/dev/null | sha256sum | cut -d' ' -f1
+	# One digest per value, sorted: ldapsearch names its files at random.
+	sha256sum "$d"/ldapsearch-* 2>/dev/null | cut -d' ' -f1 | sort | sha256sum | cut -d' ' -f1
 }
 # ldapmodify as IDENTITY replacing ATTR of DN with FILE's bytes; prints the diagnostic.
 put() {
@@ -61,7 +62,11 @@ instance_ldap "$DIR" ldapsearch -LLL -t -T "$d" -b "$P1" -s base "certificateRev
 t_eq "partition holds one CRL per generation" 2 "$(ls "$d"/ldapsearch-* | wc -l)"
 ok=0
 for f in "$d"/ldapsearch-*; do
-	openssl crl -inform DER -in "$f" -noout -CAfile "$PKI/ca/all.pem" 2>&1 | grep -q "verify OK" && ok=$((ok + 1))
+	# Both generations have one name, and openssl picks an issuer by name: try each.
+	for g in gen1 gen2; do
+		openssl crl -inform DER -in "$f" -noout -CAfile "$PKI/ca/$g.pem" 2>&1 | grep -q "verify OK" &&
+			{ ok=$((ok + 1)); break; }
+	done
 	cmp -s "$f" "$T/g1/121002.crl" || cmp -s "$f" "$T/g2/121002.crl" || ok=-99
 done
 t_eq "openssl crl -verify accepts both CRLs read back, byte-identical to the files" 2 "$ok"
@@ -70,7 +75,8 @@ t_ok "the ARL is stored in the CA entry" test -n "$(stored "$REPO_CA_DN" "author
 
 # --- each rule refused, nothing lost -------------------------------------------------------
 head -c 3000 /dev/urandom > "$T/garbage"
-refused "(a) not a CRL" "rule \(a\) format" "$P1" "$T/garbage"
+# slapd's own syntax check (certificateList) may refuse bytes before the overlay sees them.
+refused "(a) not a CRL" "rule \(a\) format|invalid per syntax" "$P1" "$T/garbage"
 cat "$T/g1/121002.crl" "$T/g1/121002.crl" > "$T/two"
 refused "(a) two CRLs in one value" "rule \(a\) format" "$P1" "$T/two"
 
@@ -79,7 +85,7 @@ SOFTHSM2_CONF=$PKI/softhsm2.conf $BADCRL --ca-cert "$PKI/bridge/bridge.pem" --ca
 refused "(b) signed by the bridge CA" "rule \(b\) signature" "$P1" "$T/bridge.crl"
 
 "$TESTPKI" cert --profile ca --issuer-key "$GEN1_KEY" --subject-key "$GEN1_KEY" \
-	--subject "/C=JP/O=JPKI/OU=Someone Else" --serial 7E57 --days 30 --out "$T/othername.pem" >/dev/null 2>&1
+	--subject "OU=Someone Else,O=JPKI,C=JP" --serial 7E57 --days 30 --out "$T/othername.pem" >/dev/null 2>&1
 $BADCRL --ca-cert "$T/othername.pem" --ca-key "$GEN1_KEY" --dp "$P1" --number 1000 --out "$T/othername.crl"
 refused "(c) trusted key, another issuer name" "rule \(c\) issuer" "$P1" "$T/othername.crl"
 
@@ -92,11 +98,12 @@ refused "(d) partition CRL saying onlyContainsCACerts" "rule \(d\) partition" "$
 repo_issue "$DIR" "$PKI" gen1 "$T/old" --crl-number 99 >/dev/null
 out=$(repo_publish "$DIR" publisher "$T/old/121002.crl" "$T/g2/121002.crl")
 t_match "(e) lower cRLNumber refused" "rule \(e\) crl-number: cRLNumber 99 is not greater than the stored 100" "$out"
-repo_issue "$DIR" "$PKI" gen1 "$T/same" --crl-number 100 >/dev/null
+# A minute later, so that it is not byte-identical to the stored one (which is no write at all).
+repo_issue "$DIR" "$PKI" gen1 "$T/same" --crl-number 100 --this-update "$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
 out=$(repo_publish "$DIR" publisher "$T/same/121002.crl" "$T/g2/121002.crl")
 t_match "(e) equal cRLNumber refused" "rule \(e\) crl-number" "$out"
-out=$(repo_publish "$DIR" publisher "$T/g1/121002.crl" "$T/g1/121002.crl")
-t_match "republishing the stored CRL alone is accepted (idempotent)" "1 entry accepted" "$out"
+out=$(repo_publish "$DIR" publisher "$T/g1/121002.crl" "$T/g2/121002.crl")
+t_match "republishing the stored CRLs is accepted (idempotent)" "1 entry accepted" "$out"
 
 future=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
 repo_issue "$DIR" "$PKI" gen1 "$T/future" --crl-number 200 --this-update "$future" >/dev/null
@@ -125,6 +132,7 @@ refused "(h) removeFromCRL" "rule \(h\) reasons" "$P1" "$T/remove.crl"
 	echo "serial,revocation_time,reason,municipality"
 	for i in $(seq 1 6000); do printf '%X,2026-01-01T00:00:00Z,1,121002\n' $((0x100000 + i)); done
 } > "$T/big.csv"
+mkdir -p "$T/big"
 SOFTHSM2_CONF=$PKI/softhsm2.conf "$JPKI" crl issue --ca-cert "$PKI/ca/gen1.pem" --ca-key "$GEN1_KEY" \
 	--ledger "$T/big.csv" --crl-number 206 --out "$T/big" >/dev/null
 refused "(i) over the size cap" "rule \(i\) size: CRL is [0-9]+ bytes; the configured cap is 200000" "$P1" "$T/big/121002.crl"
