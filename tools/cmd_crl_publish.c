@@ -17,7 +17,6 @@ typedef struct crl_file {
 	struct berval der;
 	char *dn;		/* the entry, from the IDP */
 	int arl;
-	char *number;
 	int entries;
 	int done;
 } crl_file;
@@ -39,8 +38,6 @@ static int load_crl(const char *path, crl_file *f, jpki_err *err)
 	const unsigned char *p;
 	X509_CRL *crl = NULL;
 	ISSUING_DIST_POINT *idp = NULL;
-	ASN1_INTEGER *num = NULL;
-	BIGNUM *bn = NULL;
 	int i, rc = -1;
 
 	memset(f, 0, sizeof(*f));
@@ -80,17 +77,12 @@ static int load_crl(const char *path, crl_file *f, jpki_err *err)
 		goto out;
 	}
 	f->arl = idp->onlyCA != 0;
-	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-	bn = num != NULL ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
-	f->number = bn != NULL ? BN_bn2dec(bn) : NULL;
 	f->entries = X509_CRL_get_REVOKED(crl) != NULL ? sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) : 0;
 	f->der.bv_val = (char *)data;
 	f->der.bv_len = len;
 	data = NULL;
 	rc = 0;
 out:
-	BN_free(bn);
-	ASN1_INTEGER_free(num);
 	ISSUING_DIST_POINT_free(idp);
 	X509_CRL_free(crl);
 	OPENSSL_free(data);
@@ -150,21 +142,22 @@ static int publish_entry(LDAP *ld, crl_file *files, size_t n, size_t first)
 	LDAPMod *mods[2] = { &mod, NULL };
 	char *diag = NULL;
 	size_t i, k = 0;
+	long revoked = 0;
 	int rc;
 
 	for (i = first; i < n; i++) {
 		if (!files[i].done && files[i].arl == files[first].arl &&
 		    strcasecmp(files[i].dn, files[first].dn) == 0) {
 			vals[k++] = &files[i].der;
+			revoked += files[i].entries;
 			files[i].done = 1;
 		}
 	}
 	mod.mod_bvalues = vals;
 	rc = ldap_modify_ext_s(ld, files[first].dn, mods, NULL, NULL);
 	if (rc == LDAP_SUCCESS) {
-		printf("accepted %s (%s: %zu value%s, cRLNumber %s, %d entries)\n", files[first].dn,
-			attr, k, k == 1 ? "" : "s", files[first].number ? files[first].number : "?",
-			files[first].entries);
+		printf("accepted %s (%s: %zu CRL%s, %ld revoked certificates)\n", files[first].dn, attr, k,
+			k == 1 ? "" : "s", revoked);
 	} else {
 		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 		printf("refused  %s (%s): %s: %s\n", files[first].dn, files[first].path, ldap_err2string(rc),
@@ -228,7 +221,6 @@ out:
 	for (i = 0; i < n; i++) {
 		OPENSSL_free(files[i].der.bv_val);
 		free(files[i].dn);
-		OPENSSL_free(files[i].number);
 	}
 	free(files);
 	return rc;
