@@ -164,10 +164,6 @@ static void dn_list_delete(dn_list *l, int valx)
 
 static int emit(ConfigArgs *c, jpkirepo_info *ji)
 {
-	char buf[32];
-	struct berval bv;
-	long n;
-
 	dn_one one;
 	dn_list list;
 
@@ -190,13 +186,11 @@ static int emit(ConfigArgs *c, jpkirepo_info *ji)
 		if (ji->anchor_files != NULL)
 			ber_bvarray_dup_x(&c->rvalue_vals, ji->anchor_files, NULL);
 		return 0;
-	case CFG_SKEW: n = ji->policy.clock_skew; break;
-	case CFG_MAX_VALIDITY: n = ji->policy.max_validity; break;
-	default: n = (long)ji->policy.max_size; break;
+	/* ARG_LONG: slapd formats value_long itself. */
+	case CFG_SKEW: c->value_long = ji->policy.clock_skew; break;
+	case CFG_MAX_VALIDITY: c->value_long = ji->policy.max_validity; break;
+	default: c->value_long = (long)ji->policy.max_size; break;
 	}
-	bv.bv_len = snprintf(buf, sizeof(buf), "%ld", n);
-	bv.bv_val = buf;
-	value_add_one(&c->rvalue_vals, &bv);
 	return 0;
 }
 
