@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# jpki crl issue as an operator runs it: the CRL profile as openssl reads it, an empty CRL
+# for a municipality without revocations, and every kind of bad ledger line refused with its
+# line number while nothing is written.
+set -u
+. "$(dirname "$0")/../lib/assert.sh"
+. "$JPKI_SRCDIR/scripts/lib/repo.sh"
+. "$JPKI_SRCDIR/tests/lib/pki.sh"
+
+PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
+export SOFTHSM2_CONF=$PKI/softhsm2.conf
+T=$(t_tmpdir)
+JPKI=$JPKI_BUILDDIR/tools/jpki
+KEY=$(cat "$PKI/ca/gen1.key.uri")
+issue() { "$JPKI" crl issue --ca-cert "$PKI/ca/gen1.pem" --ca-key "$KEY" "$@"; }
+
+mkdir -p "$T/ok"
+tu=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+t_ok "issue from the generation 1 ledgers" issue --ledger "$PKI/ledger/gen1.csv" \
+	--ca-ledger "$PKI/ledger/arl-gen1.csv" --this-update "$tu" --crl-number 42 --out "$T/ok"
+t_eq "54 partition CRLs and the ARL" 55 "$(ls "$T/ok"/*.crl | wc -l)"
+first=$(sed -n 2p "$PKI/ledger/gen1.csv")
+code=${first##*,}
+serial=${first%%,*}
+text=$(openssl crl -inform DER -in "$T/ok/$code.crl" -noout -text)
+t_match "version 2" "Version 2" "$text"
+t_match "cRLNumber" "CRL Number: *[[:space:]]+42" "$text"
+t_match "thisUpdate as given" "Last Update: $(date -u -d "$tu" '+%b %e %H:%M:%S %Y') GMT" "$text"
+t_match "nextUpdate 72 h later" "Next Update: $(date -u -d "$tu +72 hours" '+%b %e %H:%M:%S %Y') GMT" "$text"
+t_match "critical issuingDistributionPoint" "Issuing Distribution Point: critical" "$text"
+t_match "naming the partition" "DirName:C = JP, O = JPKI, OU = Chiba-ken, OU = CRL Distribution Points, CN = $code" "$text"
+t_match "onlyContainsUserCerts" "Only User Certificates" "$text"
+t_match "authorityKeyIdentifier" "Authority Key Identifier" "$text"
+t_match "the ledger's revocation with its reason" "Serial Number: $serial.*Key Compromise" "$(tr '\n' ' ' <<<"$text")"
+# 千葉県 長生郡 一宮町 (124214) has no revocation in the test ledgers.
+t_match "an empty CRL where nobody is revoked" "No Revoked Certificates" \
+	"$(openssl crl -inform DER -in "$T/ok/124214.crl" -noout -text)"
+arl=$(openssl crl -inform DER -in "$T/ok/arl.crl" -noout -text)
+t_match "the ARL says onlyContainsCACerts" "Only CA Certificates" "$arl"
+t_match "the ARL names the CA entry" "DirName:C = JP, O = JPKI, OU = Chiba-ken[[:space:]]" "$arl"
+t_match "openssl verifies it with generation 1" "verify OK" \
+	"$(openssl crl -inform DER -in "$T/ok/$code.crl" -noout -CAfile "$PKI/ca/gen1.pem" 2>&1)"
+
+# Bad ledgers: each refused with its line, and the output directory stays as it was.
+mkdir -p "$T/bad"
+cp "$T/ok/121002.crl" "$T/bad/121002.crl"
+before=$(ls -l --time-style=+%s.%N "$T/bad" | sha256sum)
+bad() {
+	local name=$1 line=$2 want=$3 out
+	printf 'serial,revocation_time,reason,municipality\n10,2026-01-01T00:00:00Z,1,121002\n%s\n' "$line" > "$T/ledger.csv"
+	out=$(issue --ledger "$T/ledger.csv" --this-update 2026-06-01T00:00:00Z --out "$T/bad" 2>&1)
+	t_match "$name: refused naming line 3" "line 3: .*$want.*nothing was written" "$(tr '\n' ' ' <<<"$out")"
+}
+bad "reason 6 (certificateHold)" "11,2026-01-01T00:00:00Z,6,121002" "reason '6' is not allowed"
+bad "reason 0" "11,2026-01-01T00:00:00Z,0,121002" "reason '0' is not allowed"
+bad "unknown municipality" "11,2026-01-01T00:00:00Z,1,131016" "not one this CA serves"
+bad "bad check digit" "11,2026-01-01T00:00:00Z,1,121003" "check digit"
+bad "impossible date" "11,2026-02-30T00:00:00Z,1,121002" "not a date"
+bad "revocation after thisUpdate" "11,2026-07-01T00:00:00Z,1,121002" "after the CRL's thisUpdate"
+bad "duplicate serial" "10,2026-01-02T00:00:00Z,4,121002" "duplicate serial \(also on line 2\)"
+bad "missing field" "11,2026-01-01T00:00:00Z,1" "expected 4 fields"
+t_eq "nothing was written by any refused run" "$before" "$(ls -l --time-style=+%s.%N "$T/bad" | sha256sum)"
+
+out=$(issue --ledger "$PKI/ledger/gen1.csv" --ca-key "$(cat "$PKI/ca/gen2.key.uri")" --out "$T/bad" 2>&1)
+t_match "a key that does not belong to the certificate is refused" "does not belong to" "$out"
+t_done
