@@ -97,7 +97,8 @@ int jpkirepo_op_search(Operation *op, SlapReply *rs)
 	(void)rs;
 	if (!jpkirepo_crl_readable(op, on)) {
 		hide_in_filter(ji, op->ors_filter);
-		hide_in_filter(ji, op->o_assertion);
+		if (get_assert(op))	/* o_assertion is only set when the control was sent */
+			hide_in_filter(ji, op->o_assertion);
 	}
 	return SLAP_CB_CONTINUE;
 }
@@ -108,9 +109,10 @@ int jpkirepo_op_compare(Operation *op, SlapReply *rs)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
 	(void)rs;
-	if (op->o_assertion != NULL || jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc)) {
+	if (get_assert(op) || jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc)) {
 		if (!jpkirepo_crl_readable(op, on)) {
-			hide_in_filter(ji, op->o_assertion);
+			if (get_assert(op))
+				hide_in_filter(ji, op->o_assertion);
 			if (jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc))
 				op->orc_ava->aa_desc = hidden_ad(ji, op->orc_ava->aa_desc);
 		}

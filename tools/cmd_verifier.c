@@ -332,7 +332,7 @@ static int cmd_add(LDAP *ld, vopts *o)
 	}
 	if (o->password_file != NULL) {
 		char pw[512];
-		struct berval user = { strlen(dn), dn }, newpw;
+		struct berval user = { strlen(dn), dn }, newpw, generated = { 0, NULL };
 
 		if (jpki_read_secret(o->password_file, pw, sizeof(pw), &err) < 0) {
 			fprintf(stderr, "jpki verifier add: %s (the entry was added without a password)\n", err.text);
@@ -342,8 +342,9 @@ static int cmd_add(LDAP *ld, vopts *o)
 		newpw.bv_val = pw;
 		newpw.bv_len = strlen(pw);
 		/* The password modify operation: the server stores only its hash. */
-		rc = ldap_passwd_s(ld, &user, NULL, &newpw, NULL, NULL, NULL);
+		rc = ldap_passwd_s(ld, &user, NULL, &newpw, &generated, NULL, NULL);
 		memset(pw, 0, sizeof(pw));
+		ber_memfree(generated.bv_val);
 		if (report(ld, rc, "setting the password") < 0) {
 			rc = -1;
 			goto out;

@@ -17,6 +17,9 @@ REPO_CA_DN=${REPO_CA_DN:-ou=Chiba-ken,$REPO_SUFFIX}
 REPO_SERVICES_DN=${REPO_SERVICES_DN:-ou=Services,$REPO_CA_DN}
 REPO_PUBLISHER_DN=${REPO_PUBLISHER_DN:-cn=publisher,$REPO_SERVICES_DN}
 REPO_OPERATOR_DN=${REPO_OPERATOR_DN:-cn=operator,$REPO_SERVICES_DN}
+REPO_REPLICATOR_DN=${REPO_REPLICATOR_DN:-cn=replicator,$REPO_SERVICES_DN}
+REPO_RESPONDER_DN=${REPO_RESPONDER_DN:-cn=responder,$REPO_SERVICES_DN}
+REPO_VERIFIER_BASE=${REPO_VERIFIER_BASE:-ou=Verifiers,$REPO_CA_DN}
 REPO_SERVICES=${REPO_SERVICES:-publisher replicator responder operator}
 # The municipality table, from the source tree when jpki is not installed.
 export JPKI_MUNICIPALITIES=${JPKI_MUNICIPALITIES:-$JPKI_SRCDIR/data/municipalities.tsv}
@@ -30,28 +33,76 @@ repo_overlay_conf() {
 jpkirepo-ca-dn "$REPO_CA_DN"
 jpkirepo-trust-anchor $pki/ca/gen1.pem
 jpkirepo-publisher "$REPO_PUBLISHER_DN"
+jpkirepo-verifier-base "$REPO_VERIFIER_BASE"
+jpkirepo-reader "$REPO_REPLICATOR_DN"
+jpkirepo-reader "$REPO_RESPONDER_DN"
+jpkirepo-reader "$REPO_OPERATOR_DN"
 ${REPO_OVERLAY_EXTRA:-}
 EOF
 }
 
-# Passwords are for binding only; the publisher and the operator may write (what each may
-# write is the overlay's decision); everyone else reads.
+# TLS for StartTLS and ldaps, client certificates requested and verified against the
+# verifiers' CA, and a client certificate's subject mapped (SASL EXTERNAL) to the one
+# registered verifier that holds it; jpki verifier add keeps subjects unique.
+repo_tls_conf() {
+	local pki=${1:?usage: repo_tls_conf PKI_DIR}
+	cat <<EOF
+TLSCACertificateFile $pki/verifiers/ca.pem
+TLSCertificateFile $pki/tls/server.pem
+TLSCertificateKeyFile $pki/tls/server.key
+TLSVerifyClient try
+authz-regexp "^(.+)\$" "ldap:///$REPO_VERIFIER_BASE??one?(&(objectClass=jpkiVerifier)(jpkiCertificateSubject=\$1))"
+EOF
+}
+
+# Who writes what (CPS 2-6-3): the publisher the CA entry's certificates and revocation
+# lists and the partitions' CRLs, the operator the verifier registry; verifiers and everyone
+# else write nothing. Reads of user CRLs are the overlay's decision (its ACL comes first).
+# "auth" on the registry lets slapd's SASL EXTERNAL mapping search it, disclosing nothing.
 repo_acl() {
 	cat <<EOF
 access to attrs=userPassword
+	by dn.exact="$REPO_OPERATOR_DN" =w
+	by dn.exact="$REPO_REPLICATOR_DN" read
 	by anonymous auth
 	by * none
-access to *
-	by dn.exact="$REPO_PUBLISHER_DN" write
+access to dn.subtree="$REPO_VERIFIER_BASE"
 	by dn.exact="$REPO_OPERATOR_DN" write
+	by dn.exact="$REPO_REPLICATOR_DN" read
+	by dn.exact="$REPO_RESPONDER_DN" read
+	by self read
+	by * auth
+access to dn.subtree="$REPO_SERVICES_DN"
+	by dn.exact="$REPO_REPLICATOR_DN" read
+	by self read
+	by * none
+access to dn.base="$REPO_CA_DN" attrs=cACertificate,crossCertificatePair,authorityRevocationList,certificateRevocationList
+	by dn.exact="$REPO_PUBLISHER_DN" write
+	by * read
+access to dn.subtree="ou=CRL Distribution Points,$REPO_CA_DN" attrs=certificateRevocationList
+	by dn.exact="$REPO_PUBLISHER_DN" write
+	by * read
+access to *
 	by * read
 EOF
 }
 
 repo_init() {
-	local dir=${1:?usage: repo_init DIR PKI_DIR} pki=${2:?usage: repo_init DIR PKI_DIR} svc pw
+	local dir=${1:?usage: repo_init DIR PKI_DIR} pki=${2:?usage: repo_init DIR PKI_DIR} svc pw ldaps
+	mkdir -p "$dir/conf"
+	# The ldaps port is chosen once and kept, like the plain one.
+	[ -s "$dir/conf/ldaps_port" ] || jpki_free_port > "$dir/conf/ldaps_port"
+	ldaps=$(cat "$dir/conf/ldaps_port")
+	local before
+	before=$(cat "$dir/conf/slapd.conf" 2>/dev/null | sha256sum)
 	INSTANCE_OVERLAY_CONF=${INSTANCE_OVERLAY_CONF:-$(repo_overlay_conf "$pki")} \
-		INSTANCE_ACL=${INSTANCE_ACL:-$(repo_acl)} instance_init "$dir" || return 1
+		INSTANCE_ACL=${INSTANCE_ACL:-$(repo_acl)} \
+		INSTANCE_GLOBAL_CONF=${INSTANCE_GLOBAL_CONF:-$(repo_tls_conf "$pki")} \
+		INSTANCE_URLS=${INSTANCE_URLS:-ldaps://127.0.0.1:$ldaps/} instance_init "$dir" || return 1
+	# A running slapd whose configuration changed is restarted to take it.
+	if [ "$before" != "$(sha256sum < "$dir/conf/slapd.conf")" ] && instance_pid "$dir" >/dev/null 2>&1; then
+		instance_stop "$dir" || return 1
+	fi
 	instance_start "$dir" || return 1
 	if ! instance_ldap "$dir" ldapsearch -LLL -s base -b "$REPO_CA_DN" dn >/dev/null 2>&1; then
 		instance_ldif_load "$dir" "$JPKI_SRCDIR/ldif/chiba.ldif" >/dev/null || return 1
@@ -64,6 +115,40 @@ repo_init() {
 		(umask 077; printf '%s' "$pw" > "$dir/secrets/$svc.pw")  # no newline: -y and -T take the whole file
 		instance_ldap "$dir" ldappasswd -T "$dir/secrets/$svc.pw" "cn=$svc,$REPO_SERVICES_DN" || return 1
 	done
+}
+
+repo_ldaps_uri() { echo "ldaps://127.0.0.1:$(cat "${1:?}/conf/ldaps_port")"; }
+
+# The demo's verifiers (CPS 2-6-3): active 署名検証者 and 団体署名検証者, one suspended, one
+# whose agreement has ended. Each gets DIR/secrets/verifier-<name>.pw. Idempotent.
+repo_add_verifiers() {
+	local dir=${1:?} pki=${2:?} name type start end
+	eval "$(instance_env "$dir")"
+	for name in signature group suspended expired; do
+		type=signature-verifier; [ "$name" = group ] && type=group-signature-verifier
+		start=$(date -u -d '-30 days' +%Y-%m-%dT%H:%M:%SZ); end=$(date -u -d '+365 days' +%Y-%m-%dT%H:%M:%SZ)
+		if [ "$name" = expired ]; then
+			start=$(date -u -d '-2 years' +%Y-%m-%dT%H:%M:%SZ); end=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+		fi
+		if [ ! -s "$dir/secrets/verifier-$name.pw" ]; then
+			(umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' | tr -d '\n' > "$dir/secrets/verifier-$name.pw")
+		fi
+		repo_jpki_operator "$dir" show "$name" >/dev/null 2>&1 && continue
+		repo_jpki_operator "$dir" add --id "$name" --type "$type" --org "Verifier $name (demo)" \
+			--mail "$name@verifier.example" --start "$start" --end "$end" --method ldap,ocsp \
+			--cert "$pki/verifiers/$name.pem" --verifier-password-file "$dir/secrets/verifier-$name.pw" >/dev/null || return 1
+		[ "$name" = suspended ] && { repo_jpki_operator "$dir" suspend suspended >/dev/null || return 1; }
+	done
+	return 0
+}
+
+# jpki verifier … as the operator.
+repo_jpki_operator() {
+	local dir=$1
+	shift
+	eval "$(instance_env "$dir")"
+	JPKI_VERIFIER_BASE=$REPO_VERIFIER_BASE _repo_jpki verifier "$1" -H "$INSTANCE_URI" \
+		-D "$REPO_OPERATOR_DN" -y "$dir/secrets/operator.pw" "${@:2}"
 }
 
 # ldap* client bound as a service identity of the repository.
