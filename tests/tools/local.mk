@@ -3,3 +3,8 @@ noinst_PROGRAMS += tests/tools/jpki-badcrl
 tests_tools_jpki_badcrl_SOURCES = tests/tools/jpki-badcrl.c
 tests_tools_jpki_badcrl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_tools_jpki_badcrl_LDADD = lib/libjpki.la $(OPENSSL_LIBS)
+
+noinst_PROGRAMS += tests/tools/ldap-hold
+tests_tools_ldap_hold_SOURCES = tests/tools/ldap-hold.c
+tests_tools_ldap_hold_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
+tests_tools_ldap_hold_LDADD = $(LDAP_LIBS)

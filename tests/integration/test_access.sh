@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Who reads user CRLs (CPS 2-6-3, 2-8-3, 4-4-4-5), against the real slapd:
+#  - the matrix of identities x operations: allowed identities read them, every other one gets
+#    exactly what anonymous gets, and nobody else learns whether a CRL exists;
+#  - CA certificates, cross pairs and the ARL stay open to anyone;
+#  - writes: only the publisher writes CRLs, only the operator the registry, verifiers nothing;
+#  - a suspension applies to the next operation on a connection already bound;
+#  - SASL EXTERNAL with a registered and an unregistered client certificate;
+#  - jpki verifier's refusals;
+#  - the agreement period to the second (slapd under a frozen libfaketime clock);
+#  - 200+ generated filter and attribute-list combinations from anonymous and from a suspended
+#    verifier: never a CRL byte, never a difference from the same search on deltaRevocationList.
+set -u
+. "$(dirname "$0")/../lib/assert.sh"
+. "$JPKI_SRCDIR/scripts/lib/repo.sh"
+. "$JPKI_SRCDIR/tests/lib/pki.sh"
+
+PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
+export SOFTHSM2_CONF=$PKI/softhsm2.conf
+T=$(t_tmpdir)
+DIR=$T/slapd
+S=$DIR/secrets
+CDP="ou=CRL Distribution Points,$REPO_CA_DN"
+P1="cn=121002,$CDP"
+VB=$REPO_VERIFIER_BASE
+
+repo_init "$DIR" "$PKI" || { t_fail "repository starts"; t_done; exit 1; }
+eval "$(instance_env "$DIR")"
+LDAPS=$(repo_ldaps_uri "$DIR")
+repo_publish_ca "$DIR" "$PKI" >/dev/null
+repo_issue "$DIR" "$PKI" gen1 "$T/g1" >/dev/null
+repo_issue "$DIR" "$PKI" gen2 "$T/g2" >/dev/null
+repo_publish "$DIR" publisher "$T/g1" "$T/g2" >/dev/null
+t_ok "the demo verifiers are registered" repo_add_verifiers "$DIR" "$PKI"
+# A verifier allowed only OCSP, and a bound entry that is no verifier at all.
+(umask 077; printf 'ocsp-only-pw' > "$S/verifier-ocsponly.pw"; printf 'stranger-pw' > "$S/stranger.pw")
+t_ok "an ocsp-only verifier is registered" repo_jpki_operator "$DIR" add --id ocsponly --type signature-verifier \
+	--org "OCSP only" --start 2020-01-01T00:00:00Z --end 2099-01-01T00:00:00Z --method ocsp \
+	--verifier-password-file "$S/verifier-ocsponly.pw"
+printf 'dn: cn=stranger,%s\nobjectClass: organizationalRole\nobjectClass: jpkiService\ncn: stranger\n' "$REPO_CA_DN" |
+	instance_ldap "$DIR" ldapadd >/dev/null
+instance_ldap "$DIR" ldappasswd -T "$S/stranger.pw" "cn=stranger,$REPO_CA_DN" >/dev/null
+
+# as IDENTITY ldapsearch ARGS…: IDENTITY is anon, root, a service, a verifier or stranger.
+as() {
+	local who=$1
+	shift
+	case $who in
+	anon) ldapsearch -x -H "$INSTANCE_URI" "$@" ;;
+	root) instance_ldap "$DIR" ldapsearch "$@" ;;
+	publisher|operator|replicator|responder) repo_ldap_as "$DIR" "$who" ldapsearch "$@" ;;
+	stranger) ldapsearch -x -H "$INSTANCE_URI" -D "cn=stranger,$REPO_CA_DN" -y "$S/stranger.pw" "$@" ;;
+	*) ldapsearch -x -H "$INSTANCE_URI" -D "uid=$who,$VB" -y "$S/verifier-$who.pw" "$@" ;;
+	esac
+}
+crl_values() { as "$1" -LLL -o ldif-wrap=no -b "$P1" -s base "${@:2}" 2>&1 | grep -c '^certificateRevocationList'; }
+
+# --- the matrix ------------------------------------------------------------------------------
+allowed="root publisher operator replicator responder signature group"
+refused="anon suspended expired ocsponly stranger"
+for who in $allowed; do
+	t_eq "$who reads both user CRLs" 2 "$(crl_values "$who" "certificateRevocationList;binary")"
+	t_eq "$who reads them with *" 2 "$(crl_values "$who" '*')"
+done
+queries=(
+	"-b $P1 -s base certificateRevocationList;binary"
+	"-b $P1 -s base *"
+	"-b $P1 -s base * +"
+	"-b $P1 -s base -A certificateRevocationList;binary"
+	"-b $P1 -s base +"
+	"-b $CDP -s one (certificateRevocationList;binary=*) dn"
+	"-b $CDP -s one (!(certificateRevocationList;binary=*)) dn"
+	"-b $CDP -s one (certificateRevocationList=*) dn"
+	"-b $CDP -s sub -E pr=7/noprompt (cn=12*) certificateRevocationList;binary"
+	"-b $REPO_CA_DN -s base authorityRevocationList;binary cACertificate;binary crossCertificatePair;binary"
+)
+for q in "${queries[@]}"; do
+	# shellcheck disable=SC2086
+	base=$(as anon -LLL -o ldif-wrap=no $q 2>&1)
+	t_not "anonymous gets no user CRL: $q" grep -q '^certificateRevocationList' <<<"$base"
+	for who in suspended expired ocsponly stranger; do
+		# shellcheck disable=SC2086
+		t_eq "$who gets exactly what anonymous gets: $q" "$base" "$(as "$who" -LLL -o ldif-wrap=no $q 2>&1)"
+	done
+done
+ca=$(as anon -LLL -o ldif-wrap=no -b "$REPO_CA_DN" -s base authorityRevocationList\;binary cACertificate\;binary crossCertificatePair\;binary)
+t_eq "anyone reads the CA certificates (4)" 4 "$(grep -c '^cACertificate;binary' <<<"$ca")"
+t_eq "anyone reads the cross-certificate pairs (2)" 2 "$(grep -c '^crossCertificatePair;binary' <<<"$ca")"
+t_eq "anyone reads the ARLs (2)" 2 "$(grep -c '^authorityRevocationList;binary' <<<"$ca")"
+value=$(as root -LLL -o ldif-wrap=no -b "$P1" -s base certificateRevocationList\;binary | sed -n 's/^certificateRevocationList;binary:: //p' | head -1)
+for who in anon suspended; do
+	a=$(ldapcompare -x -H "$INSTANCE_URI" ${who/anon/} "$P1" "certificateRevocationList;binary::$value" 2>&1)
+	[ "$who" = suspended ] && a=$(ldapcompare -x -H "$INSTANCE_URI" -D "uid=suspended,$VB" -y "$S/verifier-suspended.pw" "$P1" "certificateRevocationList;binary::$value" 2>&1)
+	b=$(ldapcompare -x -H "$INSTANCE_URI" "$P1" "deltaRevocationList;binary::$value" 2>&1)
+	t_eq "compare by $who answers as for an attribute nobody holds" "$b" "$a"
+done
+
+# --- writes ----------------------------------------------------------------------------------
+mod() { # IDENTITY-ARGS… -- LDIF on stdin
+	ldapmodify -x -H "$INSTANCE_URI" "$@" 2>&1
+}
+ldif_crl=$(printf 'dn: %s\nchangetype: modify\nreplace: certificateRevocationList;binary\ncertificateRevocationList;binary:< file://%s\n' "$P1" "$T/g1/121002.crl")
+out=$(mod -D "uid=signature,$VB" -y "$S/verifier-signature.pw" <<<"$ldif_crl")
+t_match "a verifier cannot write a CRL" "Insufficient access" "$out"
+out=$(mod -D "uid=suspended,$VB" -y "$S/verifier-suspended.pw" <<<"$(printf 'dn: uid=suspended,%s\nchangetype: modify\nreplace: jpkiVerifierStatus\njpkiVerifierStatus: active\n' "$VB")")
+t_match "a suspended verifier cannot reactivate itself" "Insufficient access" "$out"
+out=$(mod -D "$REPO_PUBLISHER_DN" -y "$S/publisher.pw" <<<"$(printf 'dn: uid=suspended,%s\nchangetype: modify\nreplace: jpkiVerifierStatus\njpkiVerifierStatus: active\n' "$VB")")
+t_match "the publisher cannot change the registry" "Insufficient access" "$out"
+openssl x509 -in "$PKI/ca/gen1.pem" -outform DER -out "$T/gen1.der"
+out=$(mod -D "$REPO_OPERATOR_DN" -y "$S/operator.pw" <<<"$(printf 'dn: %s\nchangetype: modify\nreplace: cACertificate;binary\ncACertificate;binary:< file://%s\n' "$REPO_CA_DN" "$T/gen1.der")")
+t_match "the operator cannot change the CA entry's certificates" "Insufficient access" "$out"
+out=$(mod -D "$REPO_OPERATOR_DN" -y "$S/operator.pw" <<<"$ldif_crl")
+t_match "the operator cannot write a CRL" "Insufficient access" "$out"
+out=$(mod -D "$REPO_PUBLISHER_DN" -y "$S/publisher.pw" <<<"$(printf 'dn: %s\nchangetype: modify\nadd: deltaRevocationList;binary\ndeltaRevocationList;binary:< file://%s\n' "$P1" "$T/g1/121002.crl")")
+t_match "nobody can store deltaRevocationList" "deltaRevocationList is not used" "$out"
+
+# --- a suspension applies on a connection already bound ----------------------------------------
+coproc HOLD { "$JPKI_BUILDDIR/tests/tools/ldap-hold" "$INSTANCE_URI" "uid=group,$VB" "$S/verifier-group.pw" "$P1" "certificateRevocationList;binary"; }
+read -r -u "${HOLD[0]}" line
+t_eq "held connection binds as the group verifier" "bind=0" "$line"
+echo go >&"${HOLD[1]}"; read -r -u "${HOLD[0]}" line
+t_eq "held connection reads the CRLs" "values=2" "$line"
+repo_jpki_operator "$DIR" suspend group >/dev/null
+echo go >&"${HOLD[1]}"; read -r -u "${HOLD[0]}" line
+t_eq "after suspension, the same connection reads none" "values=0" "$line"
+repo_jpki_operator "$DIR" resume group >/dev/null
+echo go >&"${HOLD[1]}"; read -r -u "${HOLD[0]}" line
+t_eq "after resumption, it reads them again" "values=2" "$line"
+exec {HOLD[1]}>&-
+wait "$HOLD_PID" 2>/dev/null
+
+# --- SASL EXTERNAL ------------------------------------------------------------------------------
+ext() { LDAPTLS_CACERT=$PKI/tls/ca.pem LDAPTLS_CERT=$PKI/verifiers/$1.pem LDAPTLS_KEY=$PKI/verifiers/$1.key "${@:2}"; }
+t_match "EXTERNAL: a registered certificate maps to its verifier" "dn:uid=signature,ou=verifiers" \
+	"$(ext signature ldapwhoami -Y EXTERNAL -H "$LDAPS" 2>&1)"
+t_eq "EXTERNAL: the registered verifier reads the CRLs" 2 \
+	"$(ext signature ldapsearch -Y EXTERNAL -H "$LDAPS" -LLL -b "$P1" -s base 'certificateRevocationList;binary' 2>/dev/null | grep -c '^certificateRevocationList')"
+t_match "EXTERNAL: an unregistered certificate maps to no verifier" "dn:cn=unregistered verifier" \
+	"$(ext unregistered ldapwhoami -Y EXTERNAL -H "$LDAPS" 2>&1)"
+t_eq "EXTERNAL: the unregistered certificate reads no CRL" 0 \
+	"$(ext unregistered ldapsearch -Y EXTERNAL -H "$LDAPS" -LLL -b "$P1" -s base 'certificateRevocationList;binary' 2>/dev/null | grep -c '^certificateRevocationList')"
+t_match "EXTERNAL: the suspended verifier's certificate reads no CRL" "^0$" \
+	"$(ext suspended ldapsearch -Y EXTERNAL -H "$LDAPS" -LLL -b "$P1" -s base 'certificateRevocationList;binary' 2>/dev/null | grep -c '^certificateRevocationList')"
+t_match "StartTLS with a simple bind works" "dn:uid=signature" \
+	"$(LDAPTLS_CACERT=$PKI/tls/ca.pem ldapwhoami -x -ZZ -H "$INSTANCE_URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" 2>&1)"
+
+# --- jpki verifier refusals -------------------------------------------------------------------
+op() { repo_jpki_operator "$DIR" "$@" 2>&1; }
+t_match "unknown id" "no verifier 'nosuch'" "$(op suspend nosuch)"
+t_match "reversed dates" "reversed or empty" "$(op add --id r --type signature-verifier --org R --start 2027-01-01T00:00:00Z --end 2026-01-01T00:00:00Z --method ldap)"
+t_match "bad date" "not YYYY-MM-DDTHH:MM:SSZ" "$(op add --id r --type signature-verifier --org R --start 2027-02-30T00:00:00Z --end 2028-01-01T00:00:00Z --method ldap)"
+t_match "missing method" "--method is required" "$(op add --id r --type signature-verifier --org R --start 2026-01-01T00:00:00Z --end 2028-01-01T00:00:00Z)"
+t_match "unknown method" "each method is ldap or ocsp" "$(op add --id r --type signature-verifier --org R --start 2026-01-01T00:00:00Z --end 2028-01-01T00:00:00Z --method http)"
+t_match "certificate of another verifier" "already registered to verifier 'signature'" \
+	"$(op add --id r --type signature-verifier --org R --start 2026-01-01T00:00:00Z --end 2028-01-01T00:00:00Z --method ldap --cert "$PKI/verifiers/signature.pem")"
+t_match "a terminated verifier is not resumed" "not reopened" "$(op terminate ocsponly >/dev/null; op resume ocsponly)"
+t_match "list shows who may read now" "signature .*active.*ldap yes" "$(op list)"
+t_match "show names the reason" "access now: ldap no, ocsp no — agreement ended" "$(op show expired)"
+
+# --- agreement boundaries to the second, slapd under a frozen clock --------------------------------
+op add --id edge --type signature-verifier --org Edge --start 2031-01-01T00:00:00Z --end 2031-06-30T23:59:59Z \
+	--method ldap --verifier-password-file <(printf 'edge-pw') >/dev/null
+printf 'edge-pw' > "$S/verifier-edge.pw"
+for at in "2030-12-31 23:59:59:0" "2031-01-01 00:00:00:2" "2031-06-30 23:59:59:2" "2031-07-01 00:00:00:0"; do
+	instance_stop "$DIR"
+	INSTANCE_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 FAKETIME="${at%:*}" instance_start "$DIR" >/dev/null 2>&1
+	t_eq "agreement 2031-01-01T00:00:00Z..2031-06-30T23:59:59Z at ${at%:*}" "${at##*:}" "$(crl_values edge 'certificateRevocationList;binary')"
+done
+instance_stop "$DIR"
+instance_start "$DIR" >/dev/null
+
+# --- generated filters and attribute lists ---------------------------------------------------------
+# Each search is made twice: as written, and with certificateRevocationList replaced by
+# deltaRevocationList (same syntax; no entry holds it). The answers must be identical and
+# hold no CRL.
+hex=$(head -c 4 "$T/g1/121002.crl" | od -An -tx1 | tr -d ' \n' | sed 's/../\\&/g')
+attrs=("certificateRevocationList;binary" "certificateRevocationList" "*" "+" "* +" "cn certificateRevocationList;binary" "1.1")
+filters=(
+	"(certificateRevocationList;binary=*)" "(certificateRevocationList=*)" "(!(certificateRevocationList;binary=*))"
+	"(certificateRevocationList;binary=$hex)" "(certificateRevocationList;binary>=$hex)" "(certificateRevocationList;binary<=$hex)"
+	"(certificateRevocationList;binary~=$hex)" "(certificateRevocationList;binary=*$hex*)" "(certificateRevocationList;binary=$hex*)"
+	"(certificateRevocationList;binary:caseExactMatch:=x)" "(certificateRevocationList;binary:octetStringMatch:=$hex)"
+	"(|(certificateRevocationList;binary=*)(cn=none))" "(&(cn=121002)(certificateRevocationList;binary=*))"
+	"(&(cn=121002)(!(certificateRevocationList;binary=*)))" "(!(|(cn=nope)(certificateRevocationList=*)))"
+	"(|(!(certificateRevocationList;binary=$hex*))(cn=1))" "(&(objectClass=cRLDistributionPoint)(!(certificateRevocationList;binary>=$hex)))"
+)
+declare -i combos=0 leaks=0 diffs=0
+first_diff=""
+for who in anon suspended; do
+	for f in "${filters[@]}"; do
+		for a in "${attrs[@]}"; do
+			for only in "" "-A"; do
+				# shellcheck disable=SC2086
+				got=$(as "$who" -LLL -o ldif-wrap=no -b "$CDP" -s sub $only "$f" $a 2>&1)
+				df=${f//certificateRevocationList/deltaRevocationList}
+				da=${a//certificateRevocationList/deltaRevocationList}
+				# shellcheck disable=SC2086
+				want=$(as "$who" -LLL -o ldif-wrap=no -b "$CDP" -s sub $only "$df" $da 2>&1)
+				combos+=1
+				grep -q -e '^certificateRevocationList' -e "${value:0:40}" <<<"$got" && leaks+=1
+				if [ "$got" != "$want" ]; then
+					diffs+=1
+					[ -n "$first_diff" ] || first_diff="$who $only '$f' $a"
+				fi
+			done
+		done
+	done
+done
+# The control: for an allowed verifier the same comparison must see the CRLs.
+ctl=$(as signature -LLL -o ldif-wrap=no -b "$CDP" -s sub "(!(certificateRevocationList;binary=*))" dn | grep -c '^dn:')
+ctl_delta=$(as signature -LLL -o ldif-wrap=no -b "$CDP" -s sub "(!(deltaRevocationList;binary=*))" dn | grep -c '^dn:')
+t_ok "control: for an allowed verifier the two searches differ ($ctl vs $ctl_delta entries)" test "$ctl" -ne "$ctl_delta"
+t_ok "at least 200 combinations were tried ($combos)" test "$combos" -ge 200
+t_eq "no combination returned a CRL byte" 0 "$leaks"
+t_eq "no combination differed from the same search on an attribute nobody holds${first_diff:+ (first: $first_diff)}" 0 "$diffs"
+
+t_done
