@@ -31,10 +31,10 @@ INSTANCE_OVERLAY=0 repo_init "$W/baseline" "$PKI" >/dev/null
 now() { echo "${EPOCHREALTIME/./}"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 publish_us() {
-	local dir=$1 file=$2 t0 t1
-	eval "$(instance_env "$dir")"
+	local dir=$1 file=$2 t0 t1 uri
+	uri=$(repo_uri "$dir")
 	t0=$(now)
-	"$JPKI" crl publish -H "$INSTANCE_URI" -D "$REPO_PUBLISHER_DN" -y "$dir/secrets/publisher.pw" "$file" >"$W/out" ||
+	"$JPKI" crl publish -H "$uri" -D "$REPO_PUBLISHER_DN" -y "$dir/secrets/publisher.pw" "$file" >"$W/out" ||
 		{ cat "$W/out" >&2; return 1; }
 	t1=$(now)
 	echo $((t1 - t0))

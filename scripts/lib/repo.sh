@@ -25,6 +25,9 @@ REPO_SERVICES=${REPO_SERVICES:-publisher replicator responder operator}
 export JPKI_MUNICIPALITIES=${JPKI_MUNICIPALITIES:-$JPKI_SRCDIR/data/municipalities.tsv}
 
 _repo_jpki() { "$JPKI_BUILDDIR/tools/jpki" "$@"; }
+# The instance's URI, read in a subshell: instance_env's variables must not leak into the
+# caller, where the next instance_init would take INSTANCE_PORT for its own.
+repo_uri() { (eval "$(instance_env "${1:?}")" && echo "$INSTANCE_URI"); }
 
 # The overlay's directives for a PKI made by scripts/lib/testpki.sh.
 repo_overlay_conf() {
@@ -94,7 +97,7 @@ repo_init() {
 	[ -s "$dir/conf/ldaps_port" ] || jpki_free_port > "$dir/conf/ldaps_port"
 	ldaps=$(cat "$dir/conf/ldaps_port")
 	local before
-	before=$(cat "$dir/conf/slapd.conf" 2>/dev/null | sha256sum)
+	before=$({ cat "$dir/conf/slapd.conf" 2>/dev/null || true; } | sha256sum)
 	INSTANCE_OVERLAY_CONF=${INSTANCE_OVERLAY_CONF:-$(repo_overlay_conf "$pki")} \
 		INSTANCE_ACL=${INSTANCE_ACL:-$(repo_acl)} \
 		INSTANCE_GLOBAL_CONF=${INSTANCE_GLOBAL_CONF:-$(repo_tls_conf "$pki")} \
@@ -123,7 +126,6 @@ repo_ldaps_uri() { echo "ldaps://127.0.0.1:$(cat "${1:?}/conf/ldaps_port")"; }
 # whose agreement has ended. Each gets DIR/secrets/verifier-<name>.pw. Idempotent.
 repo_add_verifiers() {
 	local dir=${1:?} pki=${2:?} name type start end
-	eval "$(instance_env "$dir")"
 	for name in signature group suspended expired; do
 		type=signature-verifier; [ "$name" = group ] && type=group-signature-verifier
 		start=$(date -u -d '-30 days' +%Y-%m-%dT%H:%M:%SZ); end=$(date -u -d '+365 days' +%Y-%m-%dT%H:%M:%SZ)
@@ -146,8 +148,7 @@ repo_add_verifiers() {
 repo_jpki_operator() {
 	local dir=$1
 	shift
-	eval "$(instance_env "$dir")"
-	JPKI_VERIFIER_BASE=$REPO_VERIFIER_BASE _repo_jpki verifier "$1" -H "$INSTANCE_URI" \
+	JPKI_VERIFIER_BASE=$REPO_VERIFIER_BASE _repo_jpki verifier "$1" -H "$(repo_uri "$dir")" \
 		-D "$REPO_OPERATOR_DN" -y "$dir/secrets/operator.pw" "${@:2}"
 }
 
@@ -155,14 +156,12 @@ repo_jpki_operator() {
 repo_ldap_as() {
 	local dir=$1 svc=$2 tool=$3
 	shift 3
-	eval "$(instance_env "$dir")"
-	"$tool" -x -H "$INSTANCE_URI" -D "cn=$svc,$REPO_SERVICES_DN" -y "$dir/secrets/$svc.pw" "$@"
+	"$tool" -x -H "$(repo_uri "$dir")" -D "cn=$svc,$REPO_SERVICES_DN" -y "$dir/secrets/$svc.pw" "$@"
 }
 
 repo_publish_ca() {
 	local dir=${1:?} pki=${2:?}
-	eval "$(instance_env "$dir")"
-	_repo_jpki ca publish -H "$INSTANCE_URI" -D "$REPO_PUBLISHER_DN" -y "$dir/secrets/publisher.pw" \
+	_repo_jpki ca publish -H "$(repo_uri "$dir")" -D "$REPO_PUBLISHER_DN" -y "$dir/secrets/publisher.pw" \
 		--ca-dn "$REPO_CA_DN" \
 		--cert "$pki/ca/gen1.pem" --cert "$pki/ca/gen2.pem" \
 		--cert "$pki/ca/link-new-with-old.pem" --cert "$pki/ca/link-old-with-new.pem" \
@@ -181,6 +180,5 @@ repo_issue() {
 repo_publish() {
 	local dir=${1:?} svc=${2:?}
 	shift 2
-	eval "$(instance_env "$dir")"
-	_repo_jpki crl publish -H "$INSTANCE_URI" -D "cn=$svc,$REPO_SERVICES_DN" -y "$dir/secrets/$svc.pw" "$@"
+	_repo_jpki crl publish -H "$(repo_uri "$dir")" -D "cn=$svc,$REPO_SERVICES_DN" -y "$dir/secrets/$svc.pw" "$@"
 }
