@@ -135,11 +135,26 @@ static const char *module_path(P11KitUri *uri)
 
 /* --- URI ----------------------------------------------------------------------------- */
 
+/* The URI for error messages, with any pin-value= replaced. */
+static void redact(const char *text, char *out, size_t n)
+{
+	const char *pv = strstr(text, "pin-value=");
+	size_t keep;
+
+	if (pv == NULL) {
+		snprintf(out, n, "%s", text);
+		return;
+	}
+	keep = (size_t)(pv - text) + strlen("pin-value=");
+	snprintf(out, n, "%.*s(hidden)%s", (int)keep, text, pv + strcspn(pv, "&"));
+}
+
 static int uri_parse(const char *text, P11KitUri **out, jpki_err *err)
 {
 	P11KitUri *uri;
 	CK_ATTRIBUTE *cls;
 	CK_INFO *mi;
+	char shown[256];
 	int rc;
 
 	if (text == NULL || *text == '\0')
@@ -150,26 +165,30 @@ static int uri_parse(const char *text, P11KitUri **out, jpki_err *err)
 	rc = p11_kit_uri_parse(text, P11_KIT_URI_FOR_ANY, uri);
 	if (rc != P11_KIT_URI_OK) {
 		p11_kit_uri_free(uri);
-		return jpki_errf(err, "PKCS#11 URI \"%s\" is malformed: %s (RFC 7512)", text,
+		redact(text, shown, sizeof(shown));
+		return jpki_errf(err, "PKCS#11 URI \"%s\" is malformed: %s (RFC 7512)", shown,
 		    p11_kit_uri_message(rc));
 	}
 	if (p11_kit_uri_any_unrecognized(uri)) {
 		p11_kit_uri_free(uri);
+		redact(text, shown, sizeof(shown));
 		return jpki_errf(err, "PKCS#11 URI \"%s\" has attributes this program does not "
-		    "understand; refusing to ignore them", text);
+		    "understand; refusing to ignore them", shown);
 	}
 	mi = p11_kit_uri_get_module_info(uri);
 	if (mi->libraryVersion.major != (CK_BYTE)-1 || mi->libraryVersion.minor != (CK_BYTE)-1) {
 		p11_kit_uri_free(uri);
+		redact(text, shown, sizeof(shown));
 		return jpki_errf(err, "PKCS#11 URI \"%s\": library-version cannot be checked "
-		    "through libp11; remove it", text);
+		    "through libp11; remove it", shown);
 	}
 	cls = p11_kit_uri_get_attribute(uri, CKA_CLASS);
 	if (cls != NULL && (cls->ulValueLen != sizeof(CK_OBJECT_CLASS) ||
 	    *(CK_OBJECT_CLASS *)cls->pValue != CKO_PRIVATE_KEY)) {
 		p11_kit_uri_free(uri);
+		redact(text, shown, sizeof(shown));
 		return jpki_errf(err, "PKCS#11 URI \"%s\" names an object of type other than "
-		    "\"private\"; a signing key is needed", text);
+		    "\"private\"; a signing key is needed", shown);
 	}
 	*out = uri;
 	return 0;
@@ -228,9 +247,11 @@ static void describe_token(P11KitUri *uri, char *buf, size_t n)
 	CK_TOKEN_INFO *t = p11_kit_uri_get_token_info(uri);
 	int label_len = (int)sizeof(t->label), serial_len = (int)sizeof(t->serialNumber);
 
-	while (label_len > 0 && t->label[label_len - 1] == ' ')
+	/* p11-kit leaves attributes the URI does not give zero-filled. */
+	while (label_len > 0 && (t->label[label_len - 1] == ' ' || t->label[label_len - 1] == 0))
 		label_len--;
-	while (serial_len > 0 && t->serialNumber[serial_len - 1] == ' ')
+	while (serial_len > 0 && (t->serialNumber[serial_len - 1] == ' ' ||
+	    t->serialNumber[serial_len - 1] == 0))
 		serial_len--;
 	if (label_len == 0 && serial_len == 0)
 		snprintf(buf, n, "any token");
@@ -380,7 +401,7 @@ static void describe_key(const CK_ATTRIBUTE *id, const CK_ATTRIBUTE *label, char
 		snprintf(buf + used, n - used, "%sobject=%.*s", id != NULL ? " " : "",
 		    (int)label->ulValueLen, (const char *)label->pValue);
 	if (id == NULL && label == NULL)
-		snprintf(buf, n, "any private key");
+		snprintf(buf, n, "no id= or object= given");
 }
 
 static PKCS11_KEY *find_private_key(PKCS11_SLOT *slot, P11KitUri *uri, jpki_err *err)
@@ -410,50 +431,56 @@ static PKCS11_KEY *find_private_key(PKCS11_SLOT *slot, P11KitUri *uri, jpki_err 
 		return NULL;
 	}
 	if (nfound > 1) {
-		jpki_errf(err, "PKCS#11 token \"%s\": %u private keys match %s; add id= or "
-		    "object= to the URI", slot->token->label, nfound, want);
+		jpki_errf(err, "PKCS#11 token \"%s\": %u private keys match the URI (%s); "
+		    "name one with id= or object=", slot->token->label, nfound, want);
 		return NULL;
 	}
 	return found;
 }
 
-/* The public half: the public key object with the same CKA_ID (and label when the key has no
- * ID), else the certificate stored with the key. Must match the private key. */
+/* A software copy of a public key, independent of the token and of libp11. */
+static EVP_PKEY *plain_public_copy(EVP_PKEY *pk)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *copy = NULL;
+	int len = i2d_PUBKEY(pk, &der);
+
+	if (len > 0) {
+		p = der;
+		copy = d2i_PUBKEY(NULL, &p, len);
+	}
+	OPENSSL_free(der);
+	return copy;
+}
+
+/* The public half, as a plain OpenSSL key so that verifying with it never goes through the
+ * token: the modulus and exponent the token holds on the private key object (libp11 reads
+ * CKA_MODULUS and CKA_PUBLIC_EXPONENT into the EVP_PKEY), else the certificate stored
+ * with the key, which must then match.
+ * (PKCS11_get_public_key is avoided: in libp11 0.4.12 every EVP_PKEY it makes leaks its
+ * object and with it a reference to the slot, so the slot and the cached PIN are never
+ * freed.) */
 static EVP_PKEY *find_public_key(PKCS11_SLOT *slot, PKCS11_KEY *priv, EVP_PKEY *privpk,
     jpki_err *err)
 {
-	PKCS11_KEY *keys = NULL;
 	PKCS11_CERT *cert;
-	EVP_PKEY *pub = NULL;
-	unsigned int nkeys = 0, i;
+	EVP_PKEY *pub;
+	const char *label = priv->label != NULL ? priv->label : "";
 
-	if (PKCS11_enumerate_public_keys(slot->token, &keys, &nkeys) != 0) {
-		jpki_errf_ssl(err, "PKCS#11 token \"%s\": cannot list public keys",
-		    slot->token->label);
-		return NULL;
-	}
-	for (i = 0; i < nkeys && pub == NULL; i++) {
-		if (keys[i].id_len != priv->id_len ||
-		    (priv->id_len > 0 && memcmp(keys[i].id, priv->id, priv->id_len) != 0))
-			continue;
-		if (priv->id_len == 0 && (keys[i].label == NULL || priv->label == NULL ||
-		    strcmp(keys[i].label, priv->label) != 0))
-			continue;
-		pub = PKCS11_get_public_key(&keys[i]);
-	}
+	pub = plain_public_copy(privpk);
 	if (pub == NULL && (cert = PKCS11_find_certificate(priv)) != NULL && cert->x509 != NULL)
 		pub = X509_get_pubkey(cert->x509);
 	if (pub == NULL) {
-		jpki_errf_ssl(err, "PKCS#11 token \"%s\": private key \"%s\" has no public key "
-		    "object or certificate with the same ID", slot->token->label,
-		    priv->label != NULL ? priv->label : "");
+		jpki_errf_ssl(err, "PKCS#11 token \"%s\": private key \"%s\" has no readable "
+		    "public components and no certificate with the same ID",
+		    slot->token->label, label);
 		return NULL;
 	}
 	if (EVP_PKEY_eq(pub, privpk) != 1) {
 		EVP_PKEY_free(pub);
-		jpki_errf_ssl(err, "PKCS#11 token \"%s\": the public key stored with private "
-		    "key \"%s\" does not match it", slot->token->label,
-		    priv->label != NULL ? priv->label : "");
+		jpki_errf_ssl(err, "PKCS#11 token \"%s\": the certificate stored with private "
+		    "key \"%s\" does not match it", slot->token->label, label);
 		return NULL;
 	}
 	ERR_clear_error();

@@ -13,7 +13,9 @@ typedef struct jpki_p11key jpki_p11key;
 int jpki_p11key_open(const char *uri, const char *pin_file, jpki_p11key **out, jpki_err *err);
 /* The private key as an EVP_PKEY for OpenSSL 3 signing calls; owned by k. */
 EVP_PKEY *jpki_p11key_pkey(jpki_p11key *k);
-/* The matching public key (from the token's public key object); owned by k. */
+/* The matching public key (modulus and exponent of the private key object, else a
+ * certificate stored with it on the token; libp11 0.4.12 leaks on PKCS11_get_public_key);
+ * owned by k. */
 EVP_PKEY *jpki_p11key_pubkey(jpki_p11key *k);
 void jpki_p11key_close(jpki_p11key *k);
 

@@ -255,7 +255,7 @@ static void test_missing_key(void)
 
 static void test_ambiguous_key(void)
 {
-	open_fails("pkcs11:token=" TOKEN, pin_path, "2 private keys match");
+	open_fails("pkcs11:token=" TOKEN, pin_path, "2 private keys match the URI");
 }
 
 static void test_malformed_uri(void)
@@ -266,6 +266,19 @@ static void test_malformed_uri(void)
 	open_fails("pkcs11:token=" TOKEN ";id=%01;type=cert", pin_path, "other than \"private\"");
 	open_fails("pkcs11:token=" TOKEN ";id=%01;frobnicate=1", pin_path,
 	    "does not understand");
+}
+
+/* A PIN in the URI never reaches an error message. */
+static void test_pin_not_echoed(void)
+{
+	jpki_p11key *k = NULL;
+	jpki_err err = { "" };
+
+	CU_ASSERT_EQUAL(jpki_p11key_open("pkcs11:token=" TOKEN ";id=%zz?pin-value=" PIN
+	    "&module-path=" MODULE, NULL, &k, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "malformed"));
+	CU_ASSERT_PTR_NULL(strstr(err.text, PIN));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "module-path=" MODULE));
 }
 
 static void test_missing_module(void)
@@ -296,6 +309,7 @@ int main(void)
 	    CU_add_test(s, "missing key", test_missing_key) == NULL ||
 	    CU_add_test(s, "ambiguous key", test_ambiguous_key) == NULL ||
 	    CU_add_test(s, "malformed URI", test_malformed_uri) == NULL ||
+	    CU_add_test(s, "PIN not echoed", test_pin_not_echoed) == NULL ||
 	    CU_add_test(s, "missing module", test_missing_module) == NULL)
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 	return jpki_cunit_run();
