@@ -249,6 +249,29 @@ out:
 	return rc;
 }
 
+size_t jpki_trust_extend_stored(jpki_trust *t, const unsigned char *const *ders, const size_t *lens,
+	size_t n)
+{
+	char *in;
+	size_t i, before, left = 0;
+
+	if (n == 0 || jpki_trust_extend_der(t, ders, lens, n, NULL) == 0)
+		return 0;
+	in = calloc(n, 1);
+	if (in == NULL)
+		return n;
+	do {
+		before = jpki_trust_count(t);
+		for (i = 0; i < n; i++)
+			if (!in[i] && jpki_trust_extend_der(t, &ders[i], &lens[i], 1, NULL) == 0)
+				in[i] = 1;
+	} while (jpki_trust_count(t) > before);
+	for (i = 0; i < n; i++)
+		left += !in[i];
+	free(in);
+	return left;
+}
+
 size_t jpki_trust_count(const jpki_trust *t)
 {
 	return t->n;

@@ -30,6 +30,12 @@ int jpki_trust_extend(jpki_trust *t, STACK_OF(X509) *certs, jpki_err *err);
 int jpki_trust_extend_der(jpki_trust *t, const unsigned char *const *ders, const size_t *lens,
 	size_t n, jpki_err *err);
 
+/* Stored values as they are: all at once when they verify together, else each one that
+ * verifies, repeated until nothing more is added (so their order does not matter and a bad
+ * value loses only itself). Returns how many values were left out. */
+size_t jpki_trust_extend_stored(jpki_trust *t, const unsigned char *const *ders, const size_t *lens,
+	size_t n);
+
 size_t jpki_trust_count(const jpki_trust *t);
 const jpki_ca_key *jpki_trust_key(const jpki_trust *t, size_t i);
 const X509_NAME *jpki_trust_ca_name(const jpki_trust *t);

@@ -21,9 +21,8 @@ jpki_trust *jpkirepo_trust_anchors_only(jpkirepo_info *ji, jpki_err *err)
 	return t;
 }
 
-/* Anchors extended by the CA entry's cACertificate values, as far as they verify: all of
- * them at once when they do, else each one that does (a bad stored value loses only
- * itself), repeated until nothing more is added, so their order does not matter. */
+/* Anchors extended by the CA entry's cACertificate values, as far as they verify
+ * (jpki_trust_extend_stored: order does not matter, a bad value loses only itself). */
 static jpki_trust *rebuild(Operation *op, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
@@ -31,8 +30,7 @@ static jpki_trust *rebuild(Operation *op, slap_overinst *on)
 	Entry *e = NULL;
 	Attribute *a;
 	const unsigned char **ders = NULL;
-	size_t *lens = NULL, n = 0, i, before;
-	jpki_err err;
+	size_t *lens = NULL, n = 0, i, left;
 
 	if (t == NULL || BER_BVISEMPTY(&ji->ca_ndn))
 		return t;
@@ -48,15 +46,10 @@ static jpki_trust *rebuild(Operation *op, slap_overinst *on)
 			lens[n] = a->a_vals[i].bv_len;
 		}
 	}
-	if (n > 0 && jpki_trust_extend_der(t, ders, lens, n, &err) < 0) {
-		Debug(LDAP_DEBUG_ANY, "jpkirepo: cACertificate of %s: %s; keeping the values that verify\n",
-			ji->ca_dn.bv_val, err.text);
-		do {
-			before = jpki_trust_count(t);
-			for (i = 0; i < n; i++)
-				(void)jpki_trust_extend_der(t, &ders[i], &lens[i], 1, NULL);
-		} while (jpki_trust_count(t) > before);
-	}
+	left = jpki_trust_extend_stored(t, ders, lens, n);
+	if (left > 0)
+		Debug(LDAP_DEBUG_ANY, "jpkirepo: %zu cACertificate value(s) of %s do not chain to a trust anchor; ignored\n",
+			left, ji->ca_dn.bv_val);
 	ch_free(ders);
 	ch_free(lens);
 	overlay_entry_release_ov(op, e, 0, on);

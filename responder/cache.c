@@ -1,0 +1,104 @@
+#include "cache.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Direct-mapped: a slot per key hash, a lock per stripe of slots. */
+#define SLOTS 8192
+#define STRIPES 64
+
+typedef struct slot {
+	unsigned char key[32];
+	unsigned long generation;
+	time_t stored;
+	unsigned char *der;
+	size_t len;
+	time_t this_update, next_update, produced_at;
+	char etag[80];
+} slot;
+
+static slot slots[SLOTS];
+static pthread_mutex_t stripes[STRIPES] = { [0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER };
+
+int cache_key(OCSP_REQUEST *req, unsigned char key[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int i, n = OCSP_request_onereq_count(req), ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+
+	for (i = 0; ok && i < n; i++) {
+		unsigned char *der = NULL;
+		int len = i2d_OCSP_CERTID(OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i)), &der);
+
+		ok = len > 0 && EVP_DigestUpdate(md, der, (size_t)len);
+		OPENSSL_free(der);
+	}
+	ok = ok && EVP_DigestFinal_ex(md, key, NULL);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
+static unsigned index_of(const unsigned char key[32])
+{
+	return ((unsigned)key[0] | (unsigned)key[1] << 8) % SLOTS;
+}
+
+int cache_get(const unsigned char key[32], unsigned long generation, time_t now, long max_age,
+	unsigned char **der, size_t *len, ocspd_answer_info *info)
+{
+	unsigned i = index_of(key);
+	slot *s = &slots[i];
+	int hit = 0;
+
+	pthread_mutex_lock(&stripes[i % STRIPES]);
+	if (s->der != NULL && s->generation == generation && memcmp(s->key, key, 32) == 0 &&
+	    now - s->stored < max_age && now < s->next_update &&
+	    (*der = OPENSSL_malloc(s->len)) != NULL) {
+		memcpy(*der, s->der, s->len);
+		*len = s->len;
+		info->this_update = s->this_update;
+		info->next_update = s->next_update;
+		info->produced_at = s->produced_at;
+		memcpy(info->etag, s->etag, sizeof(info->etag));
+		hit = 1;
+	}
+	pthread_mutex_unlock(&stripes[i % STRIPES]);
+	return hit;
+}
+
+void cache_put(const unsigned char key[32], unsigned long generation, time_t now,
+	const unsigned char *der, size_t len, const ocspd_answer_info *info)
+{
+	unsigned i = index_of(key);
+	slot *s = &slots[i];
+	unsigned char *copy = malloc(len);
+
+	if (copy == NULL)
+		return;
+	memcpy(copy, der, len);
+	pthread_mutex_lock(&stripes[i % STRIPES]);
+	free(s->der);
+	memcpy(s->key, key, 32);
+	s->generation = generation;
+	s->stored = now;
+	s->der = copy;
+	s->len = len;
+	s->this_update = info->this_update;
+	s->next_update = info->next_update;
+	s->produced_at = info->produced_at;
+	memcpy(s->etag, info->etag, sizeof(s->etag));
+	pthread_mutex_unlock(&stripes[i % STRIPES]);
+}
+
+void cache_clear(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SLOTS; i++) {
+		pthread_mutex_lock(&stripes[i % STRIPES]);
+		free(slots[i].der);
+		slots[i].der = NULL;
+		pthread_mutex_unlock(&stripes[i % STRIPES]);
+	}
+}

@@ -1,0 +1,19 @@
+/* Answers to requests without a nonce, kept per list of CertIDs until a newer snapshot
+ * (a newer CRL) arrives or cache-max-age passes (RFC 5019: such answers may be reused). */
+#ifndef OCSPD_CACHE_H
+#define OCSPD_CACHE_H
+#include <openssl/ocsp.h>
+#include <stddef.h>
+#include <time.h>
+#include "ocspd.h"
+
+/* The key of a request: SHA-256 over its CertIDs' DER, in order. */
+int cache_key(OCSP_REQUEST *req, unsigned char key[32]);
+/* A copy of the cached answer (OPENSSL_free) when fresh for this generation. */
+int cache_get(const unsigned char key[32], unsigned long generation, time_t now, long max_age,
+	unsigned char **der, size_t *len, ocspd_answer_info *info);
+void cache_put(const unsigned char key[32], unsigned long generation, time_t now,
+	const unsigned char *der, size_t len, const ocspd_answer_info *info);
+void cache_clear(void);
+
+#endif

@@ -1,0 +1,91 @@
+/* The responder's lifecycle apart from HTTP: trust anchors, signer, sync thread; reload. */
+#include "ocspd.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "cache.h"
+#include "signer.h"
+#include "state.h"
+#include "sync.h"
+
+static ocspd_config active;	/* a shallow copy; the strings belong to main's config */
+static STACK_OF(X509) *anchors;
+
+const ocspd_config *ocspd_current_config(void)
+{
+	return &active;
+}
+
+static STACK_OF(X509) *read_anchors(const ocspd_config *c, char *err, size_t errlen)
+{
+	STACK_OF(X509) *out = sk_X509_new_null();
+	jpki_trust *probe = jpki_trust_new();
+	jpki_err e;
+	size_t i;
+
+	for (i = 0; out != NULL && i < c->nanchors; i++) {
+		BIO *b = BIO_new_file(c->anchors[i], "r");
+		X509 *x;
+
+		if (b == NULL || jpki_trust_add_anchor_file(probe, c->anchors[i], &e) < 0) {
+			snprintf(err, errlen, "trust-anchor %s: %s", c->anchors[i], b == NULL ? "cannot open" : e.text);
+			BIO_free(b);
+			sk_X509_pop_free(out, X509_free);
+			jpki_trust_free(probe);
+			return NULL;
+		}
+		while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+			sk_X509_push(out, x);
+		ERR_clear_error();
+		BIO_free(b);
+	}
+	jpki_trust_free(probe);
+	if (out != NULL && sk_X509_num(out) == 0) {
+		snprintf(err, errlen, "no trust-anchor configured: the responder would trust no CA key");
+		sk_X509_free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
+{
+	active = *c;
+	if (c->ldap_uri == NULL || c->ca_dn == NULL) {
+		snprintf(err, errlen, "ldap-uri and ca-dn are required");
+		return -1;
+	}
+	if ((anchors = read_anchors(c, err, errlen)) == NULL)
+		return -1;
+	if (signer_configure(c, err, errlen) < 0)
+		return -1;
+	return sync_start(&active, anchors, err, errlen);
+}
+
+int ocspd_reload(const ocspd_config *c, char *err, size_t errlen)
+{
+	/* Key, certificates and answer settings change in place; the repository settings
+	 * (where to sync from, the anchors) need a restart. */
+	if (signer_configure(c, err, errlen) < 0)
+		return -1;
+	active.max_certids = c->max_certids;
+	active.cache_max_age = c->cache_max_age;
+	active.require_signature = c->require_signature;
+	active.allow = c->allow;
+	active.nallow = c->nallow;
+	cache_clear();
+	return 0;
+}
+
+void ocspd_stop(void)
+{
+	sync_stop();
+	signer_shutdown();
+	state_publish(NULL);
+	cache_clear();
+	sk_X509_pop_free(anchors, X509_free);
+	anchors = NULL;
+}

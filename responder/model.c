@@ -1,0 +1,169 @@
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void crls_free(model_crl *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(c[i].der);
+	free(c);
+}
+
+int model_set_ca(model *m, const char *uuid, model_crl *certs, size_t n)
+{
+	char *u = strdup(uuid);
+
+	if (u == NULL) {
+		crls_free(certs, n);
+		return -1;
+	}
+	free(m->ca_uuid);
+	crls_free(m->cacerts, m->ncacerts);
+	m->ca_uuid = u;
+	m->cacerts = certs;
+	m->ncacerts = n;
+	m->ca_seen = 1;
+	return 0;
+}
+
+int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *crls, size_t n)
+{
+	size_t i;
+	model_partition *p = NULL, *grown;
+
+	for (i = 0; i < m->nparts && p == NULL; i++)
+		if (strcmp(m->parts[i].uuid, uuid) == 0)
+			p = &m->parts[i];
+	if (p == NULL) {
+		grown = realloc(m->parts, (m->nparts + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			crls_free(crls, n);
+			return -1;
+		}
+		m->parts = grown;
+		p = &m->parts[m->nparts++];
+		memset(p, 0, sizeof(*p));
+		p->uuid = strdup(uuid);
+	} else {
+		crls_free(p->crls, p->ncrls);
+		free(p->dn);
+	}
+	p->dn = strdup(dn);
+	p->crls = crls;
+	p->ncrls = n;
+	p->seen = 1;
+	return p->uuid != NULL && p->dn != NULL ? 0 : -1;
+}
+
+static void verifier_clear(model_verifier *v)
+{
+	free(v->dn);
+	free(v->cert_sha256);
+	crls_free(v->certs, v->ncertders);
+}
+
+int model_set_verifier(model *m, const model_verifier *v)
+{
+	size_t i;
+	model_verifier *t = NULL, *grown;
+
+	for (i = 0; i < m->nverifiers && t == NULL; i++)
+		if (strcmp(m->verifiers[i].uuid, v->uuid) == 0)
+			t = &m->verifiers[i];
+	if (t == NULL) {
+		grown = realloc(m->verifiers, (m->nverifiers + 1) * sizeof(*grown));
+		if (grown == NULL)
+			return -1;
+		m->verifiers = grown;
+		t = &m->verifiers[m->nverifiers++];
+		memset(t, 0, sizeof(*t));
+		t->uuid = strdup(v->uuid);
+	} else {
+		verifier_clear(t);
+	}
+	t->dn = strdup(v->dn);
+	t->state = v->state;
+	t->cert_sha256 = v->cert_sha256;
+	t->ncerts = v->ncerts;
+	t->certs = v->certs;
+	t->ncertders = v->ncertders;
+	t->seen = 1;
+	return t->uuid != NULL && t->dn != NULL ? 0 : -1;
+}
+
+static void remove_partition(model *m, size_t i)
+{
+	free(m->parts[i].uuid);
+	free(m->parts[i].dn);
+	crls_free(m->parts[i].crls, m->parts[i].ncrls);
+	m->parts[i] = m->parts[--m->nparts];
+}
+
+static void remove_verifier(model *m, size_t i)
+{
+	free(m->verifiers[i].uuid);
+	verifier_clear(&m->verifiers[i]);
+	m->verifiers[i] = m->verifiers[--m->nverifiers];
+}
+
+void model_remove(model *m, const char *uuid)
+{
+	size_t i;
+
+	if (m->ca_uuid != NULL && strcmp(m->ca_uuid, uuid) == 0) {
+		free(m->ca_uuid);
+		m->ca_uuid = NULL;
+		crls_free(m->cacerts, m->ncacerts);
+		m->cacerts = NULL;
+		m->ncacerts = 0;
+		return;
+	}
+	for (i = 0; i < m->nparts; i++)
+		if (strcmp(m->parts[i].uuid, uuid) == 0)
+			return remove_partition(m, i);
+	for (i = 0; i < m->nverifiers; i++)
+		if (strcmp(m->verifiers[i].uuid, uuid) == 0)
+			return remove_verifier(m, i);
+}
+
+void model_mark_all(model *m)
+{
+	size_t i;
+
+	m->ca_seen = 0;
+	for (i = 0; i < m->nparts; i++)
+		m->parts[i].seen = 0;
+	for (i = 0; i < m->nverifiers; i++)
+		m->verifiers[i].seen = 0;
+}
+
+void model_mark_seen(model *m, const char *uuid)
+{
+	size_t i;
+
+	if (m->ca_uuid != NULL && strcmp(m->ca_uuid, uuid) == 0)
+		m->ca_seen = 1;
+	for (i = 0; i < m->nparts; i++)
+		if (strcmp(m->parts[i].uuid, uuid) == 0)
+			m->parts[i].seen = 1;
+	for (i = 0; i < m->nverifiers; i++)
+		if (strcmp(m->verifiers[i].uuid, uuid) == 0)
+			m->verifiers[i].seen = 1;
+}
+
+void model_sweep(model *m)
+{
+	size_t i;
+
+	if (!m->ca_seen && m->ca_uuid != NULL)
+		model_remove(m, m->ca_uuid);
+	for (i = m->nparts; i-- > 0;)
+		if (!m->parts[i].seen)
+			remove_partition(m, i);
+	for (i = m->nverifiers; i-- > 0;)
+		if (!m->verifiers[i].seen)
+			remove_verifier(m, i);
+}

@@ -1,0 +1,352 @@
+#include "snapshot.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocspd.h"
+
+snapshot *snapshot_ref(snapshot *s)
+{
+	if (s != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void snapshot_unref(snapshot *s)
+{
+	size_t i;
+
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	for (i = 0; i < s->nkeys; i++) {
+		free(s->keys[i].entries);
+		free(s->keys[i].parts);
+	}
+	for (i = 0; i < s->nverifiers; i++) {
+		free(s->verifiers[i].dn);
+		free(s->verifiers[i].cert_sha256);
+		sk_X509_pop_free(s->verifiers[i].certs, X509_free);
+	}
+	free(s->keys);
+	free(s->verifiers);
+	jpki_trust_free(s->trust);
+	free(s);
+}
+
+static void issuer_hashes(served_key *k)
+{
+	unsigned char *name = NULL;
+	int nlen = i2d_X509_NAME(X509_get_subject_name(k->key->cert), &name);
+	const ASN1_BIT_STRING *pub = X509_get0_pubkey_bitstr(k->key->cert);
+
+	EVP_Digest(name, (size_t)nlen, k->sha1_name, NULL, EVP_sha1(), NULL);
+	EVP_Digest(name, (size_t)nlen, k->sha256_name, NULL, EVP_sha256(), NULL);
+	EVP_Digest(pub->data, (size_t)pub->length, k->sha1_key, NULL, EVP_sha1(), NULL);
+	EVP_Digest(pub->data, (size_t)pub->length, k->sha256_key, NULL, EVP_sha256(), NULL);
+	OPENSSL_free(name);
+}
+
+static int cmp_revoked(const void *a, const void *b)
+{
+	const revoked *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->serial, y->serial, x->len);
+}
+
+/* Appends the CRL's entries to k (partition index p). */
+static int index_crl(served_key *k, size_t *cap, X509_CRL *crl, uint16_t p)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	int i, n = revs != NULL ? sk_X509_REVOKED_num(revs) : 0;
+
+	for (i = 0; i < n; i++) {
+		X509_REVOKED *r = sk_X509_REVOKED_value(revs, i);
+		const ASN1_INTEGER *serial = X509_REVOKED_get0_serialNumber(r);
+		ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
+		revoked *e;
+		time_t when = 0;
+
+		if (serial->length <= 0 || serial->length > 20) {
+			ASN1_ENUMERATED_free(reason);
+			continue;	/* rule (a) keeps these out; be safe anyway */
+		}
+		if (k->nentries == *cap) {
+			revoked *grown;
+
+			*cap = *cap ? *cap * 2 : 1024;
+			grown = realloc(k->entries, *cap * sizeof(*grown));
+			if (grown == NULL) {
+				ASN1_ENUMERATED_free(reason);
+				return -1;
+			}
+			k->entries = grown;
+		}
+		e = &k->entries[k->nentries++];
+		memset(e, 0, sizeof(*e));
+		jpki_asn1_time_to_time(X509_REVOKED_get0_revocationDate(r), &when);
+		e->revoked_at = when;
+		e->len = (uint8_t)serial->length;
+		memcpy(e->serial, serial->data, (size_t)serial->length);
+		e->reason = (uint8_t)(reason != NULL ? ASN1_ENUMERATED_get(reason) : 0);
+		e->partition = p;
+		ASN1_ENUMERATED_free(reason);
+	}
+	return 0;
+}
+
+static int build_trust(snapshot *s, const model *m, STACK_OF(X509) *anchors)
+{
+	const unsigned char **ders;
+	size_t *lens, i, left;
+
+	s->trust = jpki_trust_new();
+	if (s->trust == NULL)
+		return -1;
+	for (i = 0; i < (size_t)sk_X509_num(anchors); i++)
+		if (jpki_trust_add_anchor(s->trust, sk_X509_value(anchors, (int)i), NULL) < 0)
+			return -1;
+	ders = calloc(m->ncacerts + 1, sizeof(*ders));
+	lens = calloc(m->ncacerts + 1, sizeof(*lens));
+	if (ders == NULL || lens == NULL) {
+		free(ders);
+		free(lens);
+		return -1;
+	}
+	for (i = 0; i < m->ncacerts; i++) {
+		ders[i] = m->cacerts[i].der;
+		lens[i] = m->cacerts[i].len;
+	}
+	left = jpki_trust_extend_stored(s->trust, ders, lens, m->ncacerts);
+	if (left > 0)
+		ocspd_log(OCSPD_LOG_WARNING, "%zu cACertificate value(s) do not chain to a trust anchor; ignored", left);
+	free(ders);
+	free(lens);
+	return 0;
+}
+
+/* Every partition CRL, checked with the repository's rules, into its key's index. */
+static int build_keys(snapshot *s, const model *m, const jpki_crl_policy *pol, time_t now)
+{
+	size_t i, p, c, *caps;
+	jpki_verdict v;
+
+	s->nkeys = jpki_trust_count(s->trust);
+	s->keys = calloc(s->nkeys + 1, sizeof(*s->keys));
+	caps = calloc(s->nkeys + 1, sizeof(*caps));
+	if (s->keys == NULL || caps == NULL) {
+		free(caps);
+		return -1;
+	}
+	for (i = 0; i < s->nkeys; i++) {
+		s->keys[i].key = jpki_trust_key(s->trust, i);
+		s->keys[i].nparts = m->nparts;
+		s->keys[i].parts = calloc(m->nparts + 1, sizeof(partition_times));
+		if (s->keys[i].parts == NULL)
+			goto fail;
+		issuer_hashes(&s->keys[i]);
+	}
+	for (p = 0; p < m->nparts; p++) {
+		for (c = 0; c < m->parts[p].ncrls; c++) {
+			jpki_crl_meta meta;
+			X509_CRL *crl = NULL;
+			const model_crl *mc = &m->parts[p].crls[c];
+
+			if (jpki_crl_check(mc->der, mc->len, m->parts[p].dn, JPKI_CRL_PARTITION, s->trust, NULL, 0,
+				    now, pol, &meta, &crl, &v) < 0) {
+				ocspd_log(OCSPD_LOG_WARNING, "CRL %zu of %s not used: %s", c + 1, m->parts[p].dn, v.text);
+				continue;
+			}
+			for (i = 0; i < s->nkeys; i++) {
+				if (memcmp(s->keys[i].key->id, meta.key_id, sizeof(meta.key_id)) != 0)
+					continue;
+				s->keys[i].parts[p].this_update = meta.this_update;
+				s->keys[i].parts[p].next_update = meta.next_update;
+				if (index_crl(&s->keys[i], &caps[i], crl, (uint16_t)p) < 0) {
+					X509_CRL_free(crl);
+					jpki_crl_meta_clear(&meta);
+					goto fail;
+				}
+			}
+			X509_CRL_free(crl);
+			jpki_crl_meta_clear(&meta);
+		}
+	}
+	for (i = 0; i < s->nkeys; i++) {
+		served_key *k = &s->keys[i];
+
+		qsort(k->entries, k->nentries, sizeof(*k->entries), cmp_revoked);
+		k->all_current_at_build = m->nparts > 0;
+		for (p = 0; p < k->nparts; p++) {
+			if (k->parts[p].next_update == 0) {
+				k->all_current_at_build = false;
+				continue;
+			}
+			if (k->oldest_this == 0 || k->parts[p].this_update < k->oldest_this)
+				k->oldest_this = k->parts[p].this_update;
+			if (k->earliest_next == 0 || k->parts[p].next_update < k->earliest_next)
+				k->earliest_next = k->parts[p].next_update;
+		}
+	}
+	free(caps);
+	return 0;
+fail:
+	free(caps);
+	return -1;
+}
+
+static int copy_registry(snapshot *s, const model *m)
+{
+	size_t i;
+
+	s->verifiers = calloc(m->nverifiers + 1, sizeof(*s->verifiers));
+	if (s->verifiers == NULL)
+		return -1;
+	for (i = 0; i < m->nverifiers; i++, s->nverifiers++) {
+		registered *r = &s->verifiers[i];
+
+		r->dn = strdup(m->verifiers[i].dn);
+		r->state = m->verifiers[i].state;
+		r->ncerts = m->verifiers[i].ncerts;
+		r->cert_sha256 = malloc((r->ncerts + 1) * 32);
+		if (r->dn == NULL || r->cert_sha256 == NULL)
+			return -1;
+		memcpy(r->cert_sha256, m->verifiers[i].cert_sha256, r->ncerts * 32);
+		r->certs = sk_X509_new_null();
+		if (r->certs == NULL)
+			return -1;
+		for (size_t c = 0; c < m->verifiers[i].ncertders; c++) {
+			const unsigned char *p = m->verifiers[i].certs[c].der;
+			X509 *x = d2i_X509(NULL, &p, (long)m->verifiers[i].certs[c].len);
+
+			if (x != NULL && !sk_X509_push(r->certs, x))
+				X509_free(x);
+		}
+	}
+	return 0;
+}
+
+snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
+	unsigned long generation, time_t now)
+{
+	snapshot *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->generation = generation;
+	s->built_at = now;
+	if (build_trust(s, m, anchors) < 0 || build_keys(s, m, pol, now) < 0 || copy_registry(s, m) < 0) {
+		snapshot_unref(s);
+		return NULL;
+	}
+	return s;
+}
+
+const served_key *snapshot_find_issuer(const snapshot *s, OCSP_CERTID *id)
+{
+	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
+	ASN1_OBJECT *md_obj = NULL;
+	const EVP_MD *md;
+	unsigned char nh[EVP_MAX_MD_SIZE], kh[EVP_MAX_MD_SIZE];
+	unsigned int nlen = 0, klen = 0;
+	size_t i;
+
+	if (!OCSP_id_get0_info(&name_hash, &md_obj, &key_hash, NULL, id) ||
+	    (md = EVP_get_digestbyobj(md_obj)) == NULL)
+		return NULL;
+	for (i = 0; i < s->nkeys; i++) {
+		const served_key *k = &s->keys[i];
+		const unsigned char *n = NULL, *kk = NULL;
+
+		if (EVP_MD_type(md) == NID_sha1) {
+			n = k->sha1_name, kk = k->sha1_key, nlen = klen = 20;
+		} else if (EVP_MD_type(md) == NID_sha256) {
+			n = k->sha256_name, kk = k->sha256_key, nlen = klen = 32;
+		} else {
+			/* Any other digest OpenSSL has: computed for this request. */
+			const ASN1_BIT_STRING *pub = X509_get0_pubkey_bitstr(k->key->cert);
+
+			if (!X509_NAME_digest(X509_get_subject_name(k->key->cert), md, nh, &nlen) ||
+			    !EVP_Digest(pub->data, (size_t)pub->length, kh, &klen, md, NULL))
+				continue;
+			n = nh, kk = kh;
+		}
+		if ((unsigned)name_hash->length == nlen && memcmp(name_hash->data, n, nlen) == 0 &&
+		    (unsigned)key_hash->length == klen && memcmp(key_hash->data, kk, klen) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+const revoked *served_key_lookup(const served_key *k, const ASN1_INTEGER *serial)
+{
+	revoked key;
+
+	if (serial->length <= 0 || serial->length > 20 || (serial->type & V_ASN1_NEG))
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.len = (uint8_t)serial->length;
+	memcpy(key.serial, serial->data, (size_t)serial->length);
+	return bsearch(&key, k->entries, k->nentries, sizeof(*k->entries), cmp_revoked);
+}
+
+bool served_key_current(const served_key *k, time_t now)
+{
+	return k->all_current_at_build && k->earliest_next > now;
+}
+
+const registered *snapshot_verifier_by_cert(const snapshot *s, const unsigned char sha256[32])
+{
+	size_t i, j;
+
+	for (i = 0; i < s->nverifiers; i++)
+		for (j = 0; j < s->verifiers[i].ncerts; j++)
+			if (memcmp(s->verifiers[i].cert_sha256[j], sha256, 32) == 0)
+				return &s->verifiers[i];
+	return NULL;
+}
+
+const registered *snapshot_verifier_by_x509(const snapshot *s, X509 *cert)
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+
+	if (!X509_digest(cert, EVP_sha256(), md, &len))
+		return NULL;
+	return snapshot_verifier_by_cert(s, md);
+}
+
+static void model_crls_free(model_crl *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(c[i].der);
+	free(c);
+}
+
+void model_free(model *m)
+{
+	size_t i;
+
+	model_crls_free(m->cacerts, m->ncacerts);
+	for (i = 0; i < m->nparts; i++) {
+		free(m->parts[i].uuid);
+		free(m->parts[i].dn);
+		model_crls_free(m->parts[i].crls, m->parts[i].ncrls);
+	}
+	for (i = 0; i < m->nverifiers; i++) {
+		free(m->verifiers[i].uuid);
+		free(m->verifiers[i].dn);
+		free(m->verifiers[i].cert_sha256);
+		model_crls_free(m->verifiers[i].certs, m->verifiers[i].ncertders);
+	}
+	free(m->parts);
+	free(m->verifiers);
+	free(m->ca_uuid);
+	memset(m, 0, sizeof(*m));
+}

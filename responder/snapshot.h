@@ -1,0 +1,115 @@
+/* What the responder answers from: an immutable snapshot of the repository (the trusted CA
+ * keys, every partition's CRLs, the verifier registry), built from the model the sync thread
+ * keeps, swapped in whole so that readers never block and never see half an update. */
+#ifndef OCSPD_SNAPSHOT_H
+#define OCSPD_SNAPSHOT_H
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crl_check.h"
+#include "trust.h"
+#include "verifier.h"
+
+/* One revoked serial: 32 bytes (the index budget is 64). */
+typedef struct revoked {
+	int64_t revoked_at;
+	uint8_t len;
+	uint8_t reason;
+	uint16_t partition;	/* index into the key's partition times */
+	uint8_t serial[20];	/* big-endian magnitude, as in the DER INTEGER */
+} revoked;
+
+typedef struct partition_times {
+	time_t this_update, next_update;
+} partition_times;
+
+/* One CA key generation the responder serves. */
+typedef struct served_key {
+	const jpki_ca_key *key;		/* owned by the snapshot's trust */
+	revoked *entries;		/* sorted by (len, serial) */
+	size_t nentries;
+	partition_times *parts;		/* one per partition entry; 0/0 when it has no CRL of this key */
+	size_t nparts;
+	bool all_current_at_build;	/* every partition had a CRL of this key */
+	time_t oldest_this, earliest_next;	/* over the partitions: behind a "good" */
+	unsigned char sha1_name[20], sha1_key[20], sha256_name[32], sha256_key[32];
+} served_key;
+
+typedef struct registered {
+	char *dn;
+	jpki_verifier_state state;
+	unsigned char (*cert_sha256)[32];
+	size_t ncerts;
+	STACK_OF(X509) *certs;	/* to find a signed request's signer by requestorName */
+} registered;
+
+typedef struct snapshot {
+	atomic_int refs;
+	unsigned long generation;	/* changes whenever the data changes: cache key */
+	jpki_trust *trust;
+	served_key *keys;
+	size_t nkeys;
+	registered *verifiers;
+	size_t nverifiers;
+	time_t built_at;
+} snapshot;
+
+/* The CRL data of one partition entry, and the registry entries, as the model holds them. */
+typedef struct model_crl {
+	unsigned char *der;
+	size_t len;
+} model_crl;
+
+typedef struct model_partition {
+	char *uuid, *dn;
+	model_crl *crls;
+	size_t ncrls;
+	int seen;	/* during a full refresh */
+} model_partition;
+
+typedef struct model_verifier {
+	char *uuid, *dn;
+	jpki_verifier_state state;
+	unsigned char (*cert_sha256)[32];	/* jpkiCertificateSHA256 */
+	size_t ncerts;
+	model_crl *certs;			/* userCertificate;binary */
+	size_t ncertders;
+	int seen;
+} model_verifier;
+
+typedef struct model {
+	char *ca_uuid;
+	model_crl *cacerts;	/* the CA entry's cACertificate values */
+	size_t ncacerts;
+	model_partition *parts;
+	size_t nparts;
+	model_verifier *verifiers;
+	size_t nverifiers;
+	int ca_seen;
+} model;
+
+/* Builds a snapshot: anchors from anchor_files extended by the model's CA certificates; every
+ * partition CRL checked with the repository's rules (lib/crl_check; an invalid one is left
+ * out and logged, never trusted); the index of each key's revoked serials. */
+snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
+	unsigned long generation, time_t now);
+snapshot *snapshot_ref(snapshot *s);
+void snapshot_unref(snapshot *s);
+
+/* The served key whose name and key hashes match the CertID, or NULL (unknown issuer). */
+const served_key *snapshot_find_issuer(const snapshot *s, OCSP_CERTID *id);
+/* The entry for the serial, or NULL. */
+const revoked *served_key_lookup(const served_key *k, const ASN1_INTEGER *serial);
+/* Every partition has a CRL of this key that is current at now. */
+bool served_key_current(const served_key *k, time_t now);
+/* The registered verifier holding a certificate with this SHA-256, or NULL. */
+const registered *snapshot_verifier_by_cert(const snapshot *s, const unsigned char sha256[32]);
+
+void model_free(model *m);
+const registered *snapshot_verifier_by_x509(const snapshot *s, X509 *cert);
+
+#endif

@@ -1,0 +1,39 @@
+#include "state.h"
+
+#include <pthread.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static snapshot *current;
+static unsigned long generation;
+
+snapshot *state_acquire(void)
+{
+	snapshot *s;
+
+	/* The lock only covers taking the reference: a few instructions. */
+	pthread_mutex_lock(&lock);
+	s = snapshot_ref(current);
+	pthread_mutex_unlock(&lock);
+	return s;
+}
+
+void state_publish(snapshot *s)
+{
+	snapshot *old;
+
+	pthread_mutex_lock(&lock);
+	old = current;
+	current = s;
+	pthread_mutex_unlock(&lock);
+	snapshot_unref(old);
+}
+
+unsigned long state_next_generation(void)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&lock);
+	g = ++generation;
+	pthread_mutex_unlock(&lock);
+	return g;
+}

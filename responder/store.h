@@ -1,0 +1,13 @@
+/* The last good copy of the repository on local disk, so that the responder starts and
+ * answers while slapd is unreachable. Answers from it are still bound by each CRL's
+ * nextUpdate: a stale copy gives tryLater, never "good". */
+#ifndef OCSPD_STORE_H
+#define OCSPD_STORE_H
+#include <stddef.h>
+#include "snapshot.h"
+
+int store_save(const char *dir, const model *m, char *err, size_t errlen);
+/* 0 when loaded, 1 when there is no copy yet, -1 on a damaged copy (nothing loaded). */
+int store_load(const char *dir, model *m, char *err, size_t errlen);
+
+#endif

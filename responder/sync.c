@@ -1,0 +1,327 @@
+/* Follows the repository with LDAP content synchronisation (RFC 4533, refreshAndPersist,
+ * libldap's ldap_sync API; syncprov on the slapd side): the CA entry's certificates, every
+ * partition's CRLs and the verifier registry. After the refresh and after every change the
+ * snapshot is rebuilt (each CRL checked with the repository's own rules), published and
+ * written to disk. A lost connection is retried with back-off; until then the responder
+ * keeps answering from what it has. */
+#include "sync.h"
+
+#include <ldap.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ldapconn.h"
+#include "model.h"
+#include "ocspd.h"
+#include "state.h"
+#include "store.h"
+#include "verifier.h"
+
+static const ocspd_config *cfg;
+static STACK_OF(X509) *anchors;
+static model repo;		/* the sync thread's own */
+static pthread_t thread;
+static atomic_bool stopping;
+static atomic_bool running;
+static int dirty;		/* the model changed since the last snapshot */
+static int refreshing;		/* inside the refresh phase: publish at its end */
+static char *ca_ndn;
+
+static char *normalize(const char *dn)
+{
+	char *out = NULL;
+
+	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAPV3, &out, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return NULL;
+	return out;
+}
+
+static void uuid_text(const struct berval *u, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	ber_len_t i;
+
+	for (i = 0; i < u->bv_len && i < 16; i++) {
+		out[2 * i] = hex[(unsigned char)u->bv_val[i] >> 4];
+		out[2 * i + 1] = hex[(unsigned char)u->bv_val[i] & 15];
+	}
+	out[2 * i] = '\0';
+}
+
+static model_crl *values(LDAP *ld, LDAPMessage *e, const char *attr, size_t *n)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	model_crl *out;
+	size_t i, count = v != NULL ? (size_t)ldap_count_values_len(v) : 0;
+
+	*n = 0;
+	out = calloc(count + 1, sizeof(*out));
+	for (i = 0; out != NULL && i < count; i++) {
+		out[*n].der = malloc(v[i]->bv_len + 1);
+		if (out[*n].der == NULL)
+			break;
+		memcpy(out[*n].der, v[i]->bv_val, v[i]->bv_len);
+		out[*n].len = v[i]->bv_len;
+		(*n)++;
+	}
+	ldap_value_free_len(v);
+	return out;
+}
+
+static int has_class(LDAP *ld, LDAPMessage *e, const char *oc)
+{
+	struct berval **v = ldap_get_values_len(ld, e, "objectClass");
+	int i, found = 0;
+
+	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
+		found = v[i]->bv_len == strlen(oc) && strncasecmp(v[i]->bv_val, oc, v[i]->bv_len) == 0;
+	ldap_value_free_len(v);
+	return found;
+}
+
+static const struct berval *first(LDAP *ld, LDAPMessage *e, const char *attr, struct berval ***keep)
+{
+	*keep = ldap_get_values_len(ld, e, attr);
+	return *keep != NULL && (*keep)[0] != NULL ? (*keep)[0] : NULL;
+}
+
+static void read_verifier(LDAP *ld, LDAPMessage *e, model_verifier *v)
+{
+	struct berval **k1, **k2, **k3, **hs, **ms;
+	const struct berval *st = first(ld, e, "jpkiVerifierStatus", &k1);
+	const struct berval *a = first(ld, e, "jpkiAgreementStart", &k2);
+	const struct berval *b = first(ld, e, "jpkiAgreementEnd", &k3);
+	int i, j;
+
+	if (st != NULL)
+		v->state.status = jpki_verifier_status_parse(st->bv_val, st->bv_len);
+	v->state.has_period = a != NULL && b != NULL &&
+		jpki_generalized_time_parse(a->bv_val, a->bv_len, &v->state.start) == 0 &&
+		jpki_generalized_time_parse(b->bv_val, b->bv_len, &v->state.end) == 0;
+	ms = ldap_get_values_len(ld, e, "jpkiAllowedMethod");
+	for (i = 0; ms != NULL && ms[i] != NULL; i++)
+		v->state.methods |= jpki_method_parse(ms[i]->bv_val, ms[i]->bv_len);
+	hs = ldap_get_values_len(ld, e, "jpkiCertificateSHA256");
+	v->cert_sha256 = calloc((size_t)ldap_count_values_len(hs) + 1, 32);
+	for (i = 0; hs != NULL && hs[i] != NULL && v->cert_sha256 != NULL; i++) {
+		if (hs[i]->bv_len != 64)
+			continue;
+		for (j = 0; j < 32; j++) {
+			char two[3] = { hs[i]->bv_val[2 * j], hs[i]->bv_val[2 * j + 1], 0 };
+
+			v->cert_sha256[v->ncerts][j] = (unsigned char)strtoul(two, NULL, 16);
+		}
+		v->ncerts++;
+	}
+	v->certs = values(ld, e, "userCertificate;binary", &v->ncertders);
+	ldap_value_free_len(k1);
+	ldap_value_free_len(k2);
+	ldap_value_free_len(k3);
+	ldap_value_free_len(hs);
+	ldap_value_free_len(ms);
+}
+
+static int on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid, ldap_sync_refresh_t phase)
+{
+	LDAP *ld = ls->ls_ld;
+	char id[33], *dn, *ndn;
+	size_t n;
+
+	if (uuid == NULL)
+		return LDAP_SUCCESS;
+	uuid_text(uuid, id);
+	switch (phase) {
+	case LDAP_SYNC_CAPI_PRESENT:
+		model_mark_seen(&repo, id);
+		return LDAP_SUCCESS;
+	case LDAP_SYNC_CAPI_DELETE:
+		model_remove(&repo, id);
+		dirty = 1;
+		return LDAP_SUCCESS;
+	case LDAP_SYNC_CAPI_ADD:
+	case LDAP_SYNC_CAPI_MODIFY:
+		break;
+	default:
+		return LDAP_SUCCESS;
+	}
+	dn = ldap_get_dn(ld, msg);
+	if (dn == NULL)
+		return LDAP_SUCCESS;
+	ndn = normalize(dn);
+	if (ndn != NULL && ca_ndn != NULL && strcasecmp(ndn, ca_ndn) == 0) {
+		model_crl *c = values(ld, msg, "cACertificate;binary", &n);
+
+		model_set_ca(&repo, id, c, n);
+	} else if (has_class(ld, msg, "cRLDistributionPoint")) {
+		model_crl *c = values(ld, msg, "certificateRevocationList;binary", &n);
+
+		model_set_partition(&repo, id, dn, c, n);
+	} else if (has_class(ld, msg, "jpkiVerifier")) {
+		model_verifier v;
+
+		memset(&v, 0, sizeof(v));
+		v.uuid = id;
+		v.dn = dn;
+		read_verifier(ld, msg, &v);
+		model_set_verifier(&repo, &v);
+	} else {
+		model_remove(&repo, id);	/* no longer one of ours */
+	}
+	dirty = 1;
+	ldap_memfree(ndn);
+	ldap_memfree(dn);
+	return LDAP_SUCCESS;
+}
+
+static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids, ldap_sync_refresh_t phase)
+{
+	char id[33];
+	int i;
+
+	(void)ls;
+	(void)msg;
+	for (i = 0; uuids != NULL && uuids[i].bv_val != NULL; i++) {
+		uuid_text(&uuids[i], id);
+		if (phase == LDAP_SYNC_CAPI_DELETES_IDSET)
+			model_remove(&repo, id);
+		else if (phase == LDAP_SYNC_CAPI_PRESENTS_IDSET)
+			model_mark_seen(&repo, id);
+	}
+	if (phase == LDAP_SYNC_CAPI_DONE) {
+		/* The refresh is complete: what it did not name is gone. */
+		model_sweep(&repo);
+		refreshing = 0;
+		dirty = 1;
+	}
+	return LDAP_SUCCESS;
+}
+
+static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
+{
+	(void)ls;
+	(void)msg;
+	(void)refresh_deletes;
+	return LDAP_SUCCESS;
+}
+
+/* A new snapshot from the model, published and saved. */
+static void publish(void)
+{
+	char err[512];
+	snapshot *s = snapshot_build(&repo, anchors, &cfg->policy, state_next_generation(), time(NULL));
+
+	if (s == NULL) {
+		ocspd_log(OCSPD_LOG_ERR, "cannot build a snapshot (out of memory); keeping the previous one");
+		return;
+	}
+	state_publish(s);
+	dirty = 0;
+	if (cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, err, sizeof(err)) < 0)
+		ocspd_log(OCSPD_LOG_ERR, "%s", err);
+}
+
+static void *run(void *arg)
+{
+	static char *attrs[] = { "objectClass", "cACertificate;binary", "certificateRevocationList;binary",
+		"jpkiVerifierStatus", "jpkiAgreementStart", "jpkiAgreementEnd", "jpkiAllowedMethod",
+		"jpkiCertificateSHA256", "userCertificate;binary", NULL };
+	jpki_ldap_opts lo = { cfg->ldap_uri, cfg->bind_dn, cfg->password_file, cfg->ldap_tls_ca, 0, 10 };
+	unsigned backoff = 1;
+	jpki_err err;
+
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		ldap_sync_t *ls;
+		LDAP *ld;
+		int rc;
+
+		if (jpki_ldap_connect(&lo, &ld, &err) < 0) {
+			ocspd_log(OCSPD_LOG_WARNING, "repository unreachable (%s); retrying in %u s", err.text, backoff);
+			for (unsigned i = 0; i < backoff * 10 && !atomic_load(&stopping); i++)
+				usleep(100000);
+			backoff = backoff < 30 ? backoff * 2 : 30;
+			continue;
+		}
+		ls = ldap_sync_initialize(NULL);
+		ls->ls_base = cfg->ca_dn;
+		ls->ls_scope = LDAP_SCOPE_SUBTREE;
+		ls->ls_filter = "(|(objectClass=pkiCA)(objectClass=cRLDistributionPoint)(objectClass=jpkiVerifier))";
+		ls->ls_attrs = attrs;
+		ls->ls_timeout = 1;
+		ls->ls_search_entry = on_entry;
+		ls->ls_intermediate = on_intermediate;
+		ls->ls_search_result = on_result;
+		ls->ls_ld = ld;
+		model_mark_all(&repo);
+		refreshing = 1;
+		rc = ldap_sync_init(ls, LDAP_SYNC_REFRESH_AND_PERSIST);
+		if (rc == LDAP_SUCCESS) {
+			ocspd_log(OCSPD_LOG_INFO, "following %s on %s", cfg->ca_dn, cfg->ldap_uri);
+			backoff = 1;
+		}
+		while (rc == LDAP_SUCCESS && !atomic_load(&stopping)) {
+			rc = ldap_sync_poll(ls);
+			if (dirty && !refreshing)
+				publish();
+		}
+		if (!atomic_load(&stopping))
+			ocspd_log(OCSPD_LOG_WARNING, "repository connection lost (%s); answering from the last copy",
+				ldap_err2string(rc));
+		ls->ls_base = NULL;	/* ours, not the API's to free */
+		ls->ls_filter = NULL;
+		ls->ls_attrs = NULL;
+		ldap_sync_destroy(ls, 1);	/* also unbinds ld */
+		for (unsigned i = 0; i < backoff * 10 && !atomic_load(&stopping); i++)
+			usleep(100000);
+		backoff = backoff < 30 ? backoff * 2 : 30;
+	}
+	return NULL;
+}
+
+int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, size_t errlen)
+{
+	int rc;
+
+	cfg = c;
+	anchors = trust_anchors;
+	ca_ndn = normalize(c->ca_dn);
+	if (ca_ndn == NULL) {
+		snprintf(err, errlen, "ca-dn \"%s\" is not a DN", c->ca_dn);
+		return -1;
+	}
+	/* The last good copy first: answers start before slapd is reachable. */
+	if (c->state_dir != NULL) {
+		rc = store_load(c->state_dir, &repo, err, errlen);
+		if (rc < 0)
+			ocspd_log(OCSPD_LOG_ERR, "%s", err);
+		else if (rc == 0) {
+			publish();
+			ocspd_log(OCSPD_LOG_INFO, "answering from the copy in %s until the repository answers", c->state_dir);
+		}
+	}
+	atomic_store(&stopping, false);
+	if (pthread_create(&thread, NULL, run, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the sync thread");
+		return -1;
+	}
+	atomic_store(&running, true);
+	return 0;
+}
+
+void sync_stop(void)
+{
+	if (!atomic_load(&running))
+		return;
+	atomic_store(&stopping, true);
+	pthread_join(thread, NULL);
+	atomic_store(&running, false);
+	model_free(&repo);
+	ldap_memfree(ca_ndn);
+	ca_ndn = NULL;
+}
