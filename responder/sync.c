@@ -210,8 +210,8 @@ static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
 	return LDAP_SUCCESS;
 }
 
-/* A new snapshot from the model, published and saved. */
-static void publish(void)
+/* A new snapshot from the model, published, and saved unless it came from the copy. */
+static void publish(int save)
 {
 	char err[512];
 	snapshot *s = snapshot_build(&repo, anchors, &cfg->policy, state_next_generation(), time(NULL));
@@ -222,7 +222,7 @@ static void publish(void)
 	}
 	state_publish(s);
 	dirty = 0;
-	if (cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, err, sizeof(err)) < 0)
+	if (save && cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, err, sizeof(err)) < 0)
 		ocspd_log(OCSPD_LOG_ERR, "%s", err);
 }
 
@@ -268,7 +268,7 @@ static void *run(void *arg)
 		while (rc == LDAP_SUCCESS && !atomic_load(&stopping)) {
 			rc = ldap_sync_poll(ls);
 			if (dirty && !refreshing)
-				publish();
+				publish(1);
 		}
 		if (!atomic_load(&stopping))
 			ocspd_log(OCSPD_LOG_WARNING, "repository connection lost (%s); answering from the last copy",
@@ -301,7 +301,7 @@ int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, 
 		if (rc < 0)
 			ocspd_log(OCSPD_LOG_ERR, "%s", err);
 		else if (rc == 0) {
-			publish();
+			publish(0);
 			ocspd_log(OCSPD_LOG_INFO, "answering from the copy in %s until the repository answers", c->state_dir);
 		}
 	}

@@ -100,9 +100,16 @@ instance_init() {
 		rootpw=$(cat "$dir/conf/rootpw")
 	fi
 	[ -n "$rootpw" ] || rootpw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')
+	local hash old=""
+	[ -s "$dir/conf/rootpw" ] && old=$(cat "$dir/conf/rootpw")
 	(umask 077 && printf '%s' "$rootpw" > "$dir/conf/rootpw") || return 1
-	local hash
-	hash=$(/usr/sbin/slappasswd -s "$rootpw") || { _inst_log "slappasswd failed"; return 1; }
+	# The same password keeps the same (salted) hash, so a re-init writes the same config.
+	if [ "$old" = "$rootpw" ] && [ -s "$dir/conf/rootpw.hash" ]; then
+		hash=$(cat "$dir/conf/rootpw.hash")
+	else
+		hash=$(/usr/sbin/slappasswd -s "$rootpw") || { _inst_log "slappasswd failed"; return 1; }
+		(umask 077 && printf '%s' "$hash" > "$dir/conf/rootpw.hash") || return 1
+	fi
 
 	local schema includes="" s
 	for s in core cosine inetorgperson; do

@@ -182,3 +182,58 @@ repo_publish() {
 	shift 2
 	_repo_jpki crl publish -H "$(repo_uri "$dir")" -D "cn=$svc,$REPO_SERVICES_DN" -y "$dir/secrets/$svc.pw" "$@"
 }
+
+# --- the OCSP responder beside the repository -------------------------------------------------
+#   repo_ocspd_start DIR PKI_DIR [jpki-ocspd options…]   on a free 127.0.0.1 port, pid in DIR/ocspd/pid
+#   repo_ocspd_stop DIR
+#   repo_ocspd_url DIR
+# The responder certificates of both generations go in one bundle: each answer carries the
+# one its issuer generation vouches for.
+repo_ocspd_start() {
+	local dir=${1:?} pki=${2:?} od port pid i
+	shift 2
+	od=$dir/ocspd
+	mkdir -p "$od/state"
+	[ -s "$od/port" ] || jpki_free_port > "$od/port"
+	port=$(cat "$od/port")
+	repo_ocspd_stop "$dir"
+	cat "$pki/ocsp/responder.pem" "$pki/ocsp/responder-gen1.pem" > "$od/responder-certs.pem"
+	SOFTHSM2_CONF=$pki/softhsm2.conf ${OCSPD_PRELOAD:+LD_PRELOAD=$OCSPD_PRELOAD} \
+		setsid "$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground --listen 127.0.0.1 --port "$port" \
+		--ldap-uri "$(repo_uri "$dir")" --bind-dn "$REPO_RESPONDER_DN" --password-file "$dir/secrets/responder.pw" \
+		--ca-dn "$REPO_CA_DN" --verifier-base "$REPO_VERIFIER_BASE" --trust-anchor "$pki/ca/gen1.pem" \
+		--state-dir "$od/state" --key-uri "$(cat "$pki/ocsp/key.uri")" \
+		--responder-cert "$od/responder-certs.pem" --pid-file "$od/pid" "$@" \
+		</dev/null >/dev/null 2>>"$od/log" &
+	pid=$!
+	echo "$pid" > "$od/pid"
+	# Ready when it listens and has published a snapshot from the repository (the state
+	# copy is rewritten then); with REPO_OCSPD_NO_WAIT_SYNC, listening is enough.
+	touch "$od/started"
+	for i in $(seq 1 200); do
+		kill -0 "$pid" 2>/dev/null || { echo "repo: jpki-ocspd exited at start; see $od/log" >&2; tail -5 "$od/log" >&2; return 1; }
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+		   { [ -n "${REPO_OCSPD_NO_WAIT_SYNC:-}" ] || [ "$od/state/repository.state" -nt "$od/started" ]; }; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "repo: jpki-ocspd was not ready within 10 s; see $od/log" >&2
+	return 1
+}
+
+repo_ocspd_stop() {
+	local dir=${1:?} pid i
+	[ -s "$dir/ocspd/pid" ] || return 0
+	pid=$(cat "$dir/ocspd/pid")
+	if kill -TERM "$pid" 2>/dev/null; then
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$dir/ocspd/pid"
+}
+
+repo_ocspd_url() { echo "http://127.0.0.1:$(cat "${1:?}/ocspd/port")/"; }
