@@ -20,9 +20,6 @@
 #define OCSPD_LOCALSTATEDIR "/var"
 #endif
 
-/* Also used by main.c for --check, until ocspd.h declares it. */
-void ocspd_config_print(const ocspd_config *c, FILE *out);
-
 enum type { T_STR, T_FILE, T_LISTEN, T_PATH, T_UNSIGNED, T_SIZE, T_LONG, T_BOOL, T_ANCHOR, T_NETWORK, T_LOGLEVEL };
 enum unit { U_NONE, U_BYTES, U_SECONDS };
 

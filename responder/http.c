@@ -39,7 +39,7 @@ typedef struct http_state {
 	_Atomic size_t max_request;
 	_Atomic long cache_max_age;
 	atomic_bool starting, stopping;
-	char start_error[256];		/* libmicrohttpd's last word while starting */
+	char start_error[512];		/* libmicrohttpd's last word while starting */
 	pthread_mutex_t lock;		/* guards inflight for the wait in http_stop */
 	pthread_cond_t idle;
 	unsigned inflight;
@@ -372,6 +372,8 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const request *r, boo
 	memset(&info, 0, sizeof(info));
 	client_text(conn, client.addr_text, sizeof(client.addr_text), &client.addr);
 	client.cert_sha256 = r->tls && r->peer.state == 1 ? r->peer.sha256 : NULL;
+	if (req == NULL)
+		req = (const unsigned char *)"";	/* an empty body: still a request to answer */
 	if (ocspd_answer(req, len, &client, &resp, &resplen, &info) < 0 || resp == NULL)
 		return refuse(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, false, NULL, "no OCSP response could be encoded");
 	return send_answer(conn, get, resp, resplen, &info);
@@ -383,7 +385,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const request *r, boo
 static const char *get_rest(const char *url)
 {
 	while (url[0] == '/' && url[1] == '/')
-		url++;	/* "POST //path": ocsptool puts its own '/' before the URL's path */
+		url++;	/* "//path/...": a client that puts its own '/' before the URL's path */
 	if (strncmp(url, H.path, H.pathlen) != 0 || (url[H.pathlen] != '/' && url[H.pathlen] != '\0'))
 		return NULL;
 	url += H.pathlen;
@@ -439,7 +441,7 @@ static enum MHD_Result on_get(struct MHD_Connection *conn, const request *r, con
 		return refuse(conn, MHD_HTTP_NOT_FOUND, false, NULL, "path: the OCSP service is at %s", shown_path());
 	if (*rest == '\0')
 		return refuse(conn, MHD_HTTP_BAD_REQUEST, false, NULL,
-			"RFC 6960 A.1: GET %s{base64 of the DER OCSPRequest}", H.pathlen == 0 ? "/" : "<path>/");
+			"RFC 6960 A.1: GET %s/{base64 of the DER OCSPRequest}", H.path);
 	if (strlen(rest) > max / 3 * 4 + 4)
 		return refuse(conn, MHD_HTTP_URI_TOO_LONG, false, NULL,
 			"max-request: the request in the URL is over %zu bytes", max);

@@ -32,8 +32,6 @@
 #define EXIT_START 1	/* could not start */
 #define EXIT_CONFIG 2	/* bad command line or configuration */
 
-/* config.c; until ocspd.h declares it. */
-void ocspd_config_print(const ocspd_config *c, FILE *out);
 
 /* ---- log ---- */
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -63,6 +64,8 @@ int ocspd_config_load(ocspd_config *c, const char *path, char *err, size_t errle
 /* Command-line options override the file; see jpki-ocspd(8). */
 int ocspd_config_args(ocspd_config *c, int argc, char **argv, char *err, size_t errlen);
 void ocspd_config_free(ocspd_config *c);
+/* The effective settings, as --check prints them. */
+void ocspd_config_print(const ocspd_config *c, FILE *out);
 bool ocspd_network_contains(const ocspd_network *n, const struct sockaddr *sa);
 
 /* ---- the answer (answer.c) ---- */

@@ -198,7 +198,7 @@ repo_ocspd_start() {
 	port=$(cat "$od/port")
 	repo_ocspd_stop "$dir"
 	cat "$pki/ocsp/responder.pem" "$pki/ocsp/responder-gen1.pem" > "$od/responder-certs.pem"
-	SOFTHSM2_CONF=$pki/softhsm2.conf ${OCSPD_PRELOAD:+LD_PRELOAD=$OCSPD_PRELOAD} \
+	env SOFTHSM2_CONF="$pki/softhsm2.conf" ${OCSPD_PRELOAD:+LD_PRELOAD="$OCSPD_PRELOAD"} \
 		setsid "$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground --listen 127.0.0.1 --port "$port" \
 		--ldap-uri "$(repo_uri "$dir")" --bind-dn "$REPO_RESPONDER_DN" --password-file "$dir/secrets/responder.pw" \
 		--ca-dn "$REPO_CA_DN" --verifier-base "$REPO_VERIFIER_BASE" --trust-anchor "$pki/ca/gen1.pem" \

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# jpki-ocspd against the real slapd, SoftHSMv2 and two independent clients (openssl ocsp and
+# GnuTLS's ocsptool): statuses of both generations, every reason, unknown issuers, several
+# CertIDs, GET and POST, nonces, who may ask, a CRL published through LDAP seen within 1 s,
+# slapd stopped (answers from the disk copy until nextUpdate, then tryLater), a partition past
+# nextUpdate, and malformed bodies that leave the daemon serving.
+set -u
+. "$(dirname "$0")/../lib/assert.sh"
+. "$JPKI_SRCDIR/scripts/lib/repo.sh"
+. "$JPKI_SRCDIR/tests/lib/pki.sh"
+
+PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
+export SOFTHSM2_CONF=$PKI/softhsm2.conf
+T=$(t_tmpdir)
+DIR=$T/slapd
+FAKE=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+V=$PKI/verifiers
+
+repo_init "$DIR" "$PKI" || { t_fail "repository starts"; t_done; exit 1; }
+repo_publish_ca "$DIR" "$PKI" >/dev/null
+repo_issue "$DIR" "$PKI" gen1 "$T/g1" >/dev/null
+repo_issue "$DIR" "$PKI" gen2 "$T/g2" >/dev/null
+repo_publish "$DIR" publisher "$T/g1" "$T/g2" >/dev/null
+repo_add_verifiers "$DIR" "$PKI" || t_fail "verifiers registered"
+t_cleanup_add "repo_ocspd_stop '$DIR'"
+t_ok "jpki-ocspd starts and follows the repository" repo_ocspd_start "$DIR" "$PKI"
+URL=$(repo_ocspd_url "$DIR")
+
+# ask [WHO] openssl-ocsp-args…: WHO is a verifier name (signs the request) or "-" (unsigned).
+ask() {
+	local who=$1
+	shift
+	if [ "$who" = - ]; then
+		openssl ocsp -url "$URL" "$@" 2>&1
+	else
+		openssl ocsp -url "$URL" -signer "$V/$who.pem" -signkey "$V/$who.key" "$@" 2>&1
+	fi
+}
+user() { ls "$PKI"/users/"$1"/gen"$2"-* | head -1; }
+good1=$(user good 1) good2=$(user good 2)
+
+out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -CAfile "$PKI/ca/gen1.pem")
+t_match "generation 1 good, response verified with generation 1" "Response verify OK.*: good" "$(tr '\n' ' ' <<<"$out")"
+t_not "the nonce is echoed (openssl warns when it is not)" grep -qi "nonce" <<<"$out"
+out=$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")
+t_match "generation 2 good, response verified with generation 2" "Response verify OK.*: good" "$(tr '\n' ' ' <<<"$out")"
+for r in keyCompromise cACompromise affiliationChanged superseded cessationOfOperation; do
+	for g in 1 2; do
+		out=$(ask group -issuer "$PKI/ca/gen$g.pem" -cert "$(user "revoked/$r" "$g")" -CAfile "$PKI/ca/gen$g.pem")
+		t_match "generation $g revoked: $r" "revoked.*Reason: $r" "$(tr '\n' ' ' <<<"$out")"
+	done
+done
+out=$(ask signature -issuer "$PKI/bridge/bridge.pem" -serial 0x1234 -VAfile "$PKI/ocsp/responder.pem")
+t_match "an issuer it does not serve: unknown" "0x1234: unknown" "$out"
+out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -cert "$(user revoked/superseded 1)" \
+	-cert "$(ls "$PKI"/users/good/gen1-* | sed -n 2p)" -CAfile "$PKI/ca/gen1.pem")
+t_eq "three CertIDs in one request: three answers" 3 "$(grep -cE ': (good|revoked)$' <<<"$out")"
+out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce -CAfile "$PKI/ca/gen1.pem")
+t_match "a request without a nonce is answered" ": good" "$out"
+
+# Who may ask (CPS 4-4-4-3).
+t_match "unsigned request: sigRequired" "sigrequired \(5\)" "$(ask - -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
+t_match "suspended verifier: unauthorized" "unauthorized \(6\)" "$(ask suspended -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
+t_match "expired verifier: unauthorized" "unauthorized \(6\)" "$(ask expired -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
+t_match "unregistered signer: unauthorized" "unauthorized \(6\)" "$(ask unregistered -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
+
+# GET (RFC 6960 Appendix A) and POST of the same request.
+openssl ocsp -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce -signer "$V/signature.pem" \
+	-signkey "$V/signature.key" -reqout "$T/req.der" >/dev/null 2>&1
+b64=$(base64 -w0 < "$T/req.der")
+enc=$(printf '%s' "$b64" | sed -e 's|%|%25|g' -e 's|+|%2B|g' -e 's|/|%2F|g' -e 's|=|%3D|g')
+code=$(curl -s -o "$T/get.der" -D "$T/get.h" -w '%{http_code}' "$URL$enc")
+t_eq "GET with the URL-encoded request: 200" 200 "$code"
+t_match "GET answer is application/ocsp-response" "[Cc]ontent-[Tt]ype: application/ocsp-response" "$(cat "$T/get.h")"
+t_match "GET answer: good" ": good|Cert Status: good" "$(openssl ocsp -respin "$T/get.der" -resp_text -noverify 2>&1 | tr '\n' ' ')"
+for h in "Cache-Control: max-age=[0-9]+, public, no-transform, must-revalidate" "ETag: \"" "Last-Modified: " "Expires: "; do
+	t_ok "GET answer carries the RFC 5019 header ${h%%:*}" grep -qiE "^$h" "$T/get.h"
+done
+etag=$(sed -n 's/^[Ee][Tt]ag: *//p' "$T/get.h" | tr -d '\r')
+t_eq "If-None-Match with the ETag: 304" 304 "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL$enc")"
+t_eq "GET with the raw base64 (slashes and pluses unencoded): 200" 200 \
+	"$(curl -s -o "$T/raw.der" -w '%{http_code}' --path-as-is "$URL$b64")"
+t_eq "POST: 200" 200 "$(curl -s -o "$T/post.der" -w '%{http_code}' -H 'Content-Type: application/ocsp-request' \
+	--data-binary @"$T/req.der" "$URL")"
+t_match "POST answer: good" "Cert Status: good" "$(openssl ocsp -respin "$T/post.der" -resp_text -noverify 2>&1)"
+
+# Malformed bodies: an OCSP error or an HTTP error, and the daemon keeps serving.
+post_status() {
+	curl -s -o "$T/m.der" -w '%{http_code}' -H 'Content-Type: application/ocsp-request' --data-binary @"$1" "$URL"
+}
+: > "$T/empty"
+head -c 40 "$T/req.der" > "$T/truncated"
+{ printf '\x31'; tail -c +2 "$T/req.der"; } > "$T/wrongtag"
+{ cat "$T/req.der"; printf 'garbage'; } > "$T/trailing"
+for m in empty truncated wrongtag trailing; do
+	code=$(post_status "$T/$m")
+	if [ "$code" = 200 ]; then
+		t_match "malformed body ($m): malformedRequest" "malformedrequest \(1\)" "$(openssl ocsp -respin "$T/m.der" -resp_text -noverify 2>&1)"
+	else
+		t_match "malformed body ($m): an HTTP error" "^4[0-9][0-9]$" "$code"
+	fi
+done
+head -c $((10 << 20)) /dev/zero > "$T/big"
+t_match "10 MB body: an HTTP error" "^4[0-9][0-9]$|^000$" "$(post_status "$T/big")"
+t_eq "other methods: 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data x "$URL")"
+t_match "the daemon still answers after all that" ": good" \
+	"$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -CAfile "$PKI/ca/gen1.pem")"
+
+# A CRL published through LDAP is answered within 1 s.
+serial=$(openssl x509 -in "$good1" -noout -serial | cut -d= -f2)
+code=$(basename "$good1" | cut -d- -f2)
+{ cat "$PKI/ledger/gen1.csv"; echo "$serial,$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ),1,$code"; } > "$T/ledger.csv"
+mkdir -p "$T/g1b"
+"$JPKI_BUILDDIR/tools/jpki" crl issue --ca-cert "$PKI/ca/gen1.pem" --ca-key "$(cat "$PKI/ca/gen1.key.uri")" \
+	--ledger "$T/ledger.csv" --out "$T/g1b" >/dev/null
+repo_publish "$DIR" publisher "$T/g1b/$code.crl" "$T/g2/$code.crl" >/dev/null
+start=${EPOCHREALTIME/./}
+seen=""
+while [ $(( ${EPOCHREALTIME/./} - start )) -lt 1000000 ]; do
+	if ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce | grep -q ": revoked"; then
+		seen=yes
+		break
+	fi
+done
+t_eq "a revocation published through LDAP is answered within 1 s" yes "$seen"
+
+# slapd stopped: the last copy answers (also after a responder restart) until nextUpdate.
+instance_stop "$DIR"
+t_match "slapd stopped: the responder still answers" ": good" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
+repo_ocspd_stop "$DIR"
+REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"
+t_match "restarted without slapd: answers from the disk copy" ": good" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
+repo_ocspd_stop "$DIR"
+OCSPD_PRELOAD=$FAKE FAKETIME="+4d" REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"
+t_match "past nextUpdate with no repository: tryLater, never good" "trylater \(3\)" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
+repo_ocspd_stop "$DIR"
+instance_start "$DIR" >/dev/null
+
+# One partition past its nextUpdate: good needs every partition current, so tryLater; a
+# revocation in a current partition is still answered.
+expiring=$(ls "$PKI"/users/good/gen2-* | sed -n 3p)
+ecode=$(basename "$expiring" | cut -d- -f2)
+mkdir -p "$T/short"
+"$JPKI_BUILDDIR/tools/jpki" crl issue --ca-cert "$PKI/ca/gen2.pem" --ca-key "$(cat "$PKI/ca/gen2.key.uri")" \
+	--ledger "$PKI/ledger/gen2.csv" --validity 1h --out "$T/short" >/dev/null
+repo_publish "$DIR" publisher "$T/g1b/$ecode.crl" "$T/short/$ecode.crl" >/dev/null
+OCSPD_PRELOAD=$FAKE FAKETIME="+2h" repo_ocspd_start "$DIR" "$PKI"
+t_match "one partition past nextUpdate: good becomes tryLater" "trylater \(3\)" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
+rev=$(ls "$PKI"/users/revoked/*/gen2-* | while read -r f; do c=$(basename "$f" | cut -d- -f2); [ "$c" != "$ecode" ] && echo "$f" && break; done)
+t_match "a revocation in a current partition is still answered" ": revoked" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$rev" -CAfile "$PKI/ca/gen2.pem")"
+repo_ocspd_stop "$DIR"
+
+# GnuTLS's ocsptool, against a responder that allows the loopback network without signatures.
+repo_ocspd_start "$DIR" "$PKI" --allow-network 127.0.0.0/8
+out=$(ocsptool --ask="$URL" --load-cert="$good2" --load-issuer="$PKI/ca/gen2.pem" --load-signer="$PKI/ocsp/responder.pem" 2>&1)
+t_match "ocsptool: good, signature verified" "Certificate Status: good.*Verifying OCSP Response: Success" "$(tr '\n' ' ' <<<"$out")"
+out=$(ocsptool --ask="$URL" --load-cert="$(user revoked/keyCompromise 1)" --load-issuer="$PKI/ca/gen1.pem" \
+	--load-signer="$PKI/ocsp/responder-gen1.pem" 2>&1)
+t_match "ocsptool: revoked, signature verified" "Certificate Status: revoked.*Verifying OCSP Response: Success" "$(tr '\n' ' ' <<<"$out")"
+t_match "openssl: an unsigned request from an allowed network is answered" ": good" \
+	"$(ask - -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
+
+t_done
