@@ -170,8 +170,13 @@ int signer_sign(OCSP_BASICRESP *bs, const jpki_ca_key *issuer)
 		ERR_clear_error();
 		jpki_p11key_close(mine.key);
 		mine.key = NULL;
-		mine.backoff = mine.backoff ? mine.backoff * 2 : 1;
+		mine.backoff = mine.backoff ? (mine.backoff < 30 ? mine.backoff * 2 : 30) : 1;
 		mine.retry_at = time(NULL) + mine.backoff;
+		/* Every thread drops its key too: the module is shared, and only when no key holds
+		 * it is it unloaded, so that the next open sees the token as it is now. */
+		pthread_mutex_lock(&lock);
+		generation++;
+		pthread_mutex_unlock(&lock);
 		return -1;
 	}
 	return 0;
