@@ -165,4 +165,40 @@ t_match "ocsptool: revoked, signature verified" "Certificate Status: revoked.*Ve
 t_match "openssl: an unsigned request from an allowed network is answered" ": good" \
 	"$(ask - -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
 
+repo_ocspd_stop "$DIR"
+
+# The HTTPS listener: a registered client certificate stands for a signature.
+HP=$(jpki_free_port)
+repo_ocspd_start "$DIR" "$PKI" --https-port "$HP" --https-cert "$PKI/tls/server.pem" \
+	--https-key "$PKI/tls/server.key" --https-client-ca "$V/ca.pem"
+openssl ocsp -issuer "$PKI/ca/gen2.pem" -cert "$good2" -no_nonce -reqout "$T/unsigned.der" >/dev/null 2>&1
+https() { # VERIFIER|-: POST the unsigned request over HTTPS with that client certificate
+	local c=()
+	[ "$1" = - ] || c=(--cert "$V/$1.pem" --key "$V/$1.key")
+	curl -s -o "$T/h.der" -w '%{http_code}' --cacert "$PKI/tls/ca.pem" "${c[@]}" \
+		-H 'Content-Type: application/ocsp-request' --data-binary @"$T/unsigned.der" "https://127.0.0.1:$HP/"
+}
+t_eq "HTTPS with a registered client certificate: 200" 200 "$(https signature)"
+t_match "HTTPS with a registered client certificate: good without a signature" "Cert Status: good" \
+	"$(openssl ocsp -respin "$T/h.der" -resp_text -noverify 2>&1)"
+https suspended >/dev/null
+t_match "HTTPS with a suspended verifier's certificate: unauthorized" "unauthorized \(6\)" \
+	"$(openssl ocsp -respin "$T/h.der" -resp_text -noverify 2>&1)"
+https unregistered >/dev/null
+t_match "HTTPS with an unregistered certificate: unauthorized" "unauthorized \(6\)" \
+	"$(openssl ocsp -respin "$T/h.der" -resp_text -noverify 2>&1)"
+t_eq "HTTPS without a client certificate: 403" 403 "$(https -)"
+t_match "plain HTTP unsigned on the same daemon: sigRequired" "sigrequired \(5\)" \
+	"$(ask - -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
+
+# SIGHUP reloads key and settings; the daemon keeps serving.
+kill -HUP "$(cat "$DIR/ocspd/pid")"
+t_match "after SIGHUP the daemon still answers" ": good" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
+t_ok "SIGHUP was logged as a reload" grep -qi "reload" "$DIR/ocspd/log"
+pid=$(cat "$DIR/ocspd/pid")
+kill -TERM "$pid"
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+t_not "SIGTERM stops the daemon" kill -0 "$pid"
+
 t_done
