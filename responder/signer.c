@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,19 +17,34 @@ typedef struct responder_cert {
 	int has_issuer_id;
 } responder_cert;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;	/* configuration and key opening */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;	/* configuration */
 static responder_cert *certs;
 static size_t ncerts;
 static char *key_uri, *pin_file;
-static unsigned long generation;
 
-/* Each thread's own key: its own PKCS#11 session. */
-static _Thread_local struct {
-	jpki_p11key *key;
-	unsigned long generation;
-	time_t retry_at;
-	unsigned backoff;
-} mine;
+/* Each worker thread signs with its own key (its own PKCS#11 session), kept in a slot so that
+ * a failure or a reload can close them all at once: the PKCS#11 module is shared and only
+ * unloaded when no key holds it, and only a fresh load sees the token as it is now. Signing
+ * holds `keys` for reading; closing them all holds it for writing. */
+#define MAX_SLOTS 256
+static pthread_rwlock_t keys = PTHREAD_RWLOCK_INITIALIZER;
+static jpki_p11key *slots[MAX_SLOTS];
+static atomic_int nslots;
+static _Atomic time_t retry_at;
+static atomic_uint backoff;
+static _Thread_local int my_slot = -1;
+
+static void close_all(void)
+{
+	int i;
+
+	pthread_rwlock_wrlock(&keys);
+	for (i = 0; i < atomic_load(&nslots); i++) {
+		jpki_p11key_close(slots[i]);
+		slots[i] = NULL;
+	}
+	pthread_rwlock_unlock(&keys);
+}
 
 static void certs_free(responder_cert *c, size_t n)
 {
@@ -99,39 +115,50 @@ int signer_configure(const ocspd_config *c, char *err, size_t errlen)
 	free(pin_file);
 	key_uri = strdup(c->key_uri);
 	pin_file = c->pin_file != NULL ? strdup(c->pin_file) : NULL;
-	generation++;
 	pthread_mutex_unlock(&lock);
+	/* A reload reopens the key everywhere; so does a failure, with back-off. */
+	close_all();
+	atomic_store(&retry_at, 0);
+	atomic_store(&backoff, 0);
 	return 0;
 }
 
-/* This thread's key, opened (or reopened after a reload or a failure) when due. */
+/* This thread's key (called with `keys` held for reading), opened when missing and due. */
 static jpki_p11key *thread_key(void)
 {
 	jpki_err err;
-	time_t now = time(NULL);
+	char *uri, *pin;
 
-	if (mine.key != NULL && mine.generation == generation)
-		return mine.key;
-	if (mine.key != NULL) {
-		jpki_p11key_close(mine.key);
-		mine.key = NULL;
+	if (my_slot < 0) {
+		my_slot = atomic_fetch_add(&nslots, 1);
+		if (my_slot >= MAX_SLOTS) {
+			ocspd_log(OCSPD_LOG_ERR, "more than %d signing threads", MAX_SLOTS);
+			atomic_fetch_sub(&nslots, 1);
+			my_slot = -1;
+			return NULL;
+		}
 	}
-	if (now < mine.retry_at)
+	if (slots[my_slot] != NULL)
+		return slots[my_slot];
+	if (time(NULL) < atomic_load(&retry_at))
 		return NULL;
 	pthread_mutex_lock(&lock);
-	if (jpki_p11key_open(key_uri, pin_file, &mine.key, &err) < 0) {
-		mine.key = NULL;
-		mine.backoff = mine.backoff ? (mine.backoff < 30 ? mine.backoff * 2 : 30) : 1;
-		mine.retry_at = now + mine.backoff;
-		pthread_mutex_unlock(&lock);
-		ocspd_log(OCSPD_LOG_ERR, "responder key unavailable (%s); answering tryLater, retry in %u s",
-			err.text, mine.backoff);
-		return NULL;
-	}
-	mine.generation = generation;
-	mine.backoff = 0;
+	uri = strdup(key_uri);
+	pin = pin_file != NULL ? strdup(pin_file) : NULL;
 	pthread_mutex_unlock(&lock);
-	return mine.key;
+	if (jpki_p11key_open(uri, pin, &slots[my_slot], &err) < 0) {
+		unsigned b = atomic_load(&backoff);
+
+		slots[my_slot] = NULL;
+		b = b ? (b < 30 ? b * 2 : 30) : 1;
+		atomic_store(&backoff, b);
+		atomic_store(&retry_at, time(NULL) + b);
+		ocspd_log(OCSPD_LOG_ERR, "responder key unavailable (%s); answering tryLater, retry in %u s",
+			err.text, b);
+	}
+	free(uri);
+	free(pin);
+	return slots[my_slot];
 }
 
 static X509 *cert_for(const jpki_ca_key *issuer)
@@ -144,50 +171,55 @@ static X509 *cert_for(const jpki_ca_key *issuer)
 	return ncerts > 0 ? certs[0].cert : NULL;
 }
 
+/* After a failure: every key closed (the module unloads), reopening after back-off. */
+static void token_failed(const char *why)
+{
+	unsigned b = atomic_load(&backoff);
+
+	b = b ? (b < 30 ? b * 2 : 30) : 1;
+	atomic_store(&backoff, b);
+	atomic_store(&retry_at, time(NULL) + b);
+	ocspd_log(OCSPD_LOG_ERR, "signing failed (%s); closing the token, retry in %u s", why, b);
+	close_all();
+}
+
 int signer_sign(OCSP_BASICRESP *bs, const jpki_ca_key *issuer)
 {
-	jpki_p11key *k = thread_key();
+	jpki_p11key *k;
 	X509 *cert;
-	int ok;
+	int ok = 0, opened;
 
-	if (k == NULL)
-		return -1;
-	pthread_mutex_lock(&lock);
-	cert = cert_for(issuer);
-	if (cert != NULL)
-		X509_up_ref(cert);
-	pthread_mutex_unlock(&lock);
-	if (cert == NULL)
-		return -1;
-	/* ResponderID by key hash; the responder certificate goes in the response. */
-	ok = OCSP_basic_sign(bs, cert, jpki_p11key_pkey(k), EVP_sha256(), NULL, OCSP_RESPID_KEY);
-	X509_free(cert);
-	if (!ok) {
+	pthread_rwlock_rdlock(&keys);
+	k = thread_key();
+	opened = k != NULL;
+	if (k != NULL) {
+		pthread_mutex_lock(&lock);
+		cert = cert_for(issuer);
+		if (cert != NULL)
+			X509_up_ref(cert);
+		pthread_mutex_unlock(&lock);
+		/* ResponderID by key hash; the responder certificate goes in the response. */
+		ok = cert != NULL && OCSP_basic_sign(bs, cert, jpki_p11key_pkey(k), EVP_sha256(), NULL,
+			OCSP_RESPID_KEY);
+		X509_free(cert);
+	}
+	pthread_rwlock_unlock(&keys);
+	if (ok) {
+		atomic_store(&backoff, 0);
+		return 0;
+	}
+	if (opened) {
 		unsigned long e = ERR_peek_last_error();
 
-		ocspd_log(OCSPD_LOG_ERR, "signing failed (%s); reopening the token",
-			e ? ERR_reason_error_string(e) : "unknown");
-		ERR_clear_error();
-		jpki_p11key_close(mine.key);
-		mine.key = NULL;
-		mine.backoff = mine.backoff ? (mine.backoff < 30 ? mine.backoff * 2 : 30) : 1;
-		mine.retry_at = time(NULL) + mine.backoff;
-		/* Every thread drops its key too: the module is shared, and only when no key holds
-		 * it is it unloaded, so that the next open sees the token as it is now. */
-		pthread_mutex_lock(&lock);
-		generation++;
-		pthread_mutex_unlock(&lock);
-		return -1;
+		token_failed(e ? ERR_reason_error_string(e) : "unknown");
 	}
-	return 0;
+	ERR_clear_error();
+	return -1;
 }
 
 void signer_shutdown(void)
 {
-	if (mine.key != NULL) {
-		jpki_p11key_close(mine.key);
-		mine.key = NULL;
-	}
+	close_all();
 	pthread_mutex_lock(&lock);
 	certs_free(certs, ncerts);
 	certs = NULL;

@@ -191,6 +191,20 @@ t_eq "HTTPS without a client certificate: 403" 403 "$(https -)"
 t_match "plain HTTP unsigned on the same daemon: sigRequired" "sigrequired \(5\)" \
 	"$(ask - -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
 
+# The token made unavailable: tryLater, then recovery once it is back.
+tok=$(dirname "$(grep -l chiba-ocsp "$PKI"/tokens/*/token.object | head -1)")
+t_cleanup_add "[ -d '$tok.away' ] && mv '$tok.away' '$tok'"
+mv "$tok" "$tok.away"
+statuses=$(for _ in 1 2 3 4; do ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" | grep -oE ': good|trylater'; done | sort -u)
+t_eq "token unavailable: tryLater, never a crash" "trylater" "$statuses"
+mv "$tok.away" "$tok"
+start=${EPOCHREALTIME/./}
+back=""
+while [ $(( ${EPOCHREALTIME/./} - start )) -lt 10000000 ]; do
+	ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" | grep -q ': good' && { back=yes; break; }
+done
+t_eq "token back: the responder recovers by itself" yes "$back"
+
 # SIGHUP reloads key and settings; the daemon keeps serving.
 kill -HUP "$(cat "$DIR/ocspd/pid")"
 t_match "after SIGHUP the daemon still answers" ": good" \
