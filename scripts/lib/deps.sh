@@ -12,7 +12,7 @@ pkgs=(
 	# build
 	build-essential autoconf automake libtool pkg-config dpkg-dev
 	# libraries we compile against
-	libssl-dev libp11-dev libp11-kit-dev libldap-dev libmicrohttpd-dev libcunit1-dev
+	libssl-dev libp11-dev libp11-kit-dev libldap-dev libmicrohttpd-dev libcunit1-dev libjansson-dev
 	# the OpenLDAP source configure (scripts/lib/openldap-src.sh): Debian's options need these
 	libgnutls28-dev libsasl2-dev libltdl-dev libwrap0-dev unixodbc-dev libperl-dev libargon2-dev
 	# run time and tests
