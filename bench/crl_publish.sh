@@ -24,7 +24,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/jpki-bench.XXXXXX")
 trap 'instance_stop "$W/overlay" >/dev/null 2>&1; instance_stop "$W/baseline" >/dev/null 2>&1; rm -rf "$W"' EXIT
 
 # 1M entries are ~37 MB: slapd's incoming limit and the overlay's cap must allow it.
-export INSTANCE_MAX_INCOMING=$((128 << 20)) INSTANCE_LOGLEVEL=none
+export INSTANCE_MAX_INCOMING=$((128 << 20)) INSTANCE_LOGLEVEL=none REPO_AUDIT=0
 REPO_OVERLAY_EXTRA="jpkirepo-max-size $((128 << 20))" repo_init "$W/overlay" "$PKI" >/dev/null
 INSTANCE_OVERLAY=0 repo_init "$W/baseline" "$PKI" >/dev/null
 

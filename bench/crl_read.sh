@@ -17,6 +17,8 @@ LOAD=$JPKI_BUILDDIR/bench/ldap-load
 PKI=$JPKI_BUILDDIR/test-pki
 [ -f "$PKI/.complete" ] || "$SRC/scripts/lib/testpki.sh" "$PKI" "$JPKI_BUILDDIR" >&2
 export SOFTHSM2_CONF=$PKI/softhsm2.conf INSTANCE_LOGLEVEL=none
+# Issue 2/3 comparisons leave the audit trail out (bench/audit.sh measures its cost).
+export REPO_AUDIT=0
 W=$(mktemp -d "${TMPDIR:-/tmp}/jpki-bench.XXXXXX")
 [ -n "${BENCH_KEEP:-}" ] || trap 'instance_stop "$W/overlay" >/dev/null 2>&1; instance_stop "$W/static" >/dev/null 2>&1; rm -rf "$W"' EXIT
 

@@ -12,5 +12,8 @@ lib_libjpki_la_SOURCES = \
 	lib/crl_issue.c lib/crl_issue.h \
 	lib/ldapconn.c lib/ldapconn.h \
 	lib/verifier.c lib/verifier.h
-lib_libjpki_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS) $(LIBP11_CFLAGS) $(P11KIT_CFLAGS) $(LDAP_CFLAGS)
-lib_libjpki_la_LIBADD = $(OPENSSL_LIBS) $(LIBP11_LIBS) $(P11KIT_LIBS) $(LDAP_LIBS)
+lib_libjpki_la_SOURCES += \
+	lib/audit.c lib/audit.h \
+	lib/audit_read.c lib/audit_read.h
+lib_libjpki_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS) $(LIBP11_CFLAGS) $(P11KIT_CFLAGS) $(LDAP_CFLAGS) $(JANSSON_CFLAGS)
+lib_libjpki_la_LIBADD = $(OPENSSL_LIBS) $(LIBP11_LIBS) $(P11KIT_LIBS) $(LDAP_LIBS) $(JANSSON_LIBS)

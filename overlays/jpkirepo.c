@@ -3,6 +3,8 @@
  * lets only registered verifiers read user CRLs (CPS 2-6-3, 4-4-4-5). */
 #include "jpkirepo.h"
 
+#include "audit.h"
+
 static slap_overinst jpkirepo;
 
 static int jpkirepo_db_init(BackendDB *be, ConfigReply *cr)
@@ -26,6 +28,7 @@ static int jpkirepo_db_init(BackendDB *be, ConfigReply *cr)
 		Debug(LDAP_DEBUG_ANY, "jpkirepo: schema lacks the RFC 4523 attributes: %s\n", text);
 		return 1;
 	}
+	ji->on = on;
 	on->on_bi.bi_private = ji;
 	return 0;
 }
@@ -47,6 +50,30 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 	}
 	if (ji->publishers == NULL)
 		Debug(LDAP_DEBUG_ANY, "jpkirepo: no jpkirepo-publisher configured: every CRL write will be refused\n");
+	if (ji->audit_dir != NULL && ji->audit == NULL) {
+		jpki_audit_opts ao = { .dir = ji->audit_dir, .component = "slapd",
+			.policy = (jpki_audit_policy)ji->audit_policy, .checkpoint_every = 1000 };
+		jpki_err err;
+
+		if (jpki_audit_open(&ao, &ji->audit, &err) < 0) {
+			snprintf(cr->msg, sizeof(cr->msg), "jpkirepo: audit trail in %.60s: %.150s", ji->audit_dir, err.text);
+			Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int jpkirepo_db_close(BackendDB *be, ConfigReply *cr)
+{
+	slap_overinst *on = (slap_overinst *)be->bd_info;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	(void)cr;
+	if (ji != NULL && ji->audit != NULL) {
+		jpki_audit_close(ji->audit);
+		ji->audit = NULL;
+	}
 	return 0;
 }
 
@@ -77,6 +104,7 @@ static int jpkirepo_initialize(void)
 	jpkirepo.on_bi.bi_flags = SLAPO_BFLAG_SINGLE;
 	jpkirepo.on_bi.bi_db_init = jpkirepo_db_init;
 	jpkirepo.on_bi.bi_db_open = jpkirepo_db_open;
+	jpkirepo.on_bi.bi_db_close = jpkirepo_db_close;
 	jpkirepo.on_bi.bi_db_destroy = jpkirepo_db_destroy;
 	jpkirepo.on_bi.bi_op_add = jpkirepo_op_add;
 	jpkirepo.on_bi.bi_op_modify = jpkirepo_op_modify;

@@ -20,6 +20,7 @@
 
 typedef struct jpkirepo_meta_cache jpkirepo_meta_cache;
 typedef struct jpkirepo_registry jpkirepo_registry;
+typedef struct jpki_audit jpki_audit;
 
 typedef struct jpkirepo_info {
 	struct berval ca_dn, ca_ndn;		/* the CA entry: cACertificate, ARL */
@@ -41,6 +42,12 @@ typedef struct jpkirepo_info {
 	jpkirepo_meta_cache *cache;
 
 	AttributeDescription *ad_crl, *ad_arl, *ad_cacert, *ad_delta;
+
+	/* The audit trail (lib/audit): opened at db_open when jpkirepo-audit-dir is set. */
+	char *audit_dir;
+	int audit_policy;		/* jpki_audit_policy */
+	jpki_audit *audit;
+	slap_overinst *on;
 } jpkirepo_info;
 
 /* jpkirepo_config.c */
@@ -69,6 +76,12 @@ void jpkirepo_registry_free(jpkirepo_registry *r);
 void jpkirepo_registry_changed(jpkirepo_registry *r);
 int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
 	struct berval *ndn, char *why, size_t whylen);
+
+/* jpkirepo_audit.c */
+int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const char *result,
+	const char *details, char *why, size_t whylen);
+void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji);
+void jpkirepo_audit_write_details(Operation *op, const char *decision, char *out, size_t len);
 
 /* jpkirepo_trust.c */
 jpki_trust *jpkirepo_trust_acquire(Operation *op, slap_overinst *on);

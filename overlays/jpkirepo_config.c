@@ -13,6 +13,8 @@ enum {
 	CFG_MAX_SIZE,
 	CFG_VERIFIER_BASE,
 	CFG_READER,
+	CFG_AUDIT_DIR,
+	CFG_AUDIT_POLICY,
 };
 
 static ConfigDriver jpkirepo_cf;
@@ -52,6 +54,16 @@ static ConfigTable jpkirepo_cfg[] = {
 	  .attribute = "( " JPKIREPO_CFG_AT ".8 NAME 'olcJpkiRepoReader' "
 	  "DESC 'Service identity that reads user CRLs (replication, responder, operator)' "
 	  "EQUALITY distinguishedNameMatch SYNTAX OMsDN )" },
+	{ .name = "jpkirepo-audit-dir", .what = "directory", .min_args = 2, .max_args = 2, .length = 0,
+	  .arg_type = ARG_MAGIC | CFG_AUDIT_DIR, .arg_item = jpkirepo_cf,
+	  .attribute = "( " JPKIREPO_CFG_AT ".9 NAME 'olcJpkiRepoAuditDir' "
+	  "DESC 'Directory of the hash-chained audit trail (reads, publications, registry changes)' "
+	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
+	{ .name = "jpkirepo-audit-policy", .what = "fail-closed|fail-open", .min_args = 2, .max_args = 2,
+	  .length = 0, .arg_type = ARG_MAGIC | CFG_AUDIT_POLICY, .arg_item = jpkirepo_cf,
+	  .attribute = "( " JPKIREPO_CFG_AT ".10 NAME 'olcJpkiRepoAuditPolicy' "
+	  "DESC 'When a record cannot be written: fail-closed refuses the operation (default)' "
+	  "EQUALITY caseIgnoreMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
 	{ .name = NULL, .arg_type = ARG_IGNORED }
 };
 
@@ -61,7 +73,7 @@ static ConfigOCs jpkirepo_ocs[] = {
 	  "SUP olcOverlayConfig "
 	  "MAY ( olcJpkiRepoCaDN $ olcJpkiRepoTrustAnchor $ olcJpkiRepoPublisher $ "
 	  "olcJpkiRepoClockSkew $ olcJpkiRepoMaxValidity $ olcJpkiRepoMaxSize $ "
-	  "olcJpkiRepoVerifierBase $ olcJpkiRepoReader ) )",
+	  "olcJpkiRepoVerifierBase $ olcJpkiRepoReader $ olcJpkiRepoAuditDir $ olcJpkiRepoAuditPolicy ) )",
 	  .co_type = Cft_Overlay, .co_table = jpkirepo_cfg },
 	{ .co_def = NULL }
 };
@@ -186,6 +198,21 @@ static int emit(ConfigArgs *c, jpkirepo_info *ji)
 		if (ji->anchor_files != NULL)
 			ber_bvarray_dup_x(&c->rvalue_vals, ji->anchor_files, NULL);
 		return 0;
+	case CFG_AUDIT_DIR:
+		if (ji->audit_dir != NULL) {
+			struct berval bv;
+
+			ber_str2bv(ji->audit_dir, 0, 0, &bv);
+			value_add_one(&c->rvalue_vals, &bv);
+		}
+		return 0;
+	case CFG_AUDIT_POLICY: {
+		struct berval bv;
+
+		ber_str2bv(ji->audit_policy ? "fail-open" : "fail-closed", 0, 0, &bv);
+		value_add_one(&c->rvalue_vals, &bv);
+		return 0;
+	}
 	/* ARG_LONG: slapd formats value_long itself. */
 	case CFG_SKEW: c->value_long = ji->policy.clock_skew; break;
 	case CFG_MAX_VALIDITY: c->value_long = ji->policy.max_validity; break;
@@ -222,6 +249,8 @@ static int delete(ConfigArgs *c, jpkirepo_info *ji)
 				ji->anchor_files[i] = ji->anchor_files[i + 1];
 		}
 		return anchors_reload(ji, c->cr_msg, sizeof(c->cr_msg)) < 0 ? ARG_BAD_CONF : 0;
+	case CFG_AUDIT_DIR: ch_free(ji->audit_dir); ji->audit_dir = NULL; break;
+	case CFG_AUDIT_POLICY: ji->audit_policy = 0; break;
 	case CFG_SKEW: ji->policy.clock_skew = def.clock_skew; break;
 	case CFG_MAX_VALIDITY: ji->policy.max_validity = def.max_validity; break;
 	case CFG_MAX_SIZE: ji->policy.max_size = def.max_size; break;
@@ -249,6 +278,18 @@ static int add(ConfigArgs *c, jpkirepo_info *ji)
 		return 0;
 	}
 	switch (c->type) {
+	case CFG_AUDIT_DIR:
+		ch_free(ji->audit_dir);
+		ji->audit_dir = ch_strdup(c->argv[1]);
+		return 0;
+	case CFG_AUDIT_POLICY:
+		if (strcasecmp(c->argv[1], "fail-closed") != 0 && strcasecmp(c->argv[1], "fail-open") != 0) {
+			snprintf(c->cr_msg, sizeof(c->cr_msg), "%s: fail-closed or fail-open", c->argv[0]);
+			Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
+			return ARG_BAD_CONF;
+		}
+		ji->audit_policy = strcasecmp(c->argv[1], "fail-open") == 0;
+		return 0;
 	case CFG_ANCHOR:
 		ber_str2bv(c->argv[1], 0, 1, &bv);
 		ber_bvarray_add(&ji->anchor_files, &bv);
@@ -310,6 +351,7 @@ void jpkirepo_config_free(jpkirepo_info *ji)
 	ber_bvarray_free(ji->readers);
 	ber_bvarray_free(ji->nreaders);
 	ch_free(ji->verifier_base.bv_val);
+	ch_free(ji->audit_dir);
 	ch_free(ji->verifier_nbase.bv_val);
 	sk_X509_pop_free(ji->anchors, X509_free);
 }

@@ -99,6 +99,8 @@ int jpkirepo_op_search(Operation *op, SlapReply *rs)
 		hide_in_filter(ji, op->ors_filter);
 		if (get_assert(op))	/* o_assertion is only set when the control was sent */
 			hide_in_filter(ji, op->o_assertion);
+	} else {
+		jpkirepo_audit_watch_reads(op, ji);	/* every CRL that leaves is recorded first */
 	}
 	return SLAP_CB_CONTINUE;
 }

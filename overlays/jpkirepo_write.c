@@ -108,8 +108,21 @@ static int is_publisher(const jpkirepo_info *ji, Operation *op)
 }
 
 /* Checks the CRLs/ARLs of the result set that are not stored yet. */
+/* The decimal cRLNumber of a checked CRL, appended to a list for the audit record. */
+static void note_number(const jpki_crl_meta *m, char *numbers, size_t len)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(m->number, NULL);
+	char *dec = bn != NULL ? BN_bn2dec(bn) : NULL;
+	size_t used = strlen(numbers);
+
+	if (dec != NULL)
+		snprintf(numbers + used, len - used, "%s%s", used ? " " : "", dec);
+	OPENSSL_free(dec);
+	BN_free(bn);
+}
+
 static int check_crls(Operation *op, jpkirepo_info *ji, const jpki_trust *t, const char *entry_dn,
-	kind k, const valset *stored, const valset *result, jpki_verdict *v)
+	kind k, const valset *stored, const valset *result, jpki_verdict *v, char *numbers, size_t nlen)
 {
 	jpki_crl_meta *metas = NULL;
 	unsigned nstored = 0, i, j, nmeta;
@@ -133,6 +146,7 @@ static int check_crls(Operation *op, jpkirepo_info *ji, const jpki_trust *t, con
 			    now, &ji->policy, &metas[nmeta], NULL, v) < 0)
 			goto out;
 		jpkirepo_cache_put(ji->cache, &result->v[i], &metas[nmeta]);
+		note_number(&metas[nmeta], numbers, nlen);
 		nmeta++;
 	}
 	/* One CRL per partition and CA key: a second would make "the stored one" ambiguous. */
@@ -243,6 +257,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 	int changed[KIND_COUNT] = { 0 }, any = 0, rc = SLAP_CB_CONTINUE;
 	jpki_verdict v = { JPKI_RULE_NONE, "" };
 	const char *why = NULL;
+	char numbers[256] = "", decision[512], details[1400], awhy[300];
 	const jpki_trust *t;
 	unsigned i;
 	kind k;
@@ -274,6 +289,9 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 			jpki_rule_label(JPKI_RULE_WRITER),
 			changed[KIND_CRL] ? "certificateRevocationList" :
 			changed[KIND_ARL] ? "authorityRevocationList" : "cACertificate");
+		snprintf(decision, sizeof(decision), "refused: %s", v.text);
+		jpkirepo_audit_write_details(op, decision, details, sizeof(details));
+		jpkirepo_audit(op, ji, "crl-publish", decision, details, awhy, sizeof(awhy));
 		send_ldap_error(op, rs, LDAP_INSUFFICIENT_ACCESS, v.text);
 		rc = rs->sr_err;
 		goto out;
@@ -289,20 +307,31 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 		}
 		for (k = KIND_CRL; k <= KIND_ARL; k++) {
 			if (changed[k] && check_crls(op, ji, t, op->o_req_dn.bv_val, k, &stored[k],
-					      &result[k], &v) < 0) {
+					      &result[k], &v, numbers, sizeof(numbers)) < 0) {
 				jpkirepo_trust_release(ji);
 				goto refused;
 			}
 		}
 		jpkirepo_trust_release(ji);
 	}
-	/* Passed: the lock taken by the caller is released when the backend has answered. */
+	/* Passed: recorded before it is stored (fail-closed: no record, no publication). */
+	snprintf(decision, sizeof(decision), "accepted%s%s", numbers[0] ? ": cRLNumber " : "", numbers);
+	jpkirepo_audit_write_details(op, decision, details, sizeof(details));
+	if (jpkirepo_audit(op, ji, "crl-publish", "ok", details, awhy, sizeof(awhy)) < 0) {
+		send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, awhy);
+		rc = rs->sr_err;
+		goto out;
+	}
+	/* The lock taken by the caller is released when the backend has answered. */
 	hold_until_answered(op, ji, changed[KIND_CACERT]);
 	*holding = 0;
 	goto out;
 refused:
 	Debug(LDAP_DEBUG_STATS, "jpkirepo: conn=%lu op=%lu refused write to \"%s\" by \"%s\": %s\n",
 		op->o_connid, op->o_opid, op->o_req_dn.bv_val, op->o_dn.bv_val, v.text);
+	snprintf(decision, sizeof(decision), "refused: %s", v.text);
+	jpkirepo_audit_write_details(op, decision, details, sizeof(details));
+	jpkirepo_audit(op, ji, "crl-publish", decision, details, awhy, sizeof(awhy));
 	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 	rc = rs->sr_err;
 out:
@@ -317,8 +346,18 @@ out:
 
 static int registry_written(Operation *op, SlapReply *rs)
 {
-	if (rs->sr_type == REP_RESULT && rs->sr_err == LDAP_SUCCESS)
-		jpkirepo_registry_changed(op->o_callback->sc_private);
+	jpkirepo_info *ji = op->o_callback->sc_private;
+	char details[1400], result[160], why[300];
+
+	if (rs->sr_type != REP_RESULT)
+		return SLAP_CB_CONTINUE;
+	if (rs->sr_err == LDAP_SUCCESS)
+		jpkirepo_registry_changed(ji->registry);
+	/* The outcome; the request itself was recorded before it ran. */
+	snprintf(result, sizeof(result), rs->sr_err == LDAP_SUCCESS ? "ok" : "error: %s",
+		ldap_err2string(rs->sr_err));
+	jpkirepo_audit_write_details(op, "done", details, sizeof(details));
+	jpkirepo_audit(op, ji, "registry-change", result, details, why, sizeof(why));
 	return SLAP_CB_CONTINUE;
 }
 
@@ -333,20 +372,29 @@ static int registry_done(Operation *op, SlapReply *rs)
 	return SLAP_CB_CONTINUE;
 }
 
-static void watch_registry(Operation *op, jpkirepo_info *ji, struct berval *ndn2)
+/* -1 (and the operation refused) when its audit record cannot be written. */
+static int watch_registry(Operation *op, SlapReply *rs, jpkirepo_info *ji, struct berval *ndn2)
 {
 	slap_callback *cb;
+	char details[1400], why[300];
 
 	if (BER_BVISEMPTY(&ji->verifier_nbase) ||
 	    (!dnIsSuffix(&op->o_req_ndn, &ji->verifier_nbase) &&
 	     (ndn2 == NULL || !dnIsSuffix(ndn2, &ji->verifier_nbase))))
-		return;
+		return 0;
+	jpkirepo_audit_write_details(op, "requested", details, sizeof(details));
+	if (!be_shadow_update(op) &&
+	    jpkirepo_audit(op, ji, "registry-change", "requested", details, why, sizeof(why)) < 0) {
+		send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, why);
+		return -1;
+	}
 	cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
 	cb->sc_response = registry_written;
 	cb->sc_cleanup = registry_done;
-	cb->sc_private = ji->registry;
+	cb->sc_private = ji;
 	cb->sc_next = op->o_callback;
 	op->o_callback = cb;
+	return 0;
 }
 
 /* The repository keeps complete CRLs only; deltaRevocationList stays empty everywhere, which
@@ -370,8 +418,8 @@ int jpkirepo_op_delete(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 
-	(void)rs;
-	watch_registry(op, on->on_bi.bi_private, NULL);
+	if (watch_registry(op, rs, on->on_bi.bi_private, NULL) < 0)
+		return rs->sr_err;
 	return SLAP_CB_CONTINUE;
 }
 
@@ -380,9 +428,9 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
-	(void)rs;
 	/* Moving an entry in or out of the registry changes who is a verifier. */
-	watch_registry(op, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL);
+	if (watch_registry(op, rs, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL) < 0)
+		return rs->sr_err;
 	return SLAP_CB_CONTINUE;
 }
 
@@ -392,9 +440,8 @@ int jpkirepo_op_add(Operation *op, SlapReply *rs)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	int rc, holding = 1;
 
-	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0)
+	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0 || watch_registry(op, rs, ji, NULL) < 0)
 		return rs->sr_err;
-	watch_registry(op, ji, NULL);
 	ldap_pvt_thread_mutex_lock(&ji->write_lock);
 	rc = check_write(op, rs, NULL, NULL, op->ora_e->e_attrs, &holding);
 	if (holding)
@@ -410,9 +457,8 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs)
 	Entry *e = NULL;
 	int rc, ours = 0, holding = 1;
 
-	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0)
+	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 || watch_registry(op, rs, ji, NULL) < 0)
 		return rs->sr_err;
-	watch_registry(op, ji, NULL);
 	for (ml = op->orm_modlist; ml != NULL && !ours; ml = ml->sml_next)
 		ours = is_ad_subtype(ml->sml_desc, ji->ad_crl) || is_ad_subtype(ml->sml_desc, ji->ad_arl) ||
 		       is_ad_subtype(ml->sml_desc, ji->ad_cacert);

@@ -9,8 +9,9 @@ overlays_jpkirepo_la_SOURCES = \
 	overlays/jpkirepo_write.c \
 	overlays/jpkirepo_read.c \
 	overlays/jpkirepo_acl.c \
-	overlays/jpkirepo_registry.c
+	overlays/jpkirepo_registry.c \
+	overlays/jpkirepo_audit.c
 overlays_jpkirepo_la_CPPFLAGS = -I$(OPENLDAP_SRC)/include -I$(OPENLDAP_SRC)/servers/slapd $(AM_CPPFLAGS)
-overlays_jpkirepo_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS)
+overlays_jpkirepo_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 overlays_jpkirepo_la_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^init_module$$'
-overlays_jpkirepo_la_LIBADD = lib/libjpki.la $(OPENSSL_LIBS)
+overlays_jpkirepo_la_LIBADD = lib/libjpki.la $(OPENSSL_LIBS) $(JANSSON_LIBS)

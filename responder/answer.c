@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "audit.h"
 #include "cache.h"
 #include "signer.h"
 #include "state.h"
@@ -74,8 +75,21 @@ static ASN1_GENERALIZEDTIME *gt(time_t t)
 }
 
 /* Adds every CertID's status; -1 when one needs data that is stale or missing (tryLater). */
+/* {"serial":"HEX","status":"…"} appended to the audit details list. */
+static void note_certid(char *list, size_t len, const ASN1_INTEGER *serial, const char *status)
+{
+	BIGNUM *bn = serial != NULL ? ASN1_INTEGER_to_BN(serial, NULL) : NULL;
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	size_t used = strlen(list);
+
+	snprintf(list + used, len - used, "%s{\"serial\":\"%s\",\"status\":\"%s\"}", used ? "," : "",
+		hex != NULL ? hex : "", status);
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
 static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s, time_t now,
-	ocspd_answer_info *info, const jpki_ca_key **signer_issuer)
+	ocspd_answer_info *info, const jpki_ca_key **signer_issuer, char *certids, size_t clen)
 {
 	int i, n = OCSP_request_onereq_count(req), rc = 0;
 
@@ -91,6 +105,8 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 
 		if (k == NULL) {
 			/* An issuer this responder does not serve. */
+			OCSP_id_get0_info(NULL, NULL, NULL, &serial, id);
+			note_certid(certids, clen, serial, "unknown");
 			tu = gt(now);
 			rc = OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_UNKNOWN, 0, NULL, tu, NULL) ? 0 : -2;
 			ASN1_TIME_free(tu);
@@ -117,6 +133,7 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 			t_this = k->oldest_this;
 			t_next = k->earliest_next;
 		}
+		note_certid(certids, clen, serial, r != NULL ? "revoked" : "good");
 		tu = gt(t_this);
 		nu = gt(t_next);
 		if (r != NULL)
@@ -151,8 +168,72 @@ static void make_etag(const unsigned char *der, size_t len, char *etag, size_t e
 	strncat(etag, "\"", elen - strlen(etag) - 1);
 }
 
+static const char *status_name(int st)
+{
+	switch (st) {
+	case OCSP_RESPONSE_STATUS_SUCCESSFUL: return "ok";
+	case OCSP_RESPONSE_STATUS_MALFORMEDREQUEST: return "malformedRequest";
+	case OCSP_RESPONSE_STATUS_INTERNALERROR: return "internalError";
+	case OCSP_RESPONSE_STATUS_TRYLATER: return "tryLater";
+	case OCSP_RESPONSE_STATUS_SIGREQUIRED: return "sigRequired";
+	case OCSP_RESPONSE_STATUS_UNAUTHORIZED: return "unauthorized";
+	default: return "?";
+	}
+}
+
+/* The request's record, on disk before its answer leaves (CPS 4-11-2). -1: it could not be
+ * written and the policy is fail-closed. */
+static int record(const ocspd_client *client, const ocspd_answer_info *info, bool nonce,
+	const char *certids)
+{
+	int policy;
+	struct jpki_audit *a = ocspd_audit(&policy);
+	jpki_audit_record r = { 0 };
+	char details[8192];
+	jpki_err err;
+
+	if (a == NULL)
+		return 0;
+	snprintf(details, sizeof(details), "{\"certids\":[%s],\"cache\":\"%s\",\"nonce\":%s}", certids,
+		info->cache_hit ? "hit" : "fresh", nonce ? "true" : "false");
+	r.event = "ocsp-request";
+	r.result = status_name(info->response_status);
+	r.identity = info->verifier;
+	r.auth = info->auth != NULL ? info->auth : "none";
+	r.client = client->addr_text;
+	r.method = "ocsp";
+	r.conn = -1;
+	r.op = -1;
+	r.details = details;
+	if (jpki_audit_append(a, &r, &err) == 0)
+		return 0;
+	ocspd_log(OCSPD_LOG_ERR, "audit record not written: %s%s", err.text,
+		policy == JPKI_AUDIT_FAIL_OPEN ? " (fail-open: answered anyway)" : "; answering internalError");
+	return policy == JPKI_AUDIT_FAIL_OPEN ? 0 : -1;
+}
+
+static int answer(const unsigned char *der, size_t len, const ocspd_client *client,
+	unsigned char **resp, size_t *resplen, ocspd_answer_info *info, char *certids, size_t clen,
+	bool *nonce_out);
+
 int ocspd_answer(const unsigned char *der, size_t len, const ocspd_client *client,
 	unsigned char **resp, size_t *resplen, ocspd_answer_info *info)
+{
+	char certids[6144] = "";
+	bool nonce = false;
+	int rc = answer(der, len, client, resp, resplen, info, certids, sizeof(certids), &nonce);
+
+	if (record(client, info, nonce, certids) < 0) {
+		OPENSSL_free(*resp);
+		*resp = NULL;
+		return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, resp, resplen, info);
+	}
+	return rc;
+}
+
+static int answer(const unsigned char *der, size_t len, const ocspd_client *client,
+	unsigned char **resp, size_t *resplen, ocspd_answer_info *info, char *certids, size_t clen,
+	bool *nonce_out)
 {
 	const ocspd_config *c = ocspd_current_config();
 	OCSP_REQUEST *req = parse(der, len);
@@ -171,6 +252,7 @@ int ocspd_answer(const unsigned char *der, size_t len, const ocspd_client *clien
 		OCSP_REQUEST_free(req);
 		return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, resp, resplen, info);
 	}
+	*nonce_out = nonce == 1;
 	s = state_acquire();
 	if (s == NULL) {
 		rc = status_only(OCSP_RESPONSE_STATUS_TRYLATER, resp, resplen, info);
@@ -188,14 +270,14 @@ int ocspd_answer(const unsigned char *der, size_t len, const ocspd_client *clien
 	}
 	info->cacheable = nonce == 0;
 	keyed = info->cacheable && cache_key(req, key) == 0;
-	if (keyed && cache_get(key, s->generation, now, c->cache_max_age, resp, resplen, info)) {
+	if (keyed && cache_get(key, s->generation, now, c->cache_max_age, resp, resplen, info, certids, clen)) {
 		info->cache_hit = true;
 		info->response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
 		rc = 0;
 		goto out;
 	}
 	bs = OCSP_BASICRESP_new();
-	if (bs == NULL || (out = add_statuses(bs, req, s, now, info, &issuer)) == -2) {
+	if (bs == NULL || (out = add_statuses(bs, req, s, now, info, &issuer, certids, clen)) == -2) {
 		rc = status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, resp, resplen, info);
 		goto out;
 	}
@@ -214,7 +296,7 @@ int ocspd_answer(const unsigned char *der, size_t len, const ocspd_client *clien
 	info->produced_at = now;
 	make_etag(*resp, *resplen, info->etag, sizeof(info->etag));
 	if (keyed)
-		cache_put(key, s->generation, now, *resp, *resplen, info);
+		cache_put(key, s->generation, now, *resp, *resplen, info, certids);
 	rc = 0;
 out:
 	ERR_clear_error();

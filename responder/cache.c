@@ -17,6 +17,7 @@ typedef struct slot {
 	size_t len;
 	time_t this_update, next_update, produced_at;
 	char etag[80];
+	char *certids;
 } slot;
 
 static slot slots[SLOTS];
@@ -45,7 +46,7 @@ static unsigned index_of(const unsigned char key[32])
 }
 
 int cache_get(const unsigned char key[32], unsigned long generation, time_t now, long max_age,
-	unsigned char **der, size_t *len, ocspd_answer_info *info)
+	unsigned char **der, size_t *len, ocspd_answer_info *info, char *certids, size_t clen)
 {
 	unsigned i = index_of(key);
 	slot *s = &slots[i];
@@ -61,6 +62,7 @@ int cache_get(const unsigned char key[32], unsigned long generation, time_t now,
 		info->next_update = s->next_update;
 		info->produced_at = s->produced_at;
 		memcpy(info->etag, s->etag, sizeof(info->etag));
+		snprintf(certids, clen, "%s", s->certids != NULL ? s->certids : "");
 		hit = 1;
 	}
 	pthread_mutex_unlock(&stripes[i % STRIPES]);
@@ -68,17 +70,23 @@ int cache_get(const unsigned char key[32], unsigned long generation, time_t now,
 }
 
 void cache_put(const unsigned char key[32], unsigned long generation, time_t now,
-	const unsigned char *der, size_t len, const ocspd_answer_info *info)
+	const unsigned char *der, size_t len, const ocspd_answer_info *info, const char *certids)
 {
 	unsigned i = index_of(key);
 	slot *s = &slots[i];
 	unsigned char *copy = malloc(len);
+	char *ids = strdup(certids);
 
-	if (copy == NULL)
+	if (copy == NULL || ids == NULL) {
+		free(copy);
+		free(ids);
 		return;
+	}
 	memcpy(copy, der, len);
 	pthread_mutex_lock(&stripes[i % STRIPES]);
 	free(s->der);
+	free(s->certids);
+	s->certids = ids;
 	memcpy(s->key, key, 32);
 	s->generation = generation;
 	s->stored = now;
@@ -98,7 +106,9 @@ void cache_clear(void)
 	for (i = 0; i < SLOTS; i++) {
 		pthread_mutex_lock(&stripes[i % STRIPES]);
 		free(slots[i].der);
+		free(slots[i].certids);
 		slots[i].der = NULL;
+		slots[i].certids = NULL;
 		pthread_mutex_unlock(&stripes[i % STRIPES]);
 	}
 }

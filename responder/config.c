@@ -63,6 +63,8 @@ static const setting settings[] = {
 	{ "clock-skew", T_LONG, U_SECONDS, F(policy.clock_skew), 0, 86400 },
 	{ "max-crl-validity", T_LONG, U_SECONDS, F(policy.max_validity), 1, 366L * 86400 },
 	{ "max-crl-size", T_SIZE, U_BYTES, F(policy.max_size), 1024, (size_t)1 << 31 },
+	{ "audit-dir", T_FILE, U_NONE, F(audit_dir), 0, 0 },
+	{ "audit-policy", T_STR, U_NONE, F(audit_policy), 0, 0 },
 	{ "pid-file", T_FILE, U_NONE, F(pid_file), 0, 0 },
 	{ "log-level", T_LOGLEVEL, U_NONE, F(log_level), 0, 0 },
 };

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "audit.h"
 #include "cache.h"
 #include "signer.h"
 #include "state.h"
@@ -13,6 +14,14 @@
 
 static ocspd_config active;	/* a shallow copy; the strings belong to main's config */
 static STACK_OF(X509) *anchors;
+static jpki_audit *audit;
+static jpki_audit_policy audit_policy;
+
+struct jpki_audit *ocspd_audit(int *policy)
+{
+	*policy = (int)audit_policy;
+	return audit;
+}
 
 const ocspd_config *ocspd_current_config(void)
 {
@@ -62,6 +71,23 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 		return -1;
 	if (signer_configure(c, err, errlen) < 0)
 		return -1;
+	if (c->audit_policy != NULL && strcmp(c->audit_policy, "fail-closed") != 0 &&
+	    strcmp(c->audit_policy, "fail-open") != 0) {
+		snprintf(err, errlen, "audit-policy '%s': fail-closed or fail-open", c->audit_policy);
+		return -1;
+	}
+	audit_policy = c->audit_policy != NULL && strcmp(c->audit_policy, "fail-open") == 0 ?
+		JPKI_AUDIT_FAIL_OPEN : JPKI_AUDIT_FAIL_CLOSED;
+	if (c->audit_dir != NULL) {
+		jpki_audit_opts ao = { .dir = c->audit_dir, .component = "ocspd", .policy = audit_policy,
+			.checkpoint_every = 1000 };
+		jpki_err e;
+
+		if (jpki_audit_open(&ao, &audit, &e) < 0) {
+			snprintf(err, errlen, "audit-dir %s: %s", c->audit_dir, e.text);
+			return -1;
+		}
+	}
 	return sync_start(&active, anchors, err, errlen);
 }
 
@@ -83,6 +109,10 @@ int ocspd_reload(const ocspd_config *c, char *err, size_t errlen)
 void ocspd_stop(void)
 {
 	sync_stop();
+	if (audit != NULL) {
+		jpki_audit_close(audit);
+		audit = NULL;
+	}
 	signer_shutdown();
 	state_publish(NULL);
 	cache_clear();

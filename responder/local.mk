@@ -17,8 +17,8 @@ responder_jpki_ocspd_SOURCES = \
 	responder/sync.c responder/sync.h
 responder_jpki_ocspd_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DOCSPD_SYSCONFDIR='"$(sysconfdir)"' -DOCSPD_LOCALSTATEDIR='"$(localstatedir)"'
-responder_jpki_ocspd_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LDAP_CFLAGS) $(MHD_CFLAGS) $(LIBP11_CFLAGS) -pthread
-responder_jpki_ocspd_LDADD = lib/libjpki.la $(MHD_LIBS) $(OPENSSL_LIBS) $(LDAP_LIBS) $(LIBP11_LIBS) -lgnutls -lpthread
+responder_jpki_ocspd_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LDAP_CFLAGS) $(MHD_CFLAGS) $(LIBP11_CFLAGS) $(JANSSON_CFLAGS) -pthread
+responder_jpki_ocspd_LDADD = lib/libjpki.la $(MHD_LIBS) $(OPENSSL_LIBS) $(LDAP_LIBS) $(LIBP11_LIBS) $(JANSSON_LIBS) -lgnutls -lpthread
 
 # The man page, the systemd unit and the example configuration name the installation's
 # directories: made from their .in files at build time.

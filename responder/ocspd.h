@@ -52,6 +52,9 @@ typedef struct ocspd_config {
 	bool require_signature;		/* default true */
 	ocspd_network *allow;		/* networks allowed without authentication */
 	size_t nallow;
+	/* the audit trail (CPS 4-11-2) */
+	char *audit_dir;		/* NULL: no records */
+	char *audit_policy;		/* "fail-closed" (default) or "fail-open" */
 	/* operations */
 	char *pid_file;
 	char *config_file;		/* where this came from, for SIGHUP */
@@ -91,6 +94,10 @@ typedef struct ocspd_answer_info {
  * only when not even an error response could be encoded. *resp is OPENSSL_free'd. */
 int ocspd_answer(const unsigned char *req, size_t len, const ocspd_client *client,
 	unsigned char **resp, size_t *resplen, ocspd_answer_info *info);
+
+/* ---- the audit trail (daemon.c opens it; answer.c records every request) ---- */
+struct jpki_audit;
+struct jpki_audit *ocspd_audit(int *policy);
 
 /* ---- lifecycle (main.c calls these) ---- */
 

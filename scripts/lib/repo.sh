@@ -40,6 +40,7 @@ jpkirepo-verifier-base "$REPO_VERIFIER_BASE"
 jpkirepo-reader "$REPO_REPLICATOR_DN"
 jpkirepo-reader "$REPO_RESPONDER_DN"
 jpkirepo-reader "$REPO_OPERATOR_DN"
+${REPO_AUDIT_DIR:+jpkirepo-audit-dir $REPO_AUDIT_DIR}
 ${REPO_OVERLAY_EXTRA:-}
 EOF
 }
@@ -96,6 +97,13 @@ repo_init() {
 	# The ldaps port is chosen once and kept, like the plain one.
 	[ -s "$dir/conf/ldaps_port" ] || jpki_free_port > "$dir/conf/ldaps_port"
 	ldaps=$(cat "$dir/conf/ldaps_port")
+	# The audit trail of both components (CPS 4-11-2), in DIR/audit unless REPO_AUDIT=0.
+	local REPO_AUDIT_DIR=""
+	if [ "${REPO_AUDIT:-1}" != 0 ]; then
+		REPO_AUDIT_DIR=$dir/audit
+		mkdir -p "$REPO_AUDIT_DIR"
+		chmod 700 "$REPO_AUDIT_DIR"
+	fi
 	local before
 	before=$({ cat "$dir/conf/slapd.conf" 2>/dev/null || true; } | sha256sum)
 	INSTANCE_OVERLAY_CONF=${INSTANCE_OVERLAY_CONF:-$(repo_overlay_conf "$pki")} \
@@ -203,7 +211,8 @@ repo_ocspd_start() {
 		--ldap-uri "$(repo_uri "$dir")" --bind-dn "$REPO_RESPONDER_DN" --password-file "$dir/secrets/responder.pw" \
 		--ca-dn "$REPO_CA_DN" --verifier-base "$REPO_VERIFIER_BASE" --trust-anchor "$pki/ca/gen1.pem" \
 		--state-dir "$od/state" --key-uri "$(cat "$pki/ocsp/key.uri")" \
-		--responder-cert "$od/responder-certs.pem" --pid-file "$od/pid" "$@" \
+		--responder-cert "$od/responder-certs.pem" --pid-file "$od/pid" \
+		$([ -d "$dir/audit" ] && [ "${REPO_AUDIT:-1}" != 0 ] && printf -- '--audit-dir %s' "$dir/audit") "$@" \
 		</dev/null >/dev/null 2>>"$od/log" &
 	pid=$!
 	echo "$pid" > "$od/pid"

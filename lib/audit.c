@@ -1,0 +1,777 @@
+/* The audit trail writer: chained JSON Lines records, group commit, daily rotation, resume
+ * after a crash, signed checkpoints. The format is described in audit.h.
+ *
+ * Callers format their record outside the lock; under the lock they get the next seq, the
+ * time and the previous hash, and add the line to the pending batch. One writer thread takes
+ * the whole pending batch, writes it with one write() per day file and one fdatasync(), and
+ * wakes the callers whose records are now on disk. A batch that cannot be written is cut
+ * off the file again (ftruncate) and every record after the last durable one is reported
+ * failed, so the chain in memory never runs ahead of the chain on disk. */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "audit_read.h"
+#include "p11key.h"
+
+static time_t (*test_clock)(void);
+
+void jpki_audit_set_clock(time_t (*clock)(void))
+{
+	test_clock = clock;
+}
+
+/* Where the chain stands after some record. */
+typedef struct chain_state {
+	long long seq;				/* 0 before the first record */
+	char hash[JPKI_AUDIT_HEX_LEN + 1];
+	unsigned since_checkpoint;
+	time_t t;
+	long usec;
+} chain_state;
+
+/* A caller waiting for its record. */
+typedef struct waiter {
+	long long seq;
+	bool done;
+	int rc;
+	jpki_err *err;
+	struct waiter *next;
+} waiter;
+
+/* The lines of one day inside a batch, and the chain after its last line. */
+typedef struct segment {
+	char day[11];
+	size_t end;		/* offset in the batch buffer */
+	chain_state after;
+} segment;
+
+typedef struct batch {
+	char *buf;
+	size_t len, cap;
+	segment *segs;
+	size_t nsegs, segcap;
+	waiter *waiters;
+} batch;
+
+struct jpki_audit {
+	char *dir, *component;
+	jpki_audit_policy policy;
+	unsigned every;
+	jpki_p11key *key;
+	bool checkpoint_failing;	/* a notice was given; retried with each record */
+	void (*log)(void *arg, const char *message);
+	void *log_arg;
+	int lock_fd;
+
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	pthread_t thread;
+	bool thread_started, stopping;
+	chain_state head;	/* after the last record given a seq */
+	chain_state durable;	/* after the last record on disk */
+	batch batches[2];
+	batch *pending;
+
+	/* The writer thread's (and open's and close's, when it is not running). */
+	int fd;
+	char fd_day[11];
+	off_t fd_size;		/* what is durable in fd */
+	bool fd_dirty;		/* a failed write may have left bytes after fd_size */
+	bool pending_recovery;	/* open cut a torn line: the first record says so */
+	char recovery[512];	/* its details */
+};
+
+/* --- small helpers ---------------------------------------------------------------------- */
+
+static void notice(jpki_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void notice(jpki_audit *a, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (a->log != NULL)
+		a->log(a->log_arg, msg);
+	else
+		fprintf(stderr, "jpki audit (%s): %s\n", a->component, msg);
+}
+
+static int file_path(const jpki_audit *a, const char *day, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s-%s.jsonl", a->dir, a->component, day);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static void now(const jpki_audit *a, time_t *t, long *usec)
+{
+	struct timespec ts;
+
+	if (test_clock != NULL) {
+		*t = test_clock();
+		*usec = 0;
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		*t = ts.tv_sec;
+		*usec = ts.tv_nsec / 1000;
+	}
+	/* Never backwards within a chain: a clock stepped back repeats the last time. */
+	if (*t < a->head.t || (*t == a->head.t && *usec < a->head.usec)) {
+		*t = a->head.t;
+		*usec = a->head.usec;
+	}
+}
+
+/* A JSON string for text that should be UTF-8; bytes that are not become \xNN text. */
+static json_t *string_of(const char *text)
+{
+	json_t *s;
+	char *copy, *w;
+	const unsigned char *p;
+
+	if (text == NULL)
+		text = "";
+	if ((s = json_string(text)) != NULL)
+		return s;
+	if ((copy = malloc(strlen(text) * 4 + 1)) == NULL)
+		return NULL;
+	for (p = (const unsigned char *)text, w = copy; *p != '\0'; p++) {
+		if (*p < 0x80)
+			*w++ = (char)*p;
+		else
+			w += sprintf(w, "\\x%02x", *p);
+	}
+	*w = '\0';
+	s = json_string(copy);
+	free(copy);
+	return s;
+}
+
+/* The record without v, seq, time and prev: "{"component":…,"details":{…}}", malloc'd. */
+static char *record_middle(const jpki_audit *a, const jpki_audit_record *r, jpki_err *err)
+{
+	json_t *o, *details;
+	json_error_t jerr;
+	char *text;
+
+	if (r->event == NULL || r->event[0] == '\0' || r->result == NULL || r->result[0] == '\0') {
+		jpki_errf(err, "audit record refused: it needs an event and a result");
+		return NULL;
+	}
+	if (r->details != NULL) {
+		details = json_loads(r->details, JSON_REJECT_DUPLICATES, &jerr);
+		if (details == NULL || !json_is_object(details)) {
+			json_decref(details);
+			jpki_errf(err, "audit record refused: details are not a JSON object%s%s",
+				details == NULL ? ": " : "", details == NULL ? jerr.text : "");
+			return NULL;
+		}
+	} else {
+		details = json_object();
+	}
+	o = json_object();
+	if (o == NULL || details == NULL ||
+	    json_object_set_new(o, "component", string_of(a->component)) < 0 ||
+	    json_object_set_new(o, "event", string_of(r->event)) < 0 ||
+	    json_object_set_new(o, "result", string_of(r->result)) < 0 ||
+	    json_object_set_new(o, "identity", string_of(r->identity)) < 0 ||
+	    json_object_set_new(o, "auth", string_of(r->auth != NULL ? r->auth : "none")) < 0 ||
+	    json_object_set_new(o, "client", string_of(r->client)) < 0 ||
+	    json_object_set_new(o, "method", r->method != NULL ? string_of(r->method) : json_null()) < 0 ||
+	    json_object_set_new(o, "conn", json_integer(r->conn)) < 0 ||
+	    json_object_set_new(o, "op", json_integer(r->op)) < 0 ||
+	    json_object_set_new(o, "details", details) < 0) {
+		json_decref(o);
+		jpki_errf(err, "audit record: out of memory");
+		return NULL;
+	}
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		jpki_errf(err, "audit record: out of memory");
+	return text;
+}
+
+/* --- the pending batch (under mu) ------------------------------------------------------- */
+
+static int batch_reserve(batch *b, size_t more)
+{
+	char *grown;
+	size_t cap;
+
+	if (b->len + more <= b->cap)
+		return 0;
+	for (cap = b->cap ? b->cap : 65536; cap < b->len + more; cap *= 2)
+		;
+	if ((grown = realloc(b->buf, cap)) == NULL)
+		return -1;
+	b->buf = grown;
+	b->cap = cap;
+	return 0;
+}
+
+/* Gives middle the next seq, the time and prev; adds the line to the pending batch. */
+static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *err)
+{
+	batch *b = a->pending;
+	size_t mlen = strlen(middle), start = b->len, len;
+	chain_state next = a->head;
+	char day[11];
+	struct tm tm;
+	segment *seg;
+	int n;
+
+	now(a, &next.t, &next.usec);
+	next.seq = a->head.seq + 1;
+	gmtime_r(&next.t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	if (batch_reserve(b, mlen + 256) < 0)
+		return jpki_errf(err, "audit record: out of memory");
+	/* {"v":1,"seq":N,"time":"…", + middle without its braces + ,"prev":"…"} */
+	n = snprintf(b->buf + start, b->cap - start,
+		"{\"v\":%d,\"seq\":%lld,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",",
+		JPKI_AUDIT_VERSION, next.seq, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		tm.tm_min, tm.tm_sec, next.usec);
+	len = (size_t)n;
+	memcpy(b->buf + start + len, middle + 1, mlen - 2);
+	len += mlen - 2;
+	n = snprintf(b->buf + start + len, b->cap - start - len, ",\"prev\":\"%s\"}", a->head.hash);
+	len += (size_t)n;
+	jpki_audit_sha256_hex(b->buf + start, len, next.hash);
+	b->buf[start + len] = '\n';
+	b->len = start + len + 1;
+	next.since_checkpoint = a->head.since_checkpoint + 1;
+
+	if (b->nsegs == 0 || strcmp(b->segs[b->nsegs - 1].day, day) != 0) {
+		if (b->nsegs == b->segcap) {
+			segment *grown = realloc(b->segs, (b->segcap + 4) * sizeof(*grown));
+
+			if (grown == NULL) {
+				b->len = start;
+				return jpki_errf(err, "audit record: out of memory");
+			}
+			b->segs = grown;
+			b->segcap += 4;
+		}
+		memcpy(b->segs[b->nsegs].day, day, sizeof(day));
+		b->nsegs++;
+	}
+	seg = &b->segs[b->nsegs - 1];
+	seg->end = b->len;
+	seg->after = next;
+	a->head = next;
+	*seq = next.seq;
+	return 0;
+}
+
+/* A checkpoint record over the head; under mu. */
+static int enqueue_checkpoint(jpki_audit *a, long long *seq, jpki_err *err)
+{
+	char msg[128], details[2048], *middle;
+	unsigned char sig[1024], b64[1400];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *md;
+	int mlen, ok;
+	jpki_audit_record r = { .event = "checkpoint", .result = "ok", .identity = "", .auth = "none",
+		.client = "", .method = NULL, .conn = -1, .op = -1, .details = details };
+
+	mlen = jpki_audit_checkpoint_message(a->head.hash, a->head.seq, msg, sizeof(msg));
+	md = EVP_MD_CTX_new();
+	ok = mlen > 0 && md != NULL &&
+	     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, jpki_p11key_pkey(a->key)) == 1 &&
+	     EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)msg, (size_t)mlen) == 1 &&
+	     siglen <= sizeof(sig) &&
+	     EVP_DigestSign(md, sig, &siglen, (const unsigned char *)msg, (size_t)mlen) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return jpki_errf_ssl(err, "audit checkpoint: signing with the checkpoint key failed");
+	EVP_EncodeBlock(b64, sig, (int)siglen);
+	snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":%lld,\"signature\":\"%s\"}",
+		a->head.hash, a->head.seq, (char *)b64);
+	if ((middle = record_middle(a, &r, err)) == NULL)
+		return -1;
+	ok = enqueue(a, middle, seq, err);
+	free(middle);
+	if (ok == 0)
+		a->head.since_checkpoint = 0;
+	return ok;
+}
+
+/* After a record: a checkpoint when one is due. A signing failure is noticed, not fatal:
+ * the record stands, and the checkpoint is tried again with the next one. */
+static void checkpoint_if_due(jpki_audit *a)
+{
+	jpki_err e;
+	long long seq;
+
+	if (a->key == NULL || a->head.since_checkpoint < a->every)
+		return;
+	if (enqueue_checkpoint(a, &seq, &e) < 0) {
+		if (!a->checkpoint_failing)
+			notice(a, "%s; retrying with each record", e.text);
+		a->checkpoint_failing = true;
+		return;
+	}
+	if (a->checkpoint_failing)
+		notice(a, "checkpoint signed again at seq %lld", seq);
+	a->checkpoint_failing = false;
+}
+
+/* Waits, under mu, until the writer has dealt with w. */
+static int wait_for(jpki_audit *a, waiter *w, jpki_err *err)
+{
+	w->err = err;
+	w->next = a->pending->waiters;
+	a->pending->waiters = w;
+	pthread_cond_signal(&a->work);
+	while (!w->done)
+		pthread_cond_wait(&a->done, &a->mu);
+	return w->rc;
+}
+
+/* --- the writer thread ------------------------------------------------------------------ */
+
+static int open_day(jpki_audit *a, const char *day, jpki_err *err)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	if (file_path(a, day, path, sizeof(path)) < 0)
+		return jpki_errf(err, "audit file in %s: path too long", a->dir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return jpki_errf(err, "audit file %s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || fsync_dir(a->dir) < 0) {
+		jpki_errf(err, "audit file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = fd;
+	memcpy(a->fd_day, day, sizeof(a->fd_day));
+	a->fd_size = st.st_size;
+	a->fd_dirty = false;
+	return 0;
+}
+
+/* Cuts what a failed write may have left; the next write retries when this fails too. */
+static void cut_back(jpki_audit *a)
+{
+	a->fd_dirty = ftruncate(a->fd, a->fd_size) != 0 || fdatasync(a->fd) != 0;
+}
+
+/* Writes the segments of b in order; returns how many are durable (all: b->nsegs). */
+static size_t write_batch(jpki_audit *a, const batch *b, jpki_err *err)
+{
+	char path[4096];
+	size_t i, start = 0, off;
+	ssize_t w;
+
+	for (i = 0; i < b->nsegs; start = b->segs[i].end, i++) {
+		if ((a->fd < 0 || strcmp(a->fd_day, b->segs[i].day) != 0) && open_day(a, b->segs[i].day, err) < 0)
+			return i;
+		file_path(a, a->fd_day, path, sizeof(path));
+		if (a->fd_dirty) {
+			cut_back(a);
+			if (a->fd_dirty) {
+				jpki_errf(err, "audit file %s: cannot remove a failed write: %s", path, strerror(errno));
+				return i;
+			}
+		}
+		for (off = start; off < b->segs[i].end; off += (size_t)w) {
+			w = write(a->fd, b->buf + off, b->segs[i].end - off);
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w <= 0) {
+				jpki_errf(err, "audit file %s: write: %s", path, w < 0 ? strerror(errno) : "nothing written");
+				cut_back(a);
+				return i;
+			}
+		}
+		if (fdatasync(a->fd) != 0) {
+			jpki_errf(err, "audit file %s: fdatasync: %s", path, strerror(errno));
+			cut_back(a);
+			return i;
+		}
+		a->fd_size += (off_t)(b->segs[i].end - start);
+	}
+	return b->nsegs;
+}
+
+static void batch_finish(batch *b, long long durable_seq, const char *why)
+{
+	waiter *w, *next;
+
+	for (w = b->waiters; w != NULL; w = next) {
+		next = w->next;
+		w->rc = w->seq <= durable_seq ? 0 : -1;
+		if (w->rc < 0)
+			jpki_errf(w->err, "audit record not written: %s", why);
+		w->done = true;
+	}
+	b->waiters = NULL;
+	b->len = 0;
+	b->nsegs = 0;
+}
+
+static void *writer(void *arg)
+{
+	jpki_audit *a = arg;
+	batch *b;
+	jpki_err werr;
+	size_t ok;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (a->pending->nsegs == 0 && a->pending->waiters == NULL && !a->stopping)
+			pthread_cond_wait(&a->work, &a->mu);
+		if (a->pending->nsegs == 0 && a->pending->waiters == NULL)
+			break;
+		b = a->pending;
+		a->pending = b == &a->batches[0] ? &a->batches[1] : &a->batches[0];
+		pthread_mutex_unlock(&a->mu);
+
+		werr.text[0] = '\0';
+		ok = write_batch(a, b, &werr);
+
+		pthread_mutex_lock(&a->mu);
+		if (ok > 0)
+			a->durable = b->segs[ok - 1].after;
+		if (ok < b->nsegs) {
+			/* Everything after the durable record is lost, including what was queued
+			 * meanwhile: it links to the lost records. */
+			notice(a, "%s; records after seq %lld not written", werr.text, a->durable.seq);
+			a->head = a->durable;
+			batch_finish(a->pending, a->durable.seq, werr.text);
+		}
+		batch_finish(b, a->durable.seq, werr.text);
+		pthread_cond_broadcast(&a->done);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* --- append, open, close ---------------------------------------------------------------- */
+
+int jpki_audit_append(jpki_audit *a, const jpki_audit_record *r, jpki_err *err)
+{
+	char *middle = record_middle(a, r, err);
+	waiter w = { 0 };
+	int rc;
+
+	if (middle == NULL)
+		return -1;
+	pthread_mutex_lock(&a->mu);
+	if (a->stopping) {
+		rc = jpki_errf(err, "audit record not written: the audit log is closing");
+	} else if ((rc = enqueue(a, middle, &w.seq, err)) == 0) {
+		checkpoint_if_due(a);
+		rc = wait_for(a, &w, err);
+	}
+	pthread_mutex_unlock(&a->mu);
+	free(middle);
+	return rc;
+}
+
+jpki_audit_policy jpki_audit_policy_of(const jpki_audit *a)
+{
+	return a->policy;
+}
+
+/* Offset of the last '\n' before `before`, -1 when there is none. */
+static off_t prev_newline(int fd, off_t before)
+{
+	char buf[65536];
+	off_t pos = before;
+	size_t chunk;
+	ssize_t got;
+
+	while (pos > 0) {
+		chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		pos -= (off_t)chunk;
+		got = pread(fd, buf, chunk, pos);
+		if (got != (ssize_t)chunk)
+			return -2;
+		while (got-- > 0)
+			if (buf[got] == '\n')
+				return pos + got;
+	}
+	return -1;
+}
+
+/* The last complete line of path into e (1), or none (0), cutting a torn tail away. */
+static int resume_file(jpki_audit *a, const char *path, jpki_audit_entry *e, jpki_err *err)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	off_t end, nl, start;
+	char last, *line = NULL, torn_hash[JPKI_AUDIT_HEX_LEN + 1];
+	size_t len;
+	jpki_err why;
+	int rc = -1;
+
+	if (fd < 0)
+		return jpki_errf(err, "audit file %s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		jpki_errf(err, "audit file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	end = st.st_size;
+	if (end > 0 && pread(fd, &last, 1, end - 1) != 1) {
+		jpki_errf(err, "audit file %s: read: %s", path, strerror(errno));
+		goto out;
+	}
+	if (end > 0 && last != '\n') {
+		/* A torn line: a crash in the middle of a write. Cut it, say so in the chain. */
+		nl = prev_newline(fd, end);
+		if (nl < -1 || (line = malloc((size_t)(end - nl - 1))) == NULL ||
+		    pread(fd, line, (size_t)(end - nl - 1), nl + 1) != end - nl - 1) {
+			jpki_errf(err, "audit file %s: cannot read its last line", path);
+			goto out;
+		}
+		jpki_audit_sha256_hex(line, (size_t)(end - nl - 1), torn_hash);
+		free(line);
+		line = NULL;
+		if (ftruncate(fd, nl + 1) != 0 || fsync(fd) != 0) {
+			jpki_errf(err, "audit file %s: cannot cut the torn last line: %s", path, strerror(errno));
+			goto out;
+		}
+		notice(a, "%s: cut a torn last line (%lld bytes at offset %lld, sha256 %s), left by a crash",
+			path, (long long)(end - nl - 1), (long long)(nl + 1), torn_hash);
+		a->pending_recovery = true;
+		snprintf(a->recovery, sizeof(a->recovery),
+			"{\"file\":\"%s\",\"offset\":%lld,\"bytes\":%lld,\"sha256\":\"%s\"}",
+			strrchr(path, '/') + 1, (long long)(nl + 1), (long long)(end - nl - 1), torn_hash);
+		end = nl + 1;
+	}
+	if (end == 0) {
+		rc = 0;
+		goto out;
+	}
+	nl = prev_newline(fd, end - 1);
+	start = nl + 1;
+	len = (size_t)(end - 1 - start);
+	if (nl < -1 || (line = malloc(len + 1)) == NULL || pread(fd, line, len, start) != (ssize_t)len) {
+		jpki_errf(err, "audit file %s: cannot read its last line", path);
+		goto out;
+	}
+	if (jpki_audit_entry_parse(line, len, e, &why) < 0) {
+		jpki_errf(err, "audit file %s: cannot resume: its last line is not a record (%s); "
+			"run jpki audit verify", path, why.text);
+		goto out;
+	}
+	rc = 1;
+out:
+	free(line);
+	close(fd);
+	return rc;
+}
+
+/* Where the chain stands: the newest file's last record, else the anchor, else nothing. */
+static int resume(jpki_audit *a, jpki_err *err)
+{
+	jpki_audit_files files;
+	jpki_audit_entry e = { 0 };
+	jpki_audit_anchor an;
+	size_t i;
+	int rc = 0;
+
+	memset(&a->head, 0, sizeof(a->head));
+	memset(a->head.hash, '0', JPKI_AUDIT_HEX_LEN);
+	if (jpki_audit_files_list(a->dir, a->component, &files, err) < 0)
+		return -1;
+	for (i = files.n; i-- > 0 && rc == 0;)
+		rc = resume_file(a, files.v[i].path, &e, err);
+	if (rc == 1 && strcmp(e.component, a->component) != 0)
+		rc = jpki_errf(err, "audit file %s: cannot resume: its last record is of component '%s'",
+			files.v[i + 1].path, e.component);
+	if (rc == 1) {
+		a->head.seq = e.seq;
+		memcpy(a->head.hash, e.hash, sizeof(a->head.hash));
+		a->head.t = e.t;
+		a->head.usec = e.usec;
+		rc = 0;
+	} else if (rc == 0) {
+		rc = jpki_audit_anchor_read(a->dir, a->component, &an, err);
+		if (rc == 1) {
+			a->head.seq = an.seq;
+			memcpy(a->head.hash, an.hash, sizeof(a->head.hash));
+			rc = 0;
+		}
+	}
+	jpki_audit_entry_clear(&e);
+	jpki_audit_files_free(&files);
+	a->durable = a->head;
+	return rc;
+}
+
+static int lock_component(jpki_audit *a, jpki_err *err)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/.%s.lock", a->dir, a->component) >= (int)sizeof(path))
+		return jpki_errf(err, "audit directory %s: path too long", a->dir);
+	a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (a->lock_fd < 0)
+		return jpki_errf(err, "audit lock %s: %s", path, strerror(errno));
+	if (flock(a->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return jpki_errf(err, "audit lock %s: %s", path, errno == EWOULDBLOCK ?
+			"another process is writing this component's records" : strerror(errno));
+	return 0;
+}
+
+static int open_checkpoint_key(jpki_audit *a, const jpki_audit_opts *o, jpki_err *err)
+{
+	EVP_PKEY *cert_key;
+	int same;
+
+	if (o->checkpoint_key_uri == NULL)
+		return 0;
+	if (jpki_p11key_open(o->checkpoint_key_uri, o->checkpoint_pin_file, &a->key, err) < 0)
+		return -1;
+	if (o->checkpoint_cert == NULL)
+		return 0;
+	if ((cert_key = jpki_audit_checkpoint_key_load(o->checkpoint_cert, err)) == NULL)
+		return -1;
+	same = jpki_p11key_pubkey(a->key) != NULL && EVP_PKEY_eq(cert_key, jpki_p11key_pubkey(a->key)) == 1;
+	EVP_PKEY_free(cert_key);
+	if (!same)
+		return jpki_errf(err, "audit checkpoint key %s does not match the certificate %s",
+			o->checkpoint_key_uri, o->checkpoint_cert);
+	return 0;
+}
+
+int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
+{
+	jpki_audit *a;
+	struct stat st;
+	waiter w = { 0 };
+	jpki_audit_record rec = { .event = "audit-recovery", .result = "ok", .identity = "",
+		.auth = "none", .client = "", .method = NULL, .conn = -1, .op = -1 };
+	char *middle;
+	int rc;
+
+	*out = NULL;
+	if (o->dir == NULL || o->component == NULL || o->component[0] == '\0' ||
+	    strspn(o->component, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		    strlen(o->component) || strlen(o->component) >= JPKI_AUDIT_COMPONENT_MAX)
+		return jpki_errf(err, "audit: a directory and a component name of letters, digits, - "
+			"and _ are needed");
+	if (stat(o->dir, &st) != 0)
+		return jpki_errf(err, "audit directory %s: %s", o->dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return jpki_errf(err, "audit directory %s: not a directory", o->dir);
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return jpki_errf(err, "audit: out of memory");
+	a->fd = a->lock_fd = -1;
+	a->policy = o->policy;
+	a->every = o->checkpoint_every ? o->checkpoint_every : JPKI_AUDIT_DEFAULT_CHECKPOINT_EVERY;
+	a->log = o->log;
+	a->log_arg = o->log_arg;
+	a->pending = &a->batches[0];
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->work, NULL);
+	pthread_cond_init(&a->done, NULL);
+	if ((a->dir = strdup(o->dir)) == NULL || (a->component = strdup(o->component)) == NULL) {
+		jpki_audit_close(a);
+		return jpki_errf(err, "audit: out of memory");
+	}
+	if (lock_component(a, err) < 0 || resume(a, err) < 0 || open_checkpoint_key(a, o, err) < 0) {
+		jpki_audit_close(a);
+		return -1;
+	}
+	if (pthread_create(&a->thread, NULL, writer, a) != 0) {
+		jpki_audit_close(a);
+		return jpki_errf(err, "audit: cannot start the writer thread");
+	}
+	a->thread_started = true;
+	if (a->pending_recovery) {
+		rec.details = a->recovery;
+		if ((middle = record_middle(a, &rec, err)) == NULL) {
+			jpki_audit_close(a);
+			return -1;
+		}
+		pthread_mutex_lock(&a->mu);
+		rc = enqueue(a, middle, &w.seq, err);
+		if (rc == 0)
+			rc = wait_for(a, &w, err);
+		pthread_mutex_unlock(&a->mu);
+		free(middle);
+		if (rc < 0) {
+			jpki_audit_close(a);
+			return -1;
+		}
+	}
+	*out = a;
+	return 0;
+}
+
+void jpki_audit_close(jpki_audit *a)
+{
+	waiter w = { 0 };
+	jpki_err e;
+	int i;
+
+	if (a == NULL)
+		return;
+	if (a->thread_started) {
+		pthread_mutex_lock(&a->mu);
+		if (a->key != NULL && a->head.since_checkpoint > 0) {
+			if (enqueue_checkpoint(a, &w.seq, &e) < 0 || wait_for(a, &w, &e) < 0)
+				notice(a, "closing checkpoint: %s", e.text);
+		}
+		a->stopping = true;
+		pthread_cond_signal(&a->work);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thread, NULL);
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+	jpki_p11key_close(a->key);
+	for (i = 0; i < 2; i++) {
+		free(a->batches[i].buf);
+		free(a->batches[i].segs);
+	}
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->work);
+	pthread_cond_destroy(&a->done);
+	free(a->dir);
+	free(a->component);
+	free(a);
+}

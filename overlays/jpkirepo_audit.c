@@ -1,0 +1,196 @@
+/* The audit trail of the repository (CPS 4-11-2): every read of a user CRL, every
+ * publication attempt and every change to the verifier registry, recorded through lib/audit
+ * (hash-chained, on disk before the answer it describes). When a record cannot be written
+ * and the policy is fail-closed (the default), the read is refused: the CRL values are not
+ * sent and the search ends with unwillingToPerform naming the reason. */
+#include "jpkirepo.h"
+
+#include "audit.h"
+
+/* Who and from where, as the record wants them. */
+static void origin(Operation *op, jpki_audit_record *r, char *client, size_t clen)
+{
+	const char *peer = op->o_conn != NULL ? op->o_conn->c_peer_name.bv_val : NULL;
+
+	/* slapd names peers "IP=127.0.0.1:4711". */
+	if (peer != NULL && strncmp(peer, "IP=", 3) == 0)
+		peer += 3;
+	snprintf(client, clen, "%s", peer != NULL ? peer : "");
+	r->identity = op->o_ndn.bv_val != NULL ? op->o_ndn.bv_val : "";
+	if (BER_BVISEMPTY(&op->o_ndn))
+		r->auth = "none";
+	else if (op->o_conn != NULL && !BER_BVISEMPTY(&op->o_conn->c_authmech))
+		r->auth = strcasecmp(op->o_conn->c_authmech.bv_val, "EXTERNAL") == 0 ? "sasl-external" : "sasl";
+	else
+		r->auth = "simple";
+	r->client = client;
+	r->conn = op->o_connid;
+	r->op = op->o_opid;
+}
+
+/* A JSON string literal of text (quotes, backslashes and controls escaped). */
+static void json_string(const char *text, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len < 3)
+		return;
+	out[o++] = '"';
+	for (; *text != '\0' && o + 7 < len; text++) {
+		unsigned char ch = (unsigned char)*text;
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20) {
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", ch);
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const char *result,
+	const char *details, char *why, size_t whylen)
+{
+	jpki_audit_record r = { 0 };
+	char client[128];
+	jpki_err err;
+
+	if (ji->audit == NULL)
+		return 0;
+	r.event = event;
+	r.result = result;
+	r.method = strcmp(event, "crl-read") == 0 ? "ldap" : NULL;
+	r.details = details;
+	origin(op, &r, client, sizeof(client));
+	if (jpki_audit_append(ji->audit, &r, &err) == 0)
+		return 0;
+	Debug(LDAP_DEBUG_ANY, "jpkirepo: conn=%lu op=%lu audit record not written: %s\n", op->o_connid,
+		op->o_opid, err.text);
+	snprintf(why, whylen, "jpkirepo: the audit record could not be written (%.200s)", err.text);
+	return ji->audit_policy == JPKI_AUDIT_FAIL_OPEN ? 0 : -1;
+}
+
+/* --- reads ---------------------------------------------------------------------------------- */
+
+typedef struct read_watch {
+	jpkirepo_info *ji;
+	int failed;
+	char why[300];
+} read_watch;
+
+static int entry_has_crl(jpkirepo_info *ji, Entry *e)
+{
+	return attrs_find(e->e_attrs, ji->ad_crl) != NULL;
+}
+
+/* Values of the CRL attribute leave with the entries: not attrsonly, and all user attributes
+ * or the attribute (any subtype, such as ;binary) requested. */
+static int crl_values_sent(Operation *op, jpkirepo_info *ji)
+{
+	AttributeName *an;
+
+	if (op->ors_attrsonly)
+		return 0;
+	if (op->ors_attrs == NULL)
+		return 1;
+	for (an = op->ors_attrs; an->an_name.bv_val != NULL; an++) {
+		if (strcmp(an->an_name.bv_val, "*") == 0)
+			return 1;
+		if (an->an_desc != NULL &&
+		    (is_ad_subtype(an->an_desc, ji->ad_crl) || is_ad_subtype(ji->ad_crl, an->an_desc)))
+			return 1;
+	}
+	return 0;
+}
+
+static void strip_crl(Operation *op, SlapReply *rs, slap_overinst *on, jpkirepo_info *ji)
+{
+	Attribute **a, *gone;
+
+	rs_entry2modifiable(op, rs, on);
+	for (a = &rs->sr_entry->e_attrs; *a != NULL;) {
+		if (is_ad_subtype((*a)->a_desc, ji->ad_crl)) {
+			gone = *a;
+			*a = gone->a_next;
+			gone->a_next = NULL;
+			attr_free(gone);
+		} else {
+			a = &(*a)->a_next;
+		}
+	}
+}
+
+static int read_response(Operation *op, SlapReply *rs)
+{
+	read_watch *w = op->o_callback->sc_private;
+	jpkirepo_info *ji = w->ji;
+	slap_overinst *on = ji->on;
+	char dn[600], details[700];
+
+	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL && entry_has_crl(ji, rs->sr_entry)) {
+		if (w->failed) {
+			strip_crl(op, rs, on, ji);
+			return SLAP_CB_CONTINUE;
+		}
+		json_string(rs->sr_entry->e_name.bv_val, dn, sizeof(dn));
+		snprintf(details, sizeof(details), "{\"entries\":[%s]}", dn);
+		if (jpkirepo_audit(op, ji, "crl-read", "ok", details, w->why, sizeof(w->why)) < 0) {
+			w->failed = 1;
+			strip_crl(op, rs, on, ji);
+		}
+	} else if (rs->sr_type == REP_RESULT && w->failed) {
+		rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
+		rs->sr_text = w->why;
+	}
+	return SLAP_CB_CONTINUE;
+}
+
+static int read_cleanup(Operation *op, SlapReply *rs)
+{
+	slap_callback *cb = op->o_callback;
+
+	if (rs->sr_type != REP_RESULT && rs->sr_type != REP_INTERMEDIATE)
+		return SLAP_CB_CONTINUE;
+	if (rs->sr_type == REP_RESULT) {
+		op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
+		op->o_tmpfree(cb->sc_private, op->o_tmpmemctx);
+		op->o_tmpfree(cb, op->o_tmpmemctx);
+	}
+	return SLAP_CB_CONTINUE;
+}
+
+/* Called for searches by identities that may read CRLs and ask for their values. */
+void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji)
+{
+	slap_callback *cb;
+	read_watch *w;
+
+	if (ji->audit == NULL || !crl_values_sent(op, ji))
+		return;
+	cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
+	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
+	w->ji = ji;
+	cb->sc_response = read_response;
+	cb->sc_cleanup = read_cleanup;
+	cb->sc_private = w;
+	cb->sc_next = op->o_callback;
+	op->o_callback = cb;
+}
+
+/* --- writes ---------------------------------------------------------------------------------- */
+
+/* details for a write: the entry, the operation and (for CRLs) what the overlay decided. */
+void jpkirepo_audit_write_details(Operation *op, const char *decision, char *out, size_t len)
+{
+	char dn[600], dec[500];
+	const char *kind = op->o_tag == LDAP_REQ_ADD ? "add" : op->o_tag == LDAP_REQ_DELETE ? "delete" :
+			   op->o_tag == LDAP_REQ_MODRDN ? "modrdn" : "modify";
+
+	json_string(op->o_req_dn.bv_val != NULL ? op->o_req_dn.bv_val : "", dn, sizeof(dn));
+	json_string(decision != NULL ? decision : "", dec, sizeof(dec));
+	snprintf(out, len, "{\"entry\":%s,\"operation\":\"%s\",\"decision\":%s}", dn, kind, dec);
+}
