@@ -75,6 +75,7 @@ struct jpki_audit {
 	unsigned every;
 	jpki_p11key *key;
 	bool checkpoint_failing;	/* a notice was given; retried with each record */
+	bool write_failing;		/* a notice was given; until a batch is written again */
 	void (*log)(void *arg, const char *message);
 	void *log_arg;
 	int lock_fd;
@@ -323,7 +324,7 @@ static int enqueue_checkpoint(jpki_audit *a, long long *seq, jpki_err *err)
 	ok = enqueue(a, middle, seq, err);
 	free(middle);
 	if (ok == 0)
-		a->head.since_checkpoint = 0;
+		a->head.since_checkpoint = a->pending->segs[a->pending->nsegs - 1].after.since_checkpoint = 0;
 	return ok;
 }
 
@@ -474,9 +475,15 @@ static void *writer(void *arg)
 		if (ok < b->nsegs) {
 			/* Everything after the durable record is lost, including what was queued
 			 * meanwhile: it links to the lost records. */
-			notice(a, "%s; records after seq %lld not written", werr.text, a->durable.seq);
+			if (!a->write_failing)
+				notice(a, "%s; records after seq %lld not written (noticed once until "
+					"writing works again)", werr.text, a->durable.seq);
+			a->write_failing = true;
 			a->head = a->durable;
 			batch_finish(a->pending, a->durable.seq, werr.text);
+		} else if (a->write_failing) {
+			notice(a, "records are written again (seq %lld on disk)", a->durable.seq);
+			a->write_failing = false;
 		}
 		batch_finish(b, a->durable.seq, werr.text);
 		pthread_cond_broadcast(&a->done);
@@ -695,6 +702,9 @@ int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
 		return jpki_errf(err, "audit directory %s: %s", o->dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return jpki_errf(err, "audit directory %s: not a directory", o->dir);
+	/* jansson seeds its hash function on first use; seeded here, before the callers'
+	 * threads run, rather than racing in them (a no-op once seeded). */
+	json_object_seed(0);
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return jpki_errf(err, "audit: out of memory");
 	a->fd = a->lock_fd = -1;

@@ -24,6 +24,8 @@
  *   conn, op   LDAP connection and operation numbers, -1 when not applicable
  *   details    an object with the event's fields ({} when none), e.g.
  *              {"entries":["cn=121002,…"]}  {"certids":[{"serial":"…","status":"good"}],"cache":"hit"}
+ *              The provision report (CPS 4-5) counts the items of records with result "ok":
+ *              the length of "entries" of a crl-read, of "certids" of an ocsp-request.
  *   prev       lowercase hex SHA-256 of the previous record's line (without its "\n");
  *              64 zeros for seq 1
  *
@@ -100,7 +102,7 @@ int jpki_audit_append(jpki_audit *a, const jpki_audit_record *r, jpki_err *err);
 /* The policy given at open (for callers that keep only the handle). */
 jpki_audit_policy jpki_audit_policy_of(const jpki_audit *a);
 /* Writes the closing checkpoint (when configured), waits for every record, stops the
- * writer, releases the lock. NULL is ignored. */
+ * writer, releases the lock. No append may be running or start. NULL is ignored. */
 void jpki_audit_close(jpki_audit *a);
 
 /* Tests only: the clock records are stamped with (whole seconds, microseconds 0); NULL

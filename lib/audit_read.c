@@ -325,11 +325,18 @@ int jpki_audit_reader_open(const jpki_audit_file *files, size_t n, jpki_audit_re
 	return 0;
 }
 
+/* A best guess at the seq of a line that is not a record, for the report; -1: none. */
+static long long seq_guess(const char *line)
+{
+	const char *s = strstr(line, "\"seq\":");
+	long long seq = s != NULL ? strtoll(s + 6, NULL, 10) : -1;
+
+	return seq > 0 ? seq : -1;
+}
+
 int jpki_audit_reader_next(jpki_audit_reader *r, jpki_audit_entry *e, jpki_err *err)
 {
 	ssize_t got;
-	size_t keep;
-	long long seq;
 	int rc;
 
 	jpki_audit_entry_clear(e);
@@ -361,16 +368,8 @@ int jpki_audit_reader_next(jpki_audit_reader *r, jpki_audit_entry *e, jpki_err *
 		}
 		e->line = ++r->line;
 		if (r->buf[got - 1] != '\n') {
-			/* The last line of the file, cut short. Keep the seq for the report if any. */
-			keep = (size_t)got;
-			if (jpki_audit_entry_parse(r->buf, keep, e, NULL) == 0) {
-				seq = e->seq;
-				jpki_audit_entry_clear(e);
-				e->seq = seq;
-			}
-			e->path = r->files[r->idx].path;
-			e->file = r->idx;
-			e->line = r->line;
+			/* The last line of the file, cut short. */
+			e->seq = seq_guess(r->buf);
 			return jpki_errf(err, "rule truncated: the file ends inside this record (%zd bytes, "
 				"no newline)", got);
 		}
@@ -379,12 +378,7 @@ int jpki_audit_reader_next(jpki_audit_reader *r, jpki_audit_entry *e, jpki_err *
 		e->file = r->idx;
 		e->line = r->line;
 		if (rc < 0) {
-			/* A best guess at the seq of a line that does not parse, for the report. */
-			const char *s = strstr(r->buf, "\"seq\":");
-
-			e->seq = s != NULL ? strtoll(s + 6, NULL, 10) : -1;
-			if (e->seq <= 0)
-				e->seq = -1;
+			e->seq = seq_guess(r->buf);
 			return -1;
 		}
 		return 1;
@@ -603,8 +597,16 @@ static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why,
 	json_t *head = json_object_get(e->details, "head"), *seq = json_object_get(e->details, "seq"),
 	       *sig = json_object_get(e->details, "signature");
 
-	if (!json_is_string(head) || !json_is_integer(seq) || !json_is_string(sig)) {
-		snprintf(why, whylen, "details need \"head\", \"seq\" and \"signature\"");
+	/* The writer's fixed fields: nothing of a checkpoint may be changed unnoticed. */
+	if (strcmp(e->result, "ok") != 0 || e->identity[0] != '\0' || strcmp(e->auth, "none") != 0 ||
+	    e->client[0] != '\0' || e->method != NULL || e->conn != -1 || e->op != -1) {
+		snprintf(why, whylen, "a checkpoint has result \"ok\", no identity, auth \"none\", no "
+			"client or method, conn and op -1");
+		return -1;
+	}
+	if (!json_is_string(head) || !json_is_integer(seq) || !json_is_string(sig) ||
+	    json_object_size(e->details) != 3) {
+		snprintf(why, whylen, "details need \"head\", \"seq\" and \"signature\", nothing else");
 		return -1;
 	}
 	if (strcmp(json_string_value(head), e->prev) != 0) {
@@ -796,6 +798,11 @@ int jpki_audit_verify(const jpki_audit_file *files, size_t n, const jpki_audit_v
 		else
 			jpki_audit_entry_clear(&nxt->e);
 	}
+	if (rc == 0 && o->sealed && last.have && (o->checkpoint_key == NULL || res->uncovered > 0))
+		rc = fail(res, err, last.path, last.line, last.seq, "checkpoint",
+			"the log does not end with a signed checkpoint: %llu record%s after the last one "
+			"(records after it deleted, or the log still open)", res->uncovered,
+			res->uncovered == 1 ? "" : "s");
 	jpki_audit_entry_clear(&s[0].e);
 	jpki_audit_entry_clear(&s[1].e);
 	jpki_audit_reader_close(r);

@@ -119,6 +119,8 @@ typedef struct jpki_audit_verify_opts {
 	bool partial;				/* the files are a slice: the first record is taken as given */
 	bool live;				/* the last file is being written: an incomplete last line
 						 * there ends the chain instead of failing it */
+	bool sealed;				/* the log is closed: it must end with a checkpoint
+						 * whose signature verifies (needs checkpoint_key) */
 	jpki_audit_file_end *file_ends;		/* optional, one per file */
 } jpki_audit_verify_opts;
 

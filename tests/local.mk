@@ -43,3 +43,9 @@ tests_unit_test_crl_issue_SOURCES = tests/unit/test_crl_issue.c tests/unit/fixtu
 	tests/unit/fixture.h tests/unit/cunit_main.h
 tests_unit_test_crl_issue_CFLAGS = $(JPKI_UNIT_CFLAGS)
 tests_unit_test_crl_issue_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_audit
+tests_unit_test_audit_SOURCES = tests/unit/test_audit.c tests/unit/cunit_main.h
+tests_unit_test_audit_CFLAGS = $(JPKI_UNIT_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_audit_LDADD = $(JPKI_UNIT_LDADD) $(JANSSON_LIBS) -lpthread
+EXTRA_DIST += tests/integration/test_audit_cli.sh

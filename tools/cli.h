@@ -18,6 +18,8 @@ int cmd_crl_issue(int argc, char **argv);
 int cmd_crl_publish(int argc, char **argv);
 int cmd_ca_publish(int argc, char **argv);
 int cmd_verifier(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_report_provision(int argc, char **argv);
 
 /* Whole file into a malloc'd buffer. */
 int cli_read_file(const char *path, unsigned char **data, size_t *len, jpki_err *err);

@@ -14,6 +14,8 @@ static const struct {
 	{ "crl", "publish", "write CRL/ARL files into their repository entries", cmd_crl_publish },
 	{ "ca", "publish", "write the CA certificates and cross-certificate pairs into the CA entry", cmd_ca_publish },
 	{ "verifier", NULL, "add | suspend | resume | terminate | list | show registered verifiers", cmd_verifier },
+	{ "audit", NULL, "verify | show | prune the audit trail", cmd_audit },
+	{ "report", "provision", "provision status per recipient, month and method (CPS 4-5)", cmd_report_provision },
 };
 
 static void usage(FILE *to)

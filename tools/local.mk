@@ -8,3 +8,6 @@ tools_jpki_SOURCES = \
 	tools/cmd_verifier.c
 tools_jpki_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LDAP_CFLAGS)
 tools_jpki_LDADD = lib/libjpki.la $(OPENSSL_LIBS) $(LDAP_LIBS)
+tools_jpki_SOURCES += tools/cmd_audit.c tools/cmd_report.c
+tools_jpki_CFLAGS += $(JANSSON_CFLAGS)
+tools_jpki_LDADD += $(JANSSON_LIBS)

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# The audit trail as the operator and the internal auditor use it, on logs written by the
+# real library (tests/tools/audit-write): every record of a small log edited, deleted,
+# swapped with the next or cut short is named by `jpki audit verify`; rotation across files;
+# checkpoint signatures by a key in the test PKI's SoftHSM token (checked by openssl too);
+# prune with an archive and the anchor; `jpki audit show` filters; `jpki report provision`
+# counts exactly what was written; a full tmpfs makes append fail and leaves a chain that
+# verifies.
+set -u
+. "$(dirname "$0")/../lib/assert.sh"
+. "$JPKI_SRCDIR/tests/lib/pki.sh"
+
+JPKI=$JPKI_BUILDDIR/tools/jpki
+AW=$JPKI_BUILDDIR/tests/tools/audit-write
+T=$(t_tmpdir)
+SIG='uid=sig,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP'
+GROUP='uid=group,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP'
+
+for b in "$JPKI" "$AW"; do
+	[ -x "$b" ] || { t_fail "built: $b"; t_done; exit 1; }
+done
+
+PKI=$(test_pki) || PKI=
+if [ -n "$PKI" ]; then
+	export SOFTHSM2_CONF=$PKI/softhsm2.conf
+	KEY=$(cat "$PKI/ocsp/key.uri")
+	CERT=$PKI/ocsp/responder.pem
+	CKPT=(--key-uri "$KEY" --cert "$CERT" --every 4)
+	VCERT=(--cert "$CERT" --sealed)
+else
+	t_skip "checkpoints" "no test PKI (tests/lib/pki.sh): logs without checkpoints"
+	CKPT=()
+	VCERT=()
+fi
+
+# --- a small log across two days: 10 records and, with the key, checkpoints -------------
+L=$T/log
+mkdir -p "$L"
+t_ok "write a small log" "$AW" --dir "$L" --count 10 --items 2 --identity "$SIG" \
+	--start 2026-11-25T23:59:55Z "${CKPT[@]}"
+out=$("$JPKI" audit verify --dir "$L" "${VCERT[@]}" 2>&1)
+t_match "it verifies across two files" "slapd: OK: [0-9]+ records, seq 1\.\.[0-9]+, 2 files" "$out"
+if [ -n "$PKI" ]; then
+	t_match "3 checkpoint signatures verified, nothing after the last" \
+		"3 checkpoints, 3 signatures verified, 0 records after the last signed checkpoint" "$out"
+fi
+
+# Every record as (file, line, seq), in chain order.
+files=("$L"/slapd-*.jsonl)
+recs=()
+for f in "${files[@]}"; do
+	n=$(wc -l < "$f")
+	for ((i = 1; i <= n; i++)); do
+		seq=$(sed -n "${i}p" "$f" | sed 's/^{"v":1,"seq":\([0-9]*\),.*/\1/')
+		recs+=("${f##*/}:$i:$seq")
+	done
+done
+total=${#recs[@]}
+W=$T/work
+
+fresh() { rm -rf "$W"; cp -a "$L" "$W"; }
+# put FILE LINE TEXT: line LINE of FILE becomes TEXT (taken literally).
+put() { TEXT=$3 awk -v n="$2" 'NR == n { print ENVIRON["TEXT"]; next } { print }' "$1" > "$1.new" && mv "$1.new" "$1"; }
+verify_w() { "$JPKI" audit verify --dir "$W" "${VCERT[@]}" 2>&1; }
+# expect NAME PATTERN: verify fails, its output matches PATTERN.
+expect() {
+	local out rc
+	out=$(verify_w) && rc=0 || rc=$?
+	if [ "$rc" = 1 ] && [[ $out =~ $2 ]]; then
+		t_pass "$1"
+	else
+		t_fail "$1" "exit $rc, wanted /$2/"
+		_t_show "$out"
+	fi
+}
+
+for ((k = 0; k < total; k++)); do
+	IFS=: read -r base line seq <<<"${recs[k]}"
+	f=$W/$base
+	n_in_file=$(wc -l < "$L/$base")
+	at="$base:$line \\(seq $seq\\)"
+
+	# edited: one field of the record changed
+	fresh
+	sed -i "${line}s/\"result\":\"ok\"/\"result\":\"OK\"/" "$f"
+	expect "record $seq edited: named at $base:$line" "$at: rule (chain|checkpoint)"
+
+	# cut short: a newline kept inside a file, a torn tail at the end of one
+	fresh
+	cut=$(sed -n "${line}p" "$f" | head -c 60)
+	if [ "$line" = "$n_in_file" ]; then
+		{ head -n $((line - 1)) "$L/$base"; printf '%s' "$cut"; } > "$f"
+		expect "record $seq cut short (end of file): named at $base:$line" "$at: rule truncated"
+	else
+		put "$f" "$line" "$cut"
+		expect "record $seq cut short: named at $base:$line" "$at: rule format"
+	fi
+
+	# deleted: a seq gap where it was; the last record is the closing checkpoint, whose
+	# absence --sealed reports.
+	fresh
+	sed -i "${line}d" "$f"
+	if ((k == 0)); then
+		expect "record 1 deleted: the start is named" "$base:1 \\(seq 2\\): rule anchor"
+	elif ((k + 1 < total)); then
+		expect "record $seq deleted: the gap names it" "rule seq: seq jumps from $((seq - 1)) to $((seq + 1)): record $seq is missing"
+	elif [ -n "$PKI" ]; then
+		expect "the closing checkpoint deleted: --sealed names the new last record" \
+			"rule checkpoint: the log does not end with a signed checkpoint"
+	fi
+
+	# swapped with the next record (across files too): named where the order breaks
+	if ((k + 1 < total)); then
+		fresh
+		IFS=: read -r nbase nline nseq <<<"${recs[k + 1]}"
+		a=$(sed -n "${line}p" "$L/$base")
+		b=$(sed -n "${nline}p" "$L/$nbase")
+		put "$W/$base" "$line" "$b"
+		put "$W/$nbase" "$nline" "$a"
+		expect "records $seq and $nseq swapped: named at $base:$line" "$base:$line \\(seq $nseq\\): rule (seq|anchor)"
+	fi
+done
+
+if [ -n "$PKI" ]; then
+	# A checkpoint's signature changed: that record, rule checkpoint.
+	fresh
+	sed -i '5s/"signature":"\(.\)/"signature":"A\1/; 5s/"signature":"AA/"signature":"BA/' "$W/${recs[4]%%:*}"
+	expect "a tampered checkpoint signature" "${recs[4]%%:*}:5 \\(seq 5\\): rule checkpoint"
+	# Another certificate: the first checkpoint fails.
+	out=$("$JPKI" audit verify --dir "$L" --cert "$PKI/ca/gen1.pem" 2>&1)
+	t_match "another key's certificate does not verify the checkpoints" "seq 5\\): rule checkpoint: the signature does not verify" "$out"
+	# openssl agrees: RSA-SHA256 over head || seq.
+	ck=$(sed -n 5p "${files[0]}")
+	head=$(sed 's/.*"head":"\([0-9a-f]*\)".*/\1/' <<<"$ck")
+	cseq=$(sed 's/.*"details":{"head":"[0-9a-f]*","seq":\([0-9]*\),.*/\1/' <<<"$ck")
+	sed 's/.*"signature":"\([^"]*\)".*/\1/' <<<"$ck" | openssl base64 -d -A > "$T/sig.bin"
+	printf '%s%s' "$head" "$cseq" > "$T/msg"
+	openssl x509 -in "$CERT" -noout -pubkey > "$T/pub.pem"
+	t_ok "openssl verifies a checkpoint signature" \
+		openssl dgst -sha256 -verify "$T/pub.pem" -signature "$T/sig.bin" "$T/msg"
+fi
+
+# Files given by name: one chain per component; a slice needs --partial.
+out=$("$JPKI" audit verify "${files[@]}" 2>&1)
+t_match "files given by name verify" "slapd: OK" "$out"
+t_not "the second day alone does not (its start is missing)" "$JPKI" audit verify "${files[1]}"
+t_ok "the second day alone with --partial" "$JPKI" audit verify --partial "${files[1]}"
+
+# --- show -----------------------------------------------------------------------------
+S=$T/show
+mkdir -p "$S"
+"$AW" --dir "$S" --count 3 --items 1 --identity "$SIG" --start 2026-10-01T09:00:00Z >/dev/null
+"$AW" --dir "$S" --component ocspd --event ocsp-request --count 2 --items 2 --identity "$SIG" \
+	--start 2026-10-01T09:00:01Z --step 2 >/dev/null
+"$AW" --dir "$S" --component ocspd --event ocsp-request --count 4 --items 1 --identity "$GROUP" \
+	--start 2026-10-02T09:00:00Z >/dev/null
+out=$("$JPKI" audit show --dir "$S")
+t_eq "show: a header and 9 records" 10 "$(wc -l <<<"$out")"
+t_match "show: both components, oldest first" "slapd +1 +crl-read.*"$'\n'".*ocspd +1 +ocsp-request" "$out"
+t_eq "show --method ocsp --verifier (any case)" 2 \
+	"$("$JPKI" audit show --dir "$S" --json --method ocsp --verifier 'UID=sig, OU=Verifiers,OU=Chiba-ken,O=JPKI,C=JP' | wc -l)"
+t_eq "show --from --to" 4 "$("$JPKI" audit show --dir "$S" --json --from 2026-10-02 --to 2026-10-02 | wc -l)"
+t_eq "show --event crl-read" 3 "$("$JPKI" audit show --dir "$S" --json --event crl-read | wc -l)"
+t_eq "show --json prints the stored lines" "$(head -1 "$S"/slapd-2026-10-01.jsonl)" \
+	"$("$JPKI" audit show --dir "$S" --json --component slapd | head -1)"
+
+# --- report provision: counts equal what was written, per verifier and method -----------
+R=$T/report
+mkdir -p "$R"
+w() { "$AW" --dir "$R" "$@" >/dev/null || t_fail "audit-write $*"; }
+w --identity "$SIG" --event crl-read --count 3 --items 2 --start 2026-10-03T10:00:00Z
+w --identity "$GROUP" --event crl-read --count 2 --items 1 --start 2026-10-04T10:00:00Z
+w --identity "$SIG" --event crl-read --count 1 --items 2 --result "refused: rule access: not allowed the ldap method" \
+	--start 2026-10-05T10:00:00Z
+w --identity 'cn=publisher,ou=Services,ou=Chiba-ken,o=JPKI,c=JP' --event crl-publish --count 2 --start 2026-10-06T10:00:00Z
+w --component ocspd --identity "$SIG" --event ocsp-request --count 4 --items 3 --start 2026-10-03T11:00:00Z
+w --component ocspd --identity "$GROUP" --event ocsp-request --count 2 --items 1 --start 2026-10-31T23:59:58Z
+w --component ocspd --identity "$SIG" --event ocsp-request --count 5 --items 1 --start 2026-11-01T00:00:00Z
+csv=$("$JPKI" report provision --dir "$R" --month 2026-10 --csv --svg "$T/chart.svg")
+want='month,recipient,method,requests,items
+2026-10,"uid=group,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP",ldap,2,2
+2026-10,"uid=group,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP",ocsp,2,2
+2026-10,"uid=sig,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP",ldap,3,6
+2026-10,"uid=sig,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP",ocsp,4,12'
+t_eq "report CSV for 2026-10" "$want" "$csv"
+t_eq "report CSV for 2026-11" 'month,recipient,method,requests,items
+2026-11,"uid=sig,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP",ocsp,5,5' \
+	"$("$JPKI" report provision --dir "$R" --month 2026-11 --csv)"
+table=$("$JPKI" report provision --dir "$R" --month 2026-10)
+t_match "report table: totals per method" "total +ldap +5 +8"$'\n'"total +ocsp +6 +14" "$table"
+t_match "report SVG: an svg document" "^<\\?xml.*<svg " "$(tr '\n' ' ' < "$T/chart.svg")"
+t_eq "report SVG: a bar per day and method" $((31 * 2)) "$(grep -c '<rect x=.*<title>2026-10-' "$T/chart.svg")"
+t_match "report SVG: day 3 ocsp bar holds 12" "2026-10-03 ocsp: 12<" "$(cat "$T/chart.svg")"
+if command -v xmllint >/dev/null; then
+	t_ok "report SVG is well-formed XML" xmllint --noout "$T/chart.svg"
+fi
+t_not "report without --month" "$JPKI" report provision --dir "$R"
+
+# --- prune: archive, anchor, what remains verifies ----------------------------------------
+P=$T/prune
+A=$T/archive
+mkdir -p "$P"
+old=$(date -u -d '-800 days' +%Y-%m-%dT00:00:00Z)
+mid=$(date -u -d '-100 days' +%Y-%m-%dT00:00:00Z)
+"$AW" --dir "$P" --count 6 --start "$old" --step 43200 >/dev/null	# 3 files, 2 years ago
+"$AW" --dir "$P" --count 4 --start "$mid" --step 43200 >/dev/null	# 2 files, 100 days ago
+"$AW" --dir "$P" --count 2 >/dev/null					# today
+t_eq "prune fixture: 6 files" 6 "$(ls "$P"/slapd-*.jsonl | wc -l)"
+# A chain that does not verify is not pruned.
+cp -a "$P" "$T/prune-bad"
+sed -i '1s/"result":"ok"/"result":"OK"/' "$(ls "$T/prune-bad"/slapd-*.jsonl | head -1)"
+out=$("$JPKI" audit prune --dir "$T/prune-bad" --older-than 365 --archive "$T/archive-bad" 2>&1)
+t_match "prune refused when the chain does not verify" "refused: the chain does not verify; nothing pruned" "$out"
+t_eq "... and nothing moved" 6 "$(ls "$T/prune-bad"/slapd-*.jsonl | wc -l)"
+out=$("$JPKI" audit prune --dir "$P" --older-than 365 --archive "$A" 2>&1)
+t_match "prune 3 files into the archive" "slapd: pruned 3 files .* into $A; anchor seq 6; 3 files remain and verify" "$out"
+t_match "the anchor names seq 6" '"seq":6,"hash":"[0-9a-f]{64}","pruned_through":"' "$(cat "$P/slapd.anchor")"
+t_match "what remains verifies from the anchor" "slapd: OK: 6 records, seq 7\\.\\.12, 3 files, from the anchor" \
+	"$("$JPKI" audit verify --dir "$P" 2>&1)"
+t_match "the archive verifies on its own" "slapd: OK: 6 records, seq 1\\.\\.6, 3 files" \
+	"$("$JPKI" audit verify --dir "$A" 2>&1)"
+t_match "prune again: nothing older" "nothing older than 365 days" \
+	"$("$JPKI" audit prune --dir "$P" --older-than 365 2>&1)"
+out=$("$JPKI" audit prune --dir "$P" --older-than 30 2>&1)
+t_match "prune deleting: 2 more files" "pruned 2 files .* deleted; anchor seq 10; 1 file remain" "$out"
+t_match "what remains still verifies" "slapd: OK: 2 records, seq 11\\.\\.12, 1 file, from the anchor" \
+	"$("$JPKI" audit verify --dir "$P" 2>&1)"
+t_ok "the writer resumes after pruning" "$AW" --dir "$P" --count 1
+t_match "and the chain goes on" "seq 11\\.\\.13" "$("$JPKI" audit verify --dir "$P" 2>&1)"
+mv "$P/slapd.anchor" "$T/anchor.saved"
+t_match "without the anchor the start is named" "slapd-[0-9-]+\\.jsonl:1 \\(seq 11\\): rule anchor: .*no anchor" \
+	"$("$JPKI" audit verify --dir "$P" 2>&1)"
+mv "$T/anchor.saved" "$P/slapd.anchor"
+
+# --- a full filesystem: append returns -1, the chain on disk stays whole ------------------
+F=$T/full
+mkdir -p "$F"
+if mount -t tmpfs -o size=64k jpki-audit-full "$F" 2>"$T/mount.err"; then
+	t_cleanup_add "umount '$F'"
+	head -c 16384 /dev/zero > "$F/filler"
+	out=$("$AW" --dir "$F" --count 100000 --items 4 --identity "$SIG" 2>&1) && rc=0 || rc=$?
+	t_eq "append fails on a full filesystem" 1 "$rc"
+	t_match "with a clear error" "append failed after [0-9]+ records: audit record not written: .*No space left on device" "$out"
+	written=$(sed -n 's/^wrote \([0-9]*\)$/\1/p' <<<"$out")
+	t_match "after some records" "^[1-9][0-9]*$" "$written"
+	t_match "what is on disk verifies: exactly the records acknowledged" "slapd: OK: $written records, seq 1\\.\\.$written," \
+		"$("$JPKI" audit verify --dir "$F" 2>&1)"
+	rm -f "$F/filler"
+	t_ok "with space again, the writer goes on" "$AW" --dir "$F" --count 3 --items 4
+	t_match "and the chain links up" "OK: $((written + 3)) records" "$("$JPKI" audit verify --dir "$F" 2>&1)"
+else
+	t_skip "full filesystem" "mount -t tmpfs not permitted: $(cat "$T/mount.err")"
+fi
+
+t_done

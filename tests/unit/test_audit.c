@@ -1,0 +1,592 @@
+/* Unit tests for lib/audit.c and lib/audit_read.c: records and their chain, resume, daily
+ * rotation with an injected clock, a clock stepped back, group commit from 8 threads, a torn
+ * last line, a write that fails (RLIMIT_FSIZE) leaving the chain as it was on disk, the
+ * component lock, and what verify names for an edited, deleted or reordered record. */
+#include "audit.h"
+#include "audit_read.h"
+
+#include <CUnit/CUnit.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cunit_main.h"
+#include "ledger.h"
+
+#define DN "uid=sig,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP"
+
+static time_t clock_now;
+static long clock_step;
+
+static time_t test_clock(void)
+{
+	time_t t = clock_now;
+
+	clock_now += clock_step;
+	return t;
+}
+
+static void set_clock(const char *utc, long step)
+{
+	CU_ASSERT_FATAL(jpki_parse_utc(utc, &clock_now) == 0);
+	clock_step = step;
+	jpki_audit_set_clock(test_clock);
+}
+
+static char *new_dir(void)
+{
+	char *d = strdup("/tmp/jpki-audit-unit-XXXXXX");
+
+	CU_ASSERT_FATAL(d != NULL && mkdtemp(d) != NULL);
+	return d;
+}
+
+static void rm_dir(char *d)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	CU_ASSERT(system(cmd) == 0);
+	free(d);
+}
+
+static jpki_audit *open_log(const char *dir, const char *component)
+{
+	jpki_audit_opts o = { .dir = dir, .component = component };
+	jpki_audit *a = NULL;
+	jpki_err err = { "" };
+
+	if (jpki_audit_open(&o, &a, &err) < 0)
+		fprintf(stderr, "open: %s\n", err.text);
+	CU_ASSERT_FATAL(a != NULL);
+	return a;
+}
+
+static int append(jpki_audit *a, const char *event, const char *details)
+{
+	jpki_audit_record r = { .event = event, .result = "ok", .identity = DN, .auth = "simple",
+		.client = "192.0.2.1:40000", .method = "ldap", .conn = 7, .op = 2, .details = details };
+	jpki_err err = { "" };
+
+	return jpki_audit_append(a, &r, &err);
+}
+
+/* The lines of a file (without newlines); NULL-terminated, caller frees. */
+static char **lines_of(const char *path, size_t *n)
+{
+	FILE *fp = fopen(path, "r");
+	char **v = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+
+	*n = 0;
+	if (fp == NULL)
+		return NULL;
+	while ((got = getline(&line, &cap, fp)) > 0) {
+		v = realloc(v, (*n + 2) * sizeof(*v));
+		if (line[got - 1] == '\n')
+			line[got - 1] = '\0';
+		v[(*n)++] = strdup(line);
+		v[*n] = NULL;
+	}
+	free(line);
+	fclose(fp);
+	return v;
+}
+
+static void lines_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char *file_of(const char *dir, const char *component, const char *day)
+{
+	char *p;
+
+	CU_ASSERT_FATAL(asprintf(&p, "%s/%s-%s.jsonl", dir, component, day) > 0);
+	return p;
+}
+
+/* Verifies a component's chain in dir; returns the rc, fills res. */
+static int verify_dir(const char *dir, const char *component, jpki_audit_verify_result *res,
+	jpki_err *err)
+{
+	jpki_audit_files f;
+	jpki_audit_verify_opts o = { 0 };
+	int rc;
+
+	CU_ASSERT_FATAL(jpki_audit_files_list(dir, component, &f, err) == 0);
+	rc = jpki_audit_verify(f.v, f.n, &o, res, err);
+	jpki_audit_files_free(&f);
+	return rc;
+}
+
+static void test_record_format(void)
+{
+	char *dir = new_dir(), *path, **l, hash[JPKI_AUDIT_HEX_LEN + 1];
+	jpki_audit *a;
+	jpki_audit_entry e = { 0 };
+	jpki_err err = { "" };
+	size_t n;
+
+	set_clock("2026-11-26T07:44:14Z", 1);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", "{\"entries\":[\"cn=121002,ou=CRL Distribution Points\"]}") == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "slapd", "2026-11-26");
+	l = lines_of(path, &n);
+	CU_ASSERT_FATAL(n == 2);
+	CU_ASSERT_STRING_EQUAL(l[0], "{\"v\":1,\"seq\":1,\"time\":\"2026-11-26T07:44:14.000000Z\","
+		"\"component\":\"slapd\",\"event\":\"crl-read\",\"result\":\"ok\",\"identity\":\"" DN "\","
+		"\"auth\":\"simple\",\"client\":\"192.0.2.1:40000\",\"method\":\"ldap\",\"conn\":7,\"op\":2,"
+		"\"details\":{\"entries\":[\"cn=121002,ou=CRL Distribution Points\"]},"
+		"\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\"}");
+	jpki_audit_sha256_hex(l[0], strlen(l[0]), hash);
+	CU_ASSERT(strstr(l[1], "\"details\":{}") != NULL);
+	CU_ASSERT(strstr(l[1], hash) != NULL);
+	CU_ASSERT(jpki_audit_entry_parse(l[1], strlen(l[1]), &e, &err) == 0);
+	CU_ASSERT(e.seq == 2);
+	CU_ASSERT_STRING_EQUAL(e.prev, hash);
+	CU_ASSERT(e.t == clock_now - 1);
+	jpki_audit_entry_clear(&e);
+	lines_free(l, n);
+	free(path);
+	rm_dir(dir);
+}
+
+static void test_resume(void)
+{
+	char *dir = new_dir(), *path, **l, hash[JPKI_AUDIT_HEX_LEN + 1];
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	size_t n;
+
+	set_clock("2026-05-01T10:00:00Z", 1);
+	a = open_log(dir, "ocspd");
+	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
+	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
+	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
+	jpki_audit_close(a);
+	a = open_log(dir, "ocspd");
+	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "ocspd", "2026-05-01");
+	l = lines_of(path, &n);
+	CU_ASSERT_FATAL(n == 4);
+	jpki_audit_sha256_hex(l[2], strlen(l[2]), hash);
+	CU_ASSERT(strstr(l[3], "\"seq\":4,") != NULL);
+	CU_ASSERT(strstr(l[3], hash) != NULL);
+	CU_ASSERT(verify_dir(dir, "ocspd", &res, &err) == 0);
+	CU_ASSERT(res.records == 4 && res.last_seq == 4);
+	lines_free(l, n);
+	free(path);
+	rm_dir(dir);
+}
+
+static void test_rotation(void)
+{
+	char *dir = new_dir(), *p1, *p2, **l1, **l2, hash[JPKI_AUDIT_HEX_LEN + 1];
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	size_t n1, n2;
+	int i;
+
+	set_clock("2026-03-31T23:59:58Z", 1);
+	a = open_log(dir, "slapd");
+	for (i = 0; i < 5; i++)
+		CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	p1 = file_of(dir, "slapd", "2026-03-31");
+	p2 = file_of(dir, "slapd", "2026-04-01");
+	l1 = lines_of(p1, &n1);
+	l2 = lines_of(p2, &n2);
+	CU_ASSERT_FATAL(n1 == 2 && n2 == 3);
+	jpki_audit_sha256_hex(l1[1], strlen(l1[1]), hash);
+	CU_ASSERT(strstr(l2[0], "\"seq\":3,\"time\":\"2026-04-01T00:00:00.000000Z\"") != NULL);
+	CU_ASSERT(strstr(l2[0], hash) != NULL);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 5);
+	/* Resuming continues in the newest file. */
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	lines_free(l2, n2);
+	l2 = lines_of(p2, &n2);
+	CU_ASSERT(n2 == 4 && strstr(l2[3], "\"seq\":6,") != NULL);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	/* A missing middle file is a seq gap at the next file's first line. */
+	set_clock("2026-04-02T00:00:00Z", 1);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	CU_ASSERT(unlink(p2) == 0);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "seq");
+	CU_ASSERT(res.bad_line == 1 && res.bad_seq == 7);
+	CU_ASSERT(strstr(res.bad_path, "slapd-2026-04-02.jsonl") != NULL);
+	lines_free(l1, n1);
+	lines_free(l2, n2);
+	free(p1);
+	free(p2);
+	rm_dir(dir);
+}
+
+static void test_clock_backwards(void)
+{
+	char *dir = new_dir(), *path, **l;
+	jpki_audit *a;
+	size_t n;
+
+	set_clock("2026-06-01T12:00:00Z", -100);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "slapd", "2026-06-01");
+	l = lines_of(path, &n);
+	CU_ASSERT_FATAL(n == 2);
+	CU_ASSERT(strstr(l[1], "\"time\":\"2026-06-01T12:00:00.000000Z\"") != NULL);
+	lines_free(l, n);
+	free(path);
+	rm_dir(dir);
+}
+
+typedef struct worker {
+	jpki_audit *a;
+	int n, failed;
+} worker;
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	char details[64];
+	int i;
+
+	for (i = 0; i < w->n; i++) {
+		snprintf(details, sizeof(details), "{\"certids\":[{\"serial\":\"%X\",\"status\":\"good\"}]}", i);
+		if (append(w->a, "ocsp-request", details) < 0)
+			w->failed++;
+	}
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	char *dir = new_dir();
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	pthread_t th[8];
+	worker w[8];
+	int i;
+
+	jpki_audit_set_clock(NULL);
+	a = open_log(dir, "ocspd");
+	for (i = 0; i < 8; i++) {
+		w[i].a = a;
+		w[i].n = 500;
+		w[i].failed = 0;
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, work, &w[i]) == 0);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT(w[i].failed == 0);
+	}
+	jpki_audit_close(a);
+	if (verify_dir(dir, "ocspd", &res, &err) < 0)
+		fprintf(stderr, "verify: %s\n", err.text);
+	CU_ASSERT(res.records == 4000);
+	CU_ASSERT(res.first_seq == 1 && res.last_seq == 4000);
+	rm_dir(dir);
+}
+
+static char logged[1024];
+
+static void capture(void *arg, const char *message)
+{
+	(void)arg;
+	snprintf(logged, sizeof(logged), "%s", message);
+}
+
+static void test_torn_line(void)
+{
+	static const char torn[] = "{\"v\":1,\"seq\":4,\"time\":\"2026-07";
+	char *dir = new_dir(), *path, **l, hash[JPKI_AUDIT_HEX_LEN + 1];
+	jpki_audit_opts o = { .component = "slapd", .log = capture };
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	FILE *fp;
+	size_t n;
+	struct stat st;
+
+	set_clock("2026-07-07T07:07:07Z", 1);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "slapd", "2026-07-07");
+	CU_ASSERT_FATAL((fp = fopen(path, "a")) != NULL);
+	fputs(torn, fp);
+	fclose(fp);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "truncated");
+	CU_ASSERT(res.bad_line == 4);
+	CU_ASSERT(stat(path, &st) == 0);
+
+	o.dir = dir;
+	logged[0] = '\0';
+	CU_ASSERT_FATAL(jpki_audit_open(&o, &a, &err) == 0);
+	CU_ASSERT(strstr(logged, "torn last line") != NULL);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	l = lines_of(path, &n);
+	CU_ASSERT_FATAL(n == 5);
+	jpki_audit_sha256_hex(l[2], strlen(l[2]), hash);
+	/* The recovery record links to the last complete record and says what was cut. */
+	CU_ASSERT(strstr(l[3], "\"seq\":4,") != NULL);
+	CU_ASSERT(strstr(l[3], "\"event\":\"audit-recovery\"") != NULL);
+	CU_ASSERT(strstr(l[3], hash) != NULL);
+	snprintf(hash, sizeof(hash), "\"bytes\":%zu,", sizeof(torn) - 1);
+	CU_ASSERT(strstr(l[3], hash) != NULL);
+	CU_ASSERT(strstr(l[4], "\"seq\":5,") != NULL);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 5);
+	lines_free(l, n);
+	free(path);
+	rm_dir(dir);
+}
+
+static void test_write_failure(void)
+{
+	char *dir = new_dir(), *path, **l, big[2048];
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	jpki_audit_record r = { .event = "crl-read", .result = "ok", .identity = DN, .auth = "simple",
+		.client = "", .method = "ldap", .conn = 1, .op = 1 };
+	struct rlimit old, lim;
+	int i, ok = 0, failed = 0;
+	size_t n;
+
+	set_clock("2026-08-08T08:08:08Z", 1);
+	memset(big, 'x', sizeof(big));
+	snprintf(big, sizeof(big), "{\"pad\":\"");
+	memset(big + 8, 'x', sizeof(big) - 8);
+	snprintf(big + sizeof(big) - 3, 3, "\"}");
+	a = open_log(dir, "slapd");
+	/* The file may not grow past 8 KiB: the 4th or 5th record fails with EFBIG. */
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 8192;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	r.details = big;
+	for (i = 0; i < 6; i++) {
+		if (jpki_audit_append(a, &r, &err) == 0)
+			ok++;
+		else
+			failed++;
+	}
+	CU_ASSERT(ok == 3);
+	CU_ASSERT(failed == 3);
+	CU_ASSERT(strstr(err.text, "audit record not written") != NULL);
+	CU_ASSERT(strstr(err.text, "write") != NULL);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	/* What is on disk verifies; the next record links to the last durable one. */
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 3);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 4 && res.last_seq == 4);
+	path = file_of(dir, "slapd", "2026-08-08");
+	l = lines_of(path, &n);
+	CU_ASSERT(n == 4);
+	lines_free(l, n);
+	free(path);
+	rm_dir(dir);
+}
+
+static void test_refusals(void)
+{
+	char *dir = new_dir();
+	jpki_audit *a, *b = NULL;
+	jpki_audit_opts o = { .dir = dir, .component = "slapd" };
+	jpki_audit_record r = { .event = "crl-read", .result = "ok", .details = "[1,2]" };
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+
+	jpki_audit_set_clock(NULL);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(jpki_audit_append(a, &r, &err) < 0);
+	CU_ASSERT(strstr(err.text, "not a JSON object") != NULL);
+	r.details = NULL;
+	r.result = NULL;
+	CU_ASSERT(jpki_audit_append(a, &r, &err) < 0);
+	/* One writer per component. */
+	CU_ASSERT(jpki_audit_open(&o, &b, &err) < 0);
+	CU_ASSERT(strstr(err.text, "another process") != NULL);
+	o.component = "../x";
+	CU_ASSERT(jpki_audit_open(&o, &b, &err) < 0);
+	o.component = "slapd";
+	o.dir = "/nonexistent/audit";
+	CU_ASSERT(jpki_audit_open(&o, &b, &err) < 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 1 && res.first_seq == 1);
+	rm_dir(dir);
+}
+
+/* Rewrites line `which` (1-based) of path with `text`, or drops it when text is NULL, or
+ * swaps it with the next when text is "SWAP". */
+static void rewrite(const char *path, size_t which, const char *text)
+{
+	size_t n, i;
+	char **l = lines_of(path, &n), *tmp;
+	FILE *fp = fopen(path, "w");
+
+	if (text != NULL && strcmp(text, "SWAP") == 0) {
+		tmp = l[which - 1];
+		l[which - 1] = l[which];
+		l[which] = tmp;
+	}
+	for (i = 0; i < n; i++) {
+		if (i + 1 == which && text == NULL)
+			continue;
+		fprintf(fp, "%s\n", i + 1 == which && text != NULL && strcmp(text, "SWAP") != 0 ? text : l[i]);
+	}
+	fclose(fp);
+	lines_free(l, n);
+}
+
+static void restore(const char *path, char **l, size_t n)
+{
+	FILE *fp = fopen(path, "w");
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fprintf(fp, "%s\n", l[i]);
+	fclose(fp);
+}
+
+static void test_verify_names_the_record(void)
+{
+	char *dir = new_dir(), *path, **l, *edited, *at;
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	size_t n;
+	int i;
+
+	set_clock("2026-09-09T09:09:09Z", 1);
+	a = open_log(dir, "slapd");
+	for (i = 0; i < 6; i++)
+		CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "slapd", "2026-09-09");
+	l = lines_of(path, &n);
+	CU_ASSERT_FATAL(n == 6);
+	/* edited content of record 3: named at line 3, rule chain */
+	edited = strdup(l[2]);
+	at = strstr(edited, "\"result\":\"ok\"");
+	CU_ASSERT_FATAL(at != NULL);
+	memcpy(at, "\"result\":\"OK\"", 13);
+	rewrite(path, 3, edited);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) < 0);
+	CU_ASSERT(res.bad_line == 3 && res.bad_seq == 3);
+	CU_ASSERT_STRING_EQUAL(res.rule, "chain");
+	rewrite(path, 3, l[2]);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	/* deleted record 4: a seq gap where it was */
+	rewrite(path, 4, NULL);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) < 0);
+	CU_ASSERT(res.bad_line == 4 && res.bad_seq == 5);
+	CU_ASSERT_STRING_EQUAL(res.rule, "seq");
+	CU_ASSERT(strstr(err.text, "record 4 is missing") != NULL);
+	restore(path, l, n);
+	/* records 2 and 3 swapped: named at line 2, where seq 3 came too early */
+	rewrite(path, 2, "SWAP");
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) < 0);
+	CU_ASSERT(res.bad_line == 2 && res.bad_seq == 3);
+	CU_ASSERT_STRING_EQUAL(res.rule, "seq");
+	restore(path, l, n);
+	/* prev of record 5 edited: named at line 5 */
+	free(edited);
+	edited = strdup(l[4]);
+	at = strstr(edited, "\"prev\":\"");
+	at[8] = at[8] == 'a' ? 'b' : 'a';
+	rewrite(path, 5, edited);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) < 0);
+	CU_ASSERT(res.bad_line == 5 && res.bad_seq == 5);
+	CU_ASSERT_STRING_EQUAL(res.rule, "chain");
+	restore(path, l, n);
+	/* record 2 cut short (its newline kept): named at line 2 */
+	free(edited);
+	edited = strndup(l[1], 40);
+	rewrite(path, 2, edited);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) < 0);
+	CU_ASSERT(res.bad_line == 2);
+	CU_ASSERT_STRING_EQUAL(res.rule, "format");
+	restore(path, l, n);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	lines_free(l, n);
+	free(edited);
+	free(path);
+	rm_dir(dir);
+}
+
+static void test_parse(void)
+{
+	jpki_audit_entry e = { 0 };
+	jpki_err err = { "" };
+	time_t t;
+	long usec;
+	const char *swapped = "{\"seq\":1,\"v\":1}";
+
+	CU_ASSERT(jpki_audit_entry_parse(swapped, strlen(swapped), &e, &err) < 0);
+	CU_ASSERT(strstr(err.text, "rule format") != NULL);
+	CU_ASSERT(jpki_audit_entry_parse("{", 1, &e, &err) < 0);
+	CU_ASSERT(strstr(err.text, "not JSON") != NULL);
+	CU_ASSERT(jpki_audit_time_parse("2026-02-28T23:59:59.999999Z", &t, &usec) == 0 && usec == 999999);
+	CU_ASSERT(jpki_audit_time_parse("2026-02-30T00:00:00.000000Z", &t, &usec) < 0);
+	CU_ASSERT(jpki_audit_time_parse("2026-02-28T23:59:59Z", &t, &usec) < 0);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return jpki_cunit_run();
+	s = CU_add_suite("audit", NULL, NULL);
+	if (s == NULL ||
+	    !CU_add_test(s, "record format and chain", test_record_format) ||
+	    !CU_add_test(s, "resume after close", test_resume) ||
+	    !CU_add_test(s, "rotation across a day boundary", test_rotation) ||
+	    !CU_add_test(s, "a clock stepped back", test_clock_backwards) ||
+	    !CU_add_test(s, "8 threads: seq and chain intact", test_concurrent) ||
+	    !CU_add_test(s, "a torn last line is recovered", test_torn_line) ||
+	    !CU_add_test(s, "a failed write leaves the chain as on disk", test_write_failure) ||
+	    !CU_add_test(s, "refusals: details, result, lock, component, directory", test_refusals) ||
+	    !CU_add_test(s, "verify names the edited or deleted record", test_verify_names_the_record) ||
+	    !CU_add_test(s, "parsing lines and times", test_parse)) {
+		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+		CU_cleanup_registry();
+	}
+	return jpki_cunit_run();
+}
