@@ -33,6 +33,13 @@ static int jpkirepo_db_init(BackendDB *be, ConfigReply *cr)
 	return 0;
 }
 
+/* The audit library's notices (a torn line cut at start, a write failing) into slapd's log. */
+static void audit_notice(void *arg, const char *message)
+{
+	(void)arg;
+	Debug(LDAP_DEBUG_ANY, "jpkirepo: audit: %s\n", message);
+}
+
 static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 {
 	slap_overinst *on = (slap_overinst *)be->bd_info;
@@ -52,7 +59,8 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 		Debug(LDAP_DEBUG_ANY, "jpkirepo: no jpkirepo-publisher configured: every CRL write will be refused\n");
 	if (ji->audit_dir != NULL && ji->audit == NULL) {
 		jpki_audit_opts ao = { .dir = ji->audit_dir, .component = "slapd",
-			.policy = (jpki_audit_policy)ji->audit_policy, .checkpoint_every = 1000 };
+			.policy = (jpki_audit_policy)ji->audit_policy, .checkpoint_every = 1000,
+			.log = audit_notice };
 		jpki_err err;
 
 		if (jpki_audit_open(&ao, &ji->audit, &err) < 0) {

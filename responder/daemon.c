@@ -60,6 +60,12 @@ static STACK_OF(X509) *read_anchors(const ocspd_config *c, char *err, size_t err
 	return out;
 }
 
+static void audit_notice(void *arg, const char *message)
+{
+	(void)arg;
+	ocspd_log(OCSPD_LOG_WARNING, "audit: %s", message);
+}
+
 int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 {
 	active = *c;
@@ -80,7 +86,7 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 		JPKI_AUDIT_FAIL_OPEN : JPKI_AUDIT_FAIL_CLOSED;
 	if (c->audit_dir != NULL) {
 		jpki_audit_opts ao = { .dir = c->audit_dir, .component = "ocspd", .policy = audit_policy,
-			.checkpoint_every = 1000 };
+			.checkpoint_every = 1000, .log = audit_notice };
 		jpki_err e;
 
 		if (jpki_audit_open(&ao, &audit, &e) < 0) {
