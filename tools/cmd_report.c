@@ -5,6 +5,7 @@
  * ocsp-request answered (ocsp). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "audit_read.h"
@@ -44,11 +45,11 @@ static int tally_add(tally *t, const char *recipient, int method, unsigned long 
 {
 	size_t i;
 
-	if (t->last < t->n && t->rows[t->last].method == method && strcmp(t->rows[t->last].recipient, recipient) == 0) {
+	if (t->last < t->n && t->rows[t->last].method == method && strcasecmp(t->rows[t->last].recipient, recipient) == 0) {
 		i = t->last;
 	} else {
 		for (i = 0; i < t->n; i++)
-			if (t->rows[i].method == method && strcmp(t->rows[i].recipient, recipient) == 0)
+			if (t->rows[i].method == method && strcasecmp(t->rows[i].recipient, recipient) == 0)
 				break;
 		if (i == t->n) {
 			if (t->n == t->cap) {
@@ -77,7 +78,7 @@ static int tally_add(tally *t, const char *recipient, int method, unsigned long 
 static int row_cmp(const void *pa, const void *pb)
 {
 	const row *a = pa, *b = pb;
-	int c = strcmp(a->recipient, b->recipient);
+	int c = strcasecmp(a->recipient, b->recipient);	/* DNs here compare without case */
 
 	return c != 0 ? c : a->method - b->method;
 }

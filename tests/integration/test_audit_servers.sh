@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The audit trail as the servers write it (CPS 4-11-2, 4-11-5, 4-5):
+#  - the provision report's counts equal the reads and OCSP requests this test performed,
+#    per verifier and method;
+#  - publications (accepted and refused, with the rule) and registry changes are recorded;
+#  - kill -9 of slapd and of the responder under load loses no record of an answer a client
+#    received, and the chain still verifies after the restart;
+#  - a full disk applies the policy: fail-closed refuses (no CRL value leaves, OCSP answers
+#    internalError), fail-open answers.
+set -u
+. "$(dirname "$0")/../lib/assert.sh"
+. "$JPKI_SRCDIR/scripts/lib/repo.sh"
+. "$JPKI_SRCDIR/tests/lib/pki.sh"
+
+PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
+export SOFTHSM2_CONF=$PKI/softhsm2.conf
+T=$(t_tmpdir)
+DIR=$T/slapd
+A=$DIR/audit
+V=$PKI/verifiers
+JPKI=$JPKI_BUILDDIR/tools/jpki
+CDP="ou=CRL Distribution Points,$REPO_CA_DN"
+
+repo_init "$DIR" "$PKI" || { t_fail "repository starts"; t_done; exit 1; }
+repo_publish_ca "$DIR" "$PKI" >/dev/null
+repo_issue "$DIR" "$PKI" gen1 "$T/g1" --crl-number 10 >/dev/null
+repo_issue "$DIR" "$PKI" gen2 "$T/g2" --crl-number 10 >/dev/null
+repo_publish "$DIR" publisher "$T/g1" "$T/g2" >/dev/null
+repo_add_verifiers "$DIR" "$PKI" >/dev/null
+t_cleanup_add "repo_ocspd_stop '$DIR'"
+repo_ocspd_start "$DIR" "$PKI" || t_fail "responder starts"
+URL=$(repo_ocspd_url "$DIR")
+URI=$(repo_uri "$DIR")
+S=$DIR/secrets
+VB=$REPO_VERIFIER_BASE
+codes=($(awk -F'\t' '!/^#/ { print $1 }' "$JPKI_SRCDIR/data/municipalities.tsv"))
+
+read_as() { # NAME CODE…: one search per partition; prints the CRL values received
+	local who=$1 c n=0
+	shift
+	for c in "$@"; do
+		n=$((n + $(ldapsearch -x -H "$URI" -D "uid=$who,$VB" -y "$S/verifier-$who.pw" -LLL \
+			-b "cn=$c,$CDP" -s base 'certificateRevocationList;binary' 2>/dev/null | grep -c '^certificateRevocationList')))
+	done
+	echo "$n"
+}
+ocsp_as() { # NAME CERT…: one request with these CertIDs (generation 1 and 2 mixed is not allowed: one issuer)
+	local who=$1
+	shift
+	local args=() f
+	for f in "$@"; do args+=(-cert "$f"); done
+	openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" "${args[@]}" -signer "$V/$who.pem" -signkey "$V/$who.key" 2>&1 |
+		grep -cE ': (good|revoked)$'
+}
+
+# --- the report counts what was done -------------------------------------------------------------
+sig_reads=$(read_as signature "${codes[@]:0:7}")
+grp_reads=$(read_as group "${codes[@]:10:3}")
+t_eq "the signature verifier received 14 CRLs (7 partitions x 2 generations)" 14 "$sig_reads"
+g1=($(ls "$PKI"/users/good/gen1-* | head -5))
+sig_ocsp=$(( $(ocsp_as signature "${g1[@]:0:3}") + $(ocsp_as signature "${g1[3]}") ))
+grp_ocsp=$(( $(ocsp_as group "${g1[@]:0:2}") + $(ocsp_as group "${g1[@]:2:3}") + $(ocsp_as group "${g1[4]}") ))
+t_eq "OCSP answers received: 4 for signature, 6 for group" "4 6" "$sig_ocsp $grp_ocsp"
+month=$(date -u +%Y-%m)
+csv=$("$JPKI" report provision --month "$month" --dir "$A" --csv)
+# requests,items of one verifier and method; the recipient is a quoted DN, any case.
+row() { grep -i "^$month,\"uid=$1,ou=verifiers,ou=chiba-ken,o=jpki,c=jp\",$2," <<<"$csv" | awk -F, '{ print $(NF-1) "," $NF }'; }
+t_eq "report: signature verifier, ldap: 7 requests, 7 partition entries" "7,7" "$(row signature ldap)"
+t_eq "report: group verifier, ldap: 3 requests, 3 entries" "3,3" "$(row group ldap)"
+t_eq "report: signature verifier, ocsp: 2 requests, 4 CertIDs" "2,4" "$(row signature ocsp)"
+t_eq "report: group verifier, ocsp: 3 requests, 6 CertIDs" "3,6" "$(row group ocsp)"
+
+# --- publications and registry changes are recorded ------------------------------------------------
+repo_issue "$DIR" "$PKI" gen1 "$T/old" --crl-number 9 >/dev/null
+repo_publish "$DIR" publisher "$T/old/${codes[0]}.crl" "$T/g2/${codes[0]}.crl" >/dev/null
+repo_jpki_operator "$DIR" suspend group >/dev/null
+shown=$("$JPKI" audit show --dir "$A" --event crl-publish --json)
+t_match "a refused publication is recorded with its rule" "refused: rule \(e\) crl-number" "$shown"
+t_match "an accepted publication is recorded with its cRLNumber" "accepted: cRLNumber 10" "$shown"
+t_match "the suspension is recorded as a registry change" "uid=group" "$("$JPKI" audit show --dir "$A" --event registry-change --json)"
+repo_jpki_operator "$DIR" resume group >/dev/null
+t_ok "both components' chains verify while they run" "$JPKI" audit verify --dir "$A" --live
+
+# --- kill -9 under load: every answer a client received has its record ---------------------------------
+load_ldap() { # counts, in $T/ldap.got, every CRL value received
+	local c
+	: > "$T/ldap.got"
+	for c in $(seq 1 400); do
+		ldapsearch -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" -LLL \
+			-b "cn=${codes[$((c % 54))]},$CDP" -s base 'certificateRevocationList;binary' 2>/dev/null |
+			grep -q '^certificateRevocationList' && echo "cn=${codes[$((c % 54))]}" >> "$T/ldap.got"
+	done
+}
+before=$(cat "$A"/slapd-*.jsonl | grep -c '"event":"crl-read"')
+load_ldap &
+lp=$!
+while [ "$(wc -l 2>/dev/null < "$T/ldap.got" || echo 0)" -lt 20 ] && kill -0 "$lp" 2>/dev/null; do :; done
+kill -9 "$(instance_pid "$DIR")"
+wait "$lp" 2>/dev/null
+got=$(wc -l < "$T/ldap.got")
+recorded=$(( $(cat "$A"/slapd-*.jsonl | grep -c '"event":"crl-read"') - before ))
+t_ok "slapd killed under load after $got reads: $recorded records, none missing" test "$recorded" -ge "$got"
+instance_start "$DIR" >/dev/null
+t_ok "slapd restarts on the same trail" ldapsearch -x -H "$URI" -b "" -s base
+
+load_ocsp() {
+	local i
+	: > "$T/ocsp.got"
+	for i in $(seq 1 300); do
+		openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" -cert "${g1[$((i % 5))]}" \
+			-signer "$V/signature.pem" -signkey "$V/signature.key" 2>/dev/null | grep -q ': good' && echo ok >> "$T/ocsp.got"
+	done
+}
+before=$(cat "$A"/ocspd-*.jsonl | grep -c '"result":"ok"')
+load_ocsp &
+lp=$!
+while [ "$(wc -l 2>/dev/null < "$T/ocsp.got" || echo 0)" -lt 20 ] && kill -0 "$lp" 2>/dev/null; do :; done
+kill -9 "$(cat "$DIR/ocspd/pid")"
+wait "$lp" 2>/dev/null
+got=$(wc -l < "$T/ocsp.got")
+recorded=$(( $(cat "$A"/ocspd-*.jsonl | grep -c '"result":"ok"') - before ))
+t_ok "responder killed under load after $got answers: $recorded records, none missing" test "$recorded" -ge "$got"
+rm -f "$DIR/ocspd/pid"
+repo_ocspd_start "$DIR" "$PKI" || t_fail "responder restarts"
+ocsp_as signature "${g1[0]}" >/dev/null
+t_ok "after both kills the chains still verify" "$JPKI" audit verify --dir "$A" --live
+
+# --- a full disk ------------------------------------------------------------------------------------
+full=$T/full
+mkdir -p "$full"
+if mount -t tmpfs -o size=256k tmpfs "$full" 2>/dev/null; then
+	t_cleanup_add "umount -l '$full' 2>/dev/null"
+	repo_ocspd_stop "$DIR"
+	instance_stop "$DIR"
+	# Same repository, its records now on the small filesystem, which is then filled.
+	sed -i "s|^jpkirepo-audit-dir .*|jpkirepo-audit-dir $full|" "$DIR/conf/slapd.conf"
+	instance_start "$DIR" >/dev/null
+	REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI" --audit-dir "$full" >/dev/null
+	for _ in $(seq 1 50); do ocsp_as signature "${g1[0]}" | grep -q 1 && break; done
+	# Filled to the last byte: a record is a few hundred bytes.
+	dd if=/dev/zero of="$full/filler" bs=4k 2>/dev/null
+	dd if=/dev/zero of="$full/filler2" bs=1 2>/dev/null
+	# An append that stays inside the file's last page needs no new block, so keep asking
+	# until the trail is full: every answer that left must have its record, and the first
+	# refusal must name the audit trail and carry no CRL.
+	served=0 refused="" leaked=0
+	for i in $(seq 1 60); do
+		out=$(ldapsearch -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" -LLL \
+			-b "cn=${codes[$((i % 54))]},$CDP" -s base 'certificateRevocationList;binary' 2>&1)
+		if grep -q "unwilling to perform" <<<"$out"; then
+			refused=$out
+			grep -q '^certificateRevocationList' <<<"$out" && leaked=1
+			break
+		fi
+		grep -q '^certificateRevocationList' <<<"$out" && served=$((served + 1))
+	done
+	t_ok "disk full, fail-closed: a read is refused" test -n "$refused"
+	t_match "disk full, fail-closed: the refusal names the audit trail" "audit record could not be written" "$(tr '\n' ' ' <<<"$refused")"
+	t_eq "disk full, fail-closed: the refused read carries no CRL value" 0 "$leaked"
+	t_eq "disk full: every read that was served has its record ($served)" "$served" \
+		"$(grep -c '"identity":"uid=signature,ou=verifiers' "$full"/slapd-*.jsonl)"
+	status=""
+	for i in $(seq 1 60); do
+		status=$(openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" -cert "${g1[$((i % 5))]}" -no_nonce \
+			-signer "$V/signature.pem" -signkey "$V/signature.key" 2>&1 | grep -oE 'internalerror \(2\)|: good' | head -1)
+		[ "$status" = ": good" ] || break
+	done
+	t_eq "disk full, fail-closed: OCSP answers internalError" "internalerror (2)" "$status"
+	repo_ocspd_stop "$DIR"
+	REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI" --audit-dir "$full" --audit-policy fail-open >/dev/null 2>&1 ||
+		REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI" --audit-dir "$full" --audit-policy fail-open
+	t_match "disk full, fail-open: OCSP answers" ": good" \
+		"$(openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" -cert "${g1[0]}" -signer "$V/signature.pem" -signkey "$V/signature.key" 2>&1)"
+	rm -f "$full/filler" "$full/filler2"
+	t_match "space again: reads are recorded and answered" "^2$" "$(read_as signature "${codes[0]}")"
+	repo_ocspd_stop "$DIR"
+	instance_stop "$DIR"
+	umount "$full" 2>/dev/null || umount -l "$full"
+else
+	t_skip "full disk" "mounting a tmpfs is not permitted here"
+fi
+
+t_done
