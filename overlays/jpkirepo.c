@@ -60,7 +60,8 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 	if (ji->audit_dir != NULL && ji->audit == NULL) {
 		jpki_audit_opts ao = { .dir = ji->audit_dir, .component = "slapd",
 			.policy = (jpki_audit_policy)ji->audit_policy, .checkpoint_every = 1000,
-			.log = audit_notice };
+			.checkpoint_key_uri = ji->audit_ckpt_key, .checkpoint_cert = ji->audit_ckpt_cert,
+			.checkpoint_pin_file = ji->audit_ckpt_pin, .log = audit_notice };
 		jpki_err err;
 
 		if (jpki_audit_open(&ao, &ji->audit, &err) < 0) {

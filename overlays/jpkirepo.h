@@ -46,6 +46,7 @@ typedef struct jpkirepo_info {
 	/* The audit trail (lib/audit): opened at db_open when jpkirepo-audit-dir is set. */
 	char *audit_dir;
 	int audit_policy;		/* jpki_audit_policy */
+	char *audit_ckpt_key, *audit_ckpt_cert, *audit_ckpt_pin;	/* optional signed checkpoints */
 	jpki_audit *audit;
 	slap_overinst *on;
 } jpkirepo_info;

@@ -64,6 +64,22 @@ static ConfigTable jpkirepo_cfg[] = {
 	  .attribute = "( " JPKIREPO_CFG_AT ".10 NAME 'olcJpkiRepoAuditPolicy' "
 	  "DESC 'When a record cannot be written: fail-closed refuses the operation (default)' "
 	  "EQUALITY caseIgnoreMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
+	/* Signed checkpoints of the audit trail (optional): slapd keeps these strings itself. */
+	{ .name = "jpkirepo-audit-checkpoint-key", .what = "pkcs11-uri", .min_args = 2, .max_args = 2,
+	  .arg_type = ARG_STRING | ARG_OFFSET, .arg_item = (void *)offsetof(jpkirepo_info, audit_ckpt_key),
+	  .attribute = "( " JPKIREPO_CFG_AT ".11 NAME 'olcJpkiRepoAuditCheckpointKey' "
+	  "DESC 'PKCS#11 URI of the key that signs audit checkpoints' "
+	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
+	{ .name = "jpkirepo-audit-checkpoint-cert", .what = "file", .min_args = 2, .max_args = 2,
+	  .arg_type = ARG_STRING | ARG_OFFSET, .arg_item = (void *)offsetof(jpkirepo_info, audit_ckpt_cert),
+	  .attribute = "( " JPKIREPO_CFG_AT ".12 NAME 'olcJpkiRepoAuditCheckpointCert' "
+	  "DESC 'PEM certificate of the audit checkpoint key' "
+	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
+	{ .name = "jpkirepo-audit-checkpoint-pin-file", .what = "file", .min_args = 2, .max_args = 2,
+	  .arg_type = ARG_STRING | ARG_OFFSET, .arg_item = (void *)offsetof(jpkirepo_info, audit_ckpt_pin),
+	  .attribute = "( " JPKIREPO_CFG_AT ".13 NAME 'olcJpkiRepoAuditCheckpointPinFile' "
+	  "DESC 'File holding the PIN of the audit checkpoint key' "
+	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
 	{ .name = NULL, .arg_type = ARG_IGNORED }
 };
 
@@ -73,7 +89,8 @@ static ConfigOCs jpkirepo_ocs[] = {
 	  "SUP olcOverlayConfig "
 	  "MAY ( olcJpkiRepoCaDN $ olcJpkiRepoTrustAnchor $ olcJpkiRepoPublisher $ "
 	  "olcJpkiRepoClockSkew $ olcJpkiRepoMaxValidity $ olcJpkiRepoMaxSize $ "
-	  "olcJpkiRepoVerifierBase $ olcJpkiRepoReader $ olcJpkiRepoAuditDir $ olcJpkiRepoAuditPolicy ) )",
+	  "olcJpkiRepoVerifierBase $ olcJpkiRepoReader $ olcJpkiRepoAuditDir $ olcJpkiRepoAuditPolicy $ "
+	  "olcJpkiRepoAuditCheckpointKey $ olcJpkiRepoAuditCheckpointCert $ olcJpkiRepoAuditCheckpointPinFile ) )",
 	  .co_type = Cft_Overlay, .co_table = jpkirepo_cfg },
 	{ .co_def = NULL }
 };

@@ -65,6 +65,9 @@ static const setting settings[] = {
 	{ "max-crl-size", T_SIZE, U_BYTES, F(policy.max_size), 1024, (size_t)1 << 31 },
 	{ "audit-dir", T_FILE, U_NONE, F(audit_dir), 0, 0 },
 	{ "audit-policy", T_STR, U_NONE, F(audit_policy), 0, 0 },
+	{ "audit-checkpoint-key", T_STR, U_NONE, F(audit_checkpoint_key), 0, 0 },
+	{ "audit-checkpoint-cert", T_FILE, U_NONE, F(audit_checkpoint_cert), 0, 0 },
+	{ "audit-checkpoint-pin-file", T_FILE, U_NONE, F(audit_checkpoint_pin), 0, 0 },
 	{ "pid-file", T_FILE, U_NONE, F(pid_file), 0, 0 },
 	{ "log-level", T_LOGLEVEL, U_NONE, F(log_level), 0, 0 },
 };

@@ -86,7 +86,9 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 		JPKI_AUDIT_FAIL_OPEN : JPKI_AUDIT_FAIL_CLOSED;
 	if (c->audit_dir != NULL) {
 		jpki_audit_opts ao = { .dir = c->audit_dir, .component = "ocspd", .policy = audit_policy,
-			.checkpoint_every = 1000, .log = audit_notice };
+			.checkpoint_every = 1000, .checkpoint_key_uri = c->audit_checkpoint_key,
+			.checkpoint_cert = c->audit_checkpoint_cert, .checkpoint_pin_file = c->audit_checkpoint_pin,
+			.log = audit_notice };
 		jpki_err e;
 
 		if (jpki_audit_open(&ao, &audit, &e) < 0) {

@@ -55,6 +55,8 @@ typedef struct ocspd_config {
 	/* the audit trail (CPS 4-11-2) */
 	char *audit_dir;		/* NULL: no records */
 	char *audit_policy;		/* "fail-closed" (default) or "fail-open" */
+	char *audit_checkpoint_key;	/* PKCS#11 URI: signed checkpoints (optional) */
+	char *audit_checkpoint_cert, *audit_checkpoint_pin;
 	/* operations */
 	char *pid_file;
 	char *config_file;		/* where this came from, for SIGHUP */

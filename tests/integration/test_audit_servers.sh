@@ -125,6 +125,17 @@ repo_ocspd_start "$DIR" "$PKI" || t_fail "responder restarts"
 ocsp_as signature "${g1[0]}" >/dev/null
 t_ok "after both kills the chains still verify" "$JPKI" audit verify --dir "$A" --live
 
+# --- signed checkpoints: a responder given a checkpoint key seals its trail when it stops ----------
+repo_ocspd_stop "$DIR"
+repo_ocspd_start "$DIR" "$PKI" --audit-checkpoint-key "$(cat "$PKI/ocsp/key.uri")" \
+	--audit-checkpoint-cert "$PKI/ocsp/responder.pem" || t_fail "responder with a checkpoint key starts"
+ocsp_as signature "${g1[1]}" >/dev/null
+repo_ocspd_stop "$DIR"
+t_match "the stopped responder's trail ends with a signed checkpoint" '"event":"checkpoint"' "$(tail -1 "$(ls "$A"/ocspd-*.jsonl | tail -1)")"
+t_ok "jpki audit verify --sealed checks the checkpoint's signature" \
+	"$JPKI" audit verify --dir "$A" --component ocspd --sealed --cert "$PKI/ocsp/responder.pem"
+repo_ocspd_start "$DIR" "$PKI" || t_fail "responder restarts"
+
 # --- a full disk ------------------------------------------------------------------------------------
 full=$T/full
 mkdir -p "$full"
