@@ -11,14 +11,7 @@
 #  - 200+ generated filter and attribute-list combinations from anonymous and from a suspended
 #    verifier: never a CRL byte, never a difference from the same search on deltaRevocationList.
 set -u
-. "$(dirname "$0")/../lib/assert.sh"
-. "$JPKI_SRCDIR/scripts/lib/repo.sh"
-. "$JPKI_SRCDIR/tests/lib/pki.sh"
-
-PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
-export SOFTHSM2_CONF=$PKI/softhsm2.conf
-T=$(t_tmpdir)
-DIR=$T/slapd
+. "$(dirname "$0")/../lib/repo_env.sh"
 S=$DIR/secrets
 CDP="ou=CRL Distribution Points,$REPO_CA_DN"
 P1="cn=121002,$CDP"

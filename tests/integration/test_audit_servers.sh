@@ -8,14 +8,7 @@
 #  - a full disk applies the policy: fail-closed refuses (no CRL value leaves, OCSP answers
 #    internalError), fail-open answers.
 set -u
-. "$(dirname "$0")/../lib/assert.sh"
-. "$JPKI_SRCDIR/scripts/lib/repo.sh"
-. "$JPKI_SRCDIR/tests/lib/pki.sh"
-
-PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
-export SOFTHSM2_CONF=$PKI/softhsm2.conf
-T=$(t_tmpdir)
-DIR=$T/slapd
+. "$(dirname "$0")/../lib/repo_env.sh"
 A=$DIR/audit
 V=$PKI/verifiers
 JPKI=$JPKI_BUILDDIR/tools/jpki

@@ -5,14 +5,7 @@
 # slapd stopped (answers from the disk copy until nextUpdate, then tryLater), a partition past
 # nextUpdate, and malformed bodies that leave the daemon serving.
 set -u
-. "$(dirname "$0")/../lib/assert.sh"
-. "$JPKI_SRCDIR/scripts/lib/repo.sh"
-. "$JPKI_SRCDIR/tests/lib/pki.sh"
-
-PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
-export SOFTHSM2_CONF=$PKI/softhsm2.conf
-T=$(t_tmpdir)
-DIR=$T/slapd
+. "$(dirname "$0")/../lib/repo_env.sh"
 FAKE=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 V=$PKI/verifiers
 

@@ -4,14 +4,7 @@
 # with a diagnostic naming the rule, and the stored CRL stays byte-identical; a restart
 # keeps everything and the rules still hold against what is stored.
 set -u
-. "$(dirname "$0")/../lib/assert.sh"
-. "$JPKI_SRCDIR/scripts/lib/repo.sh"
-. "$JPKI_SRCDIR/tests/lib/pki.sh"
-
-PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
-export SOFTHSM2_CONF=$PKI/softhsm2.conf
-T=$(t_tmpdir)
-DIR=$T/slapd
+. "$(dirname "$0")/../lib/repo_env.sh"
 JPKI=$JPKI_BUILDDIR/tools/jpki
 BADCRL=$JPKI_BUILDDIR/tests/tools/jpki-badcrl
 TESTPKI=$JPKI_BUILDDIR/tests/pki/jpki-testpki

@@ -3,14 +3,7 @@
 # attributes, slapd runs from slapd.d, the attributes read back, and a change made over LDAP
 # to cn=config takes effect on the next write without a restart.
 set -u
-. "$(dirname "$0")/../lib/assert.sh"
-. "$JPKI_SRCDIR/scripts/lib/repo.sh"
-. "$JPKI_SRCDIR/tests/lib/pki.sh"
-
-PKI=$(test_pki) || { t_fail "test PKI"; t_done; exit 1; }
-export SOFTHSM2_CONF=$PKI/softhsm2.conf
-T=$(t_tmpdir)
-DIR=$T/slapd
+. "$(dirname "$0")/../lib/repo_env.sh"
 P1="cn=121002,ou=CRL Distribution Points,$REPO_CA_DN"
 
 # Build the instance from slapd.conf, load the DIT, then move it to cn=config.
