@@ -37,7 +37,7 @@ setup() { # DIR: repository, CRLs of both generations, verifiers, responder allo
 	repo_issue "$dir" "$PKI" gen2 "$dir.crl/g2" >/dev/null
 	repo_publish "$dir" publisher "$dir.crl/g1" "$dir.crl/g2" >/dev/null
 	repo_add_verifiers "$dir" "$PKI"
-	repo_ocspd_start "$dir" "$PKI" --allow-network 127.0.0.0/8 --cache-max-age 3600 >/dev/null
+	repo_ocspd_start "$dir" "$PKI" --allow-network 127.0.0.0/8 --cache-max-age 3600 --threads "${BENCH_OCSPD_THREADS:-4}" >/dev/null
 }
 REPO_AUDIT=1 setup "$W/with"
 REPO_AUDIT=0 setup "$W/without"
@@ -47,6 +47,7 @@ awk -F'\t' -v ca="$REPO_CA_DN" '!/^#/ { print "cn=" $1 ",ou=CRL Distribution Poi
 for f in "$PKI"/users/good/gen1-*.pem; do
 	echo "$PKI/ca/gen1.pem $(openssl x509 -in "$f" -noout -serial | cut -d= -f2)"
 done > "$W/targets"
+mkdir -p "$W/req"
 "$B/ocsp-reqgen" plain "$W/targets" "$W/req" 512 >/dev/null
 
 field() { sed -n "s/.*$1=\\([0-9.]*\\).*/\\1/p"; }
