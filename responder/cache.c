@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Direct-mapped: a slot per key hash, a lock per stripe of slots. */
-#define SLOTS 8192
+/* 4-way set-associative: a key may sit in any of the WAYS slots of its set (a lock per
+ * stripe of sets), so a few colliding CertID lists do not evict each other and get signed
+ * afresh; the oldest of a full set is replaced. */
+#define WAYS 4
+#define SETS 4096
+#define SLOTS (SETS * WAYS)
 #define STRIPES 64
 
 typedef struct slot {
@@ -40,20 +44,50 @@ int cache_key(OCSP_REQUEST *req, unsigned char key[32])
 	return ok ? 0 : -1;
 }
 
-static unsigned index_of(const unsigned char key[32])
+static unsigned set_of(const unsigned char key[32])
 {
-	return ((unsigned)key[0] | (unsigned)key[1] << 8) % SLOTS;
+	return ((unsigned)key[0] | (unsigned)key[1] << 8 | (unsigned)key[2] << 16) % SETS;
+}
+
+/* Under the set's stripe lock: the slot holding key, or NULL. */
+static slot *find(unsigned set, const unsigned char key[32])
+{
+	unsigned w;
+
+	for (w = 0; w < WAYS; w++)
+		if (slots[set * WAYS + w].der != NULL && memcmp(slots[set * WAYS + w].key, key, 32) == 0)
+			return &slots[set * WAYS + w];
+	return NULL;
+}
+
+/* Under the set's stripe lock: where key goes (its slot, an empty one, or the oldest). */
+static slot *victim(unsigned set, const unsigned char key[32])
+{
+	slot *s = find(set, key), *oldest = &slots[set * WAYS];
+	unsigned w;
+
+	if (s != NULL)
+		return s;
+	for (w = 0; w < WAYS; w++) {
+		s = &slots[set * WAYS + w];
+		if (s->der == NULL)
+			return s;
+		if (s->stored < oldest->stored)
+			oldest = s;
+	}
+	return oldest;
 }
 
 int cache_get(const unsigned char key[32], unsigned long generation, time_t now, long max_age,
 	unsigned char **der, size_t *len, ocspd_answer_info *info, char *certids, size_t clen)
 {
-	unsigned i = index_of(key);
-	slot *s = &slots[i];
+	unsigned set = set_of(key);
+	slot *s;
 	int hit = 0;
 
-	pthread_mutex_lock(&stripes[i % STRIPES]);
-	if (s->der != NULL && s->generation == generation && memcmp(s->key, key, 32) == 0 &&
+	pthread_mutex_lock(&stripes[set % STRIPES]);
+	s = find(set, key);
+	if (s != NULL && s->generation == generation &&
 	    now - s->stored < max_age && now < s->next_update &&
 	    (*der = OPENSSL_malloc(s->len)) != NULL) {
 		memcpy(*der, s->der, s->len);
@@ -65,15 +99,15 @@ int cache_get(const unsigned char key[32], unsigned long generation, time_t now,
 		snprintf(certids, clen, "%s", s->certids != NULL ? s->certids : "");
 		hit = 1;
 	}
-	pthread_mutex_unlock(&stripes[i % STRIPES]);
+	pthread_mutex_unlock(&stripes[set % STRIPES]);
 	return hit;
 }
 
 void cache_put(const unsigned char key[32], unsigned long generation, time_t now,
 	const unsigned char *der, size_t len, const ocspd_answer_info *info, const char *certids)
 {
-	unsigned i = index_of(key);
-	slot *s = &slots[i];
+	unsigned set = set_of(key);
+	slot *s;
 	unsigned char *copy = malloc(len);
 	char *ids = strdup(certids);
 
@@ -83,7 +117,8 @@ void cache_put(const unsigned char key[32], unsigned long generation, time_t now
 		return;
 	}
 	memcpy(copy, der, len);
-	pthread_mutex_lock(&stripes[i % STRIPES]);
+	pthread_mutex_lock(&stripes[set % STRIPES]);
+	s = victim(set, key);
 	free(s->der);
 	free(s->certids);
 	s->certids = ids;
@@ -96,7 +131,7 @@ void cache_put(const unsigned char key[32], unsigned long generation, time_t now
 	s->next_update = info->next_update;
 	s->produced_at = info->produced_at;
 	memcpy(s->etag, info->etag, sizeof(s->etag));
-	pthread_mutex_unlock(&stripes[i % STRIPES]);
+	pthread_mutex_unlock(&stripes[set % STRIPES]);
 }
 
 void cache_clear(void)
@@ -104,11 +139,11 @@ void cache_clear(void)
 	unsigned i;
 
 	for (i = 0; i < SLOTS; i++) {
-		pthread_mutex_lock(&stripes[i % STRIPES]);
+		pthread_mutex_lock(&stripes[(i / WAYS) % STRIPES]);
 		free(slots[i].der);
 		free(slots[i].certids);
 		slots[i].der = NULL;
 		slots[i].certids = NULL;
-		pthread_mutex_unlock(&stripes[i % STRIPES]);
+		pthread_mutex_unlock(&stripes[(i / WAYS) % STRIPES]);
 	}
 }
