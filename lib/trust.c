@@ -122,29 +122,62 @@ int jpki_trust_add_anchor(jpki_trust *t, X509 *cert, jpki_err *err)
 	return push_key(t, cert, 1, err);
 }
 
-int jpki_trust_add_anchor_file(jpki_trust *t, const char *path, jpki_err *err)
+int jpki_trust_read_anchors(const char *path, STACK_OF(X509) *out, jpki_err *err)
 {
+	jpki_trust *probe = jpki_trust_new();
+	STACK_OF(X509) *found = sk_X509_new_null();
 	BIO *b = BIO_new_file(path, "r");
 	X509 *cert;
-	int n = 0, rc = 0;
+	int i, rc = -1;
 
-	if (b == NULL)
-		return jpki_errf_ssl(err, "cannot read trust anchor file %s", path);
-	while (rc == 0 && (cert = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		rc = jpki_trust_add_anchor(t, cert, err);
-		X509_free(cert);
-		n++;
+	if (probe == NULL || found == NULL) {
+		jpki_errf(err, "out of memory");
+		goto out;
 	}
+	if (b == NULL) {
+		jpki_errf_ssl(err, "cannot read trust anchor file %s", path);
+		goto out;
+	}
+	while ((cert = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(found, cert);
 	ERR_clear_error();
-	BIO_free(b);
-	if (rc == 0 && n == 0)
-		return jpki_errf(err, "%s holds no PEM certificate", path);
-	if (rc < 0 && err != NULL) {
-		char why[sizeof(err->text)];
-
-		memcpy(why, err->text, sizeof(why));
-		jpki_errf(err, "%s: %s", path, why);
+	if (sk_X509_num(found) == 0) {
+		jpki_errf(err, "%s holds no PEM certificate", path);
+		goto out;
 	}
+	/* Checked together with the anchors already read: one repository, one CA name. */
+	for (i = 0; i < sk_X509_num(out); i++)
+		if (jpki_trust_add_anchor(probe, sk_X509_value(out, i), NULL) < 0)
+			goto out;
+	for (i = 0; i < sk_X509_num(found); i++) {
+		if (jpki_trust_add_anchor(probe, sk_X509_value(found, i), err) < 0) {
+			if (err != NULL) {
+				char why[sizeof(err->text)];
+
+				memcpy(why, err->text, sizeof(why));
+				jpki_errf(err, "%s: %.400s", path, why);
+			}
+			goto out;
+		}
+	}
+	while (sk_X509_num(found) > 0)
+		sk_X509_push(out, sk_X509_shift(found));
+	rc = 0;
+out:
+	BIO_free(b);
+	sk_X509_pop_free(found, X509_free);
+	jpki_trust_free(probe);
+	return rc;
+}
+
+int jpki_trust_add_anchor_file(jpki_trust *t, const char *path, jpki_err *err)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	int i, rc = certs != NULL ? jpki_trust_read_anchors(path, certs, err) : jpki_errf(err, "out of memory");
+
+	for (i = 0; rc == 0 && i < sk_X509_num(certs); i++)
+		rc = jpki_trust_add_anchor(t, sk_X509_value(certs, i), err);
+	sk_X509_pop_free(certs, X509_free);
 	return rc;
 }
 

@@ -21,6 +21,9 @@ jpki_trust *jpki_trust_dup(const jpki_trust *t);
 void jpki_trust_free(jpki_trust *t);
 /* Every certificate in the PEM file must be a self-signed CA certificate of the same name. */
 int jpki_trust_add_anchor_file(jpki_trust *t, const char *path, jpki_err *err);
+/* The same check, keeping the certificates: appended to out (whose certificates they must
+ * agree with) only when all of them pass. What the overlay and the responder configure. */
+int jpki_trust_read_anchors(const char *path, STACK_OF(X509) *out, jpki_err *err);
 int jpki_trust_add_anchor(jpki_trust *t, X509 *cert, jpki_err *err);
 /* Every certificate must be signed by a trusted key, counting keys that the others in the
  * set bring in (a link certificate signed by a trusted key, for the CA's own name, trusts its

@@ -95,48 +95,19 @@ static ConfigOCs jpkirepo_ocs[] = {
 	{ .co_def = NULL }
 };
 
-/* Reads every certificate of a PEM file and checks each is an acceptable anchor. */
-static STACK_OF(X509) *read_anchors(const char *path, char *msg, size_t msglen)
-{
-	jpki_trust *probe = jpki_trust_new();
-	STACK_OF(X509) *certs = sk_X509_new_null();
-	BIO *b = BIO_new_file(path, "r");
-	X509 *c;
-	jpki_err err;
-
-	if (probe == NULL || certs == NULL || b == NULL ||
-	    jpki_trust_add_anchor_file(probe, path, &err) < 0) {
-		snprintf(msg, msglen, "%.200s", b == NULL ? "cannot open the file" : err.text);
-		goto fail;
-	}
-	while ((c = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
-		sk_X509_push(certs, c);
-	ERR_clear_error();
-	BIO_free(b);
-	jpki_trust_free(probe);
-	return certs;
-fail:
-	BIO_free(b);
-	jpki_trust_free(probe);
-	sk_X509_free(certs);
-	return NULL;
-}
-
 /* The anchors are always the union of the configured files' certificates. */
 static int anchors_reload(jpkirepo_info *ji, char *msg, size_t msglen)
 {
-	STACK_OF(X509) *all = sk_X509_new_null(), *one;
+	STACK_OF(X509) *all = sk_X509_new_null();
+	jpki_err err;
 	unsigned i;
 
 	for (i = 0; ji->anchor_files != NULL && !BER_BVISNULL(&ji->anchor_files[i]); i++) {
-		one = read_anchors(ji->anchor_files[i].bv_val, msg, msglen);
-		if (one == NULL) {
+		if (all == NULL || jpki_trust_read_anchors(ji->anchor_files[i].bv_val, all, &err) < 0) {
+			snprintf(msg, msglen, "%.200s", all == NULL ? "out of memory" : err.text);
 			sk_X509_pop_free(all, X509_free);
 			return -1;
 		}
-		while (sk_X509_num(one) > 0)
-			sk_X509_push(all, sk_X509_shift(one));
-		sk_X509_free(one);
 	}
 	sk_X509_pop_free(ji->anchors, X509_free);
 	ji->anchors = all;

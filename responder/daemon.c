@@ -31,27 +31,16 @@ const ocspd_config *ocspd_current_config(void)
 static STACK_OF(X509) *read_anchors(const ocspd_config *c, char *err, size_t errlen)
 {
 	STACK_OF(X509) *out = sk_X509_new_null();
-	jpki_trust *probe = jpki_trust_new();
 	jpki_err e;
 	size_t i;
 
 	for (i = 0; out != NULL && i < c->nanchors; i++) {
-		BIO *b = BIO_new_file(c->anchors[i], "r");
-		X509 *x;
-
-		if (b == NULL || jpki_trust_add_anchor_file(probe, c->anchors[i], &e) < 0) {
-			snprintf(err, errlen, "trust-anchor %s: %s", c->anchors[i], b == NULL ? "cannot open" : e.text);
-			BIO_free(b);
+		if (jpki_trust_read_anchors(c->anchors[i], out, &e) < 0) {
+			snprintf(err, errlen, "trust-anchor: %s", e.text);
 			sk_X509_pop_free(out, X509_free);
-			jpki_trust_free(probe);
 			return NULL;
 		}
-		while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
-			sk_X509_push(out, x);
-		ERR_clear_error();
-		BIO_free(b);
 	}
-	jpki_trust_free(probe);
 	if (out != NULL && sk_X509_num(out) == 0) {
 		snprintf(err, errlen, "no trust-anchor configured: the responder would trust no CA key");
 		sk_X509_free(out);

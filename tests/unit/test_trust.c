@@ -154,6 +154,34 @@ out:
 	return path;
 }
 
+/* Files read one after another keep what passed; a file naming another CA adds nothing. */
+static void test_read_anchors(void)
+{
+	STACK_OF(X509) *out = sk_X509_new_null();
+	jpki_err err = { "" };
+	X509 *bridge = fx_cert(fx_other_name(), fx_key(FX_OTHER), fx_other_name(), fx_key(FX_OTHER), 1, 304);
+	char *gen1 = pem_file(fx_ca_cert(FX_GEN1), NULL);
+	char *gen2 = pem_file(fx_ca_cert(FX_GEN2), NULL);
+	char *other = pem_file(bridge, NULL);
+
+	CU_ASSERT_FATAL(out != NULL && gen1 != NULL && gen2 != NULL && other != NULL);
+	CU_ASSERT_EQUAL(jpki_trust_read_anchors(gen1, out, &err), 0);
+	CU_ASSERT_EQUAL(jpki_trust_read_anchors(gen2, out, &err), 0);
+	CU_ASSERT_EQUAL(sk_X509_num(out), 2);
+	CU_ASSERT_EQUAL(jpki_trust_read_anchors(other, out, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "different CAs"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, other));
+	CU_ASSERT_EQUAL(sk_X509_num(out), 2);
+	unlink(gen1);
+	unlink(gen2);
+	unlink(other);
+	free(gen1);
+	free(gen2);
+	free(other);
+	X509_free(bridge);
+	sk_X509_pop_free(out, X509_free);
+}
+
 static void test_anchor_file(void)
 {
 	jpki_trust *t = jpki_trust_new();
@@ -485,6 +513,7 @@ int main(void)
 	    !CU_add_test(s, "anchor: not self-signed refused", test_anchor_not_self_signed) ||
 	    !CU_add_test(s, "anchor: two CA names refused", test_anchor_two_names) ||
 	    !CU_add_test(s, "anchor file", test_anchor_file) ||
+	    !CU_add_test(s, "read anchors across files", test_read_anchors) ||
 	    !CU_add_test(s, "extend: NewWithOld brings gen2 in", test_extend_new_with_old) ||
 	    !CU_add_test(s, "extend: gen2 self-signed alone refused", test_extend_self_signed_alone) ||
 	    !CU_add_test(s, "extend: OldWithNew alongside", test_extend_old_with_new) ||
