@@ -66,6 +66,7 @@ int jpkirepo_acl_register(void);
 int jpkirepo_acl_install(BackendDB *be);
 
 /* jpkirepo_read.c */
+int jpkirepo_is_publisher(const jpkirepo_info *ji, Operation *op);
 int jpkirepo_crl_readable(Operation *op, slap_overinst *on);
 int jpkirepo_is_crl_ad(const jpkirepo_info *ji, AttributeDescription *ad);
 int jpkirepo_op_search(Operation *op, SlapReply *rs);

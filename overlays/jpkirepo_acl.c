@@ -31,7 +31,6 @@ static int dynacl_mask(void *priv, Operation *op, Entry *e, AttributeDescription
 {
 	slap_overinst *on = instance_of(op);
 	jpkirepo_info *ji;
-	unsigned i;
 
 	(void)priv;
 	(void)e;
@@ -44,13 +43,9 @@ static int dynacl_mask(void *priv, Operation *op, Entry *e, AttributeDescription
 	if (on == NULL)
 		return 0;	/* no overlay here: nothing granted */
 	ji = on->on_bi.bi_private;
-	for (i = 0; ji->npublishers != NULL && !BER_BVISNULL(&ji->npublishers[i]); i++) {
-		if (dn_match(&op->o_ndn, &ji->npublishers[i])) {
-			*grant = ACL_LVL_WRITE;
-			return 0;
-		}
-	}
-	if (jpkirepo_crl_readable(op, on))
+	if (jpkirepo_is_publisher(ji, op))
+		*grant = ACL_LVL_WRITE;
+	else if (jpkirepo_crl_readable(op, on))
 		*grant = ACL_LVL_READ;
 	return 0;
 }

@@ -19,11 +19,17 @@ static int in_list(BerVarray list, struct berval *ndn)
 	return 0;
 }
 
+/* The one place the overlay asks whether an identity is a configured publisher. */
+int jpkirepo_is_publisher(const jpkirepo_info *ji, Operation *op)
+{
+	return in_list(ji->npublishers, &op->o_ndn);
+}
+
 int jpkirepo_crl_readable(Operation *op, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
-	if (be_isroot(op) || in_list(ji->npublishers, &op->o_ndn) || in_list(ji->nreaders, &op->o_ndn))
+	if (be_isroot(op) || jpkirepo_is_publisher(ji, op) || in_list(ji->nreaders, &op->o_ndn))
 		return 1;
 	if (BER_BVISEMPTY(&op->o_ndn) || BER_BVISEMPTY(&ji->verifier_nbase) ||
 	    !dnIsSuffix(&op->o_ndn, &ji->verifier_nbase))

@@ -97,16 +97,6 @@ static int apply_mods(Operation *op, Modifications *mods, AttributeDescription *
 	return 0;
 }
 
-static int is_publisher(const jpkirepo_info *ji, Operation *op)
-{
-	unsigned i;
-
-	for (i = 0; ji->npublishers != NULL && !BER_BVISNULL(&ji->npublishers[i]); i++)
-		if (dn_match(&op->o_ndn, &ji->npublishers[i]))
-			return 1;
-	return 0;
-}
-
 /* Checks the CRLs/ARLs of the result set that are not stored yet. */
 /* The decimal cRLNumber of a checked CRL, appended to a list for the audit record. */
 static void note_number(const jpki_crl_meta *m, char *numbers, size_t len)
@@ -284,7 +274,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 	}
 	if (!any || be_shadow_update(op))
 		goto out;
-	if (!is_publisher(ji, op)) {
+	if (!jpkirepo_is_publisher(ji, op)) {
 		snprintf(v.text, sizeof(v.text), "rule %s: only the configured publisher may write %s",
 			jpki_rule_label(JPKI_RULE_WRITER),
 			changed[KIND_CRL] ? "certificateRevocationList" :
