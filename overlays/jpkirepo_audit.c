@@ -5,6 +5,8 @@
  * sent and the search ends with unwillingToPerform naming the reason. */
 #include "jpkirepo.h"
 
+#include <jansson.h>
+
 #include "audit.h"
 
 /* Who and from where, as the record wants them. */
@@ -28,28 +30,14 @@ static void origin(Operation *op, jpki_audit_record *r, char *client, size_t cle
 	r->op = op->o_opid;
 }
 
-/* A JSON string literal of text (quotes, backslashes and controls escaped). */
-static void json_string(const char *text, char *out, size_t len)
+/* An object's text for the record's details, built by jansson (it does the escaping);
+ * NULL when out of memory. Free with free(). */
+static char *details_text(json_t *obj)
 {
-	size_t o = 0;
+	char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
-	if (len < 3)
-		return;
-	out[o++] = '"';
-	for (; *text != '\0' && o + 7 < len; text++) {
-		unsigned char ch = (unsigned char)*text;
-
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", ch);
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	out[o++] = '"';
-	out[o] = '\0';
+	json_decref(obj);
+	return text;
 }
 
 int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const char *result,
@@ -129,16 +117,18 @@ static int read_response(Operation *op, SlapReply *rs)
 	read_watch *w = op->o_callback->sc_private;
 	jpkirepo_info *ji = w->ji;
 	slap_overinst *on = ji->on;
-	char dn[600], details[700];
+	char *details;
+	int rc;
 
 	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL && entry_has_crl(ji, rs->sr_entry)) {
 		if (w->failed) {
 			strip_crl(op, rs, on, ji);
 			return SLAP_CB_CONTINUE;
 		}
-		json_string(rs->sr_entry->e_name.bv_val, dn, sizeof(dn));
-		snprintf(details, sizeof(details), "{\"entries\":[%s]}", dn);
-		if (jpkirepo_audit(op, ji, "crl-read", "ok", details, w->why, sizeof(w->why)) < 0) {
+		details = details_text(json_pack("{s:[s]}", "entries", rs->sr_entry->e_name.bv_val));
+		rc = jpkirepo_audit(op, ji, "crl-read", "ok", details, w->why, sizeof(w->why));
+		free(details);
+		if (rc < 0) {
 			w->failed = 1;
 			strip_crl(op, rs, on, ji);
 		}
@@ -186,11 +176,17 @@ void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji)
 /* details for a write: the entry, the operation and (for CRLs) what the overlay decided. */
 void jpkirepo_audit_write_details(Operation *op, const char *decision, char *out, size_t len)
 {
-	char dn[600], dec[500];
+	char *text;
 	const char *kind = op->o_tag == LDAP_REQ_ADD ? "add" : op->o_tag == LDAP_REQ_DELETE ? "delete" :
 			   op->o_tag == LDAP_REQ_MODRDN ? "modrdn" : "modify";
 
-	json_string(op->o_req_dn.bv_val != NULL ? op->o_req_dn.bv_val : "", dn, sizeof(dn));
-	json_string(decision != NULL ? decision : "", dec, sizeof(dec));
-	snprintf(out, len, "{\"entry\":%s,\"operation\":\"%s\",\"decision\":%s}", dn, kind, dec);
+	text = details_text(json_pack("{s:s, s:s, s:s}", "entry",
+		op->o_req_dn.bv_val != NULL ? op->o_req_dn.bv_val : "", "operation", kind,
+		"decision", decision != NULL ? decision : ""));
+	/* Never a cut-off object: one that does not fit says so, keeping the operation. */
+	if (text != NULL && strlen(text) < len)
+		snprintf(out, len, "%s", text);
+	else
+		snprintf(out, len, "{\"operation\":\"%s\",\"truncated\":true}", kind);
+	free(text);
 }
