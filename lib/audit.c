@@ -45,12 +45,16 @@ typedef struct chain_state {
 	long usec;
 } chain_state;
 
-/* A caller waiting for its record. */
+/* A caller waiting for its record: a thread blocked in append on its own condition (so
+ * that a batch wakes only its own callers), or a completion to call (submit). */
 typedef struct waiter {
 	long long seq;
 	bool done;
 	int rc;
 	jpki_err *err;
+	pthread_cond_t *cond;		/* append */
+	jpki_audit_done *cb;		/* submit: called by the writer, outside mu; then freed */
+	void *cb_arg;
 	struct waiter *next;
 } waiter;
 
@@ -81,7 +85,7 @@ struct jpki_audit {
 	int lock_fd;
 
 	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	pthread_cond_t work;
 	pthread_t thread;
 	bool thread_started, stopping;
 	chain_state head;	/* after the last record given a seq */
@@ -348,15 +352,26 @@ static void checkpoint_if_due(jpki_audit *a)
 	a->checkpoint_failing = false;
 }
 
-/* Waits, under mu, until the writer has dealt with w. */
-static int wait_for(jpki_audit *a, waiter *w, jpki_err *err)
+/* Hands w to the pending batch and tells the writer; under mu. */
+static void add_waiter(jpki_audit *a, waiter *w)
 {
-	w->err = err;
 	w->next = a->pending->waiters;
 	a->pending->waiters = w;
 	pthread_cond_signal(&a->work);
+}
+
+/* Waits, under mu, until the writer has dealt with w. */
+static int wait_for(jpki_audit *a, waiter *w, jpki_err *err)
+{
+	pthread_cond_t cond;
+
+	pthread_cond_init(&cond, NULL);
+	w->err = err;
+	w->cond = &cond;
+	add_waiter(a, w);
 	while (!w->done)
-		pthread_cond_wait(&a->done, &a->mu);
+		pthread_cond_wait(&cond, &a->mu);
+	pthread_cond_destroy(&cond);
 	return w->rc;
 }
 
@@ -433,16 +448,24 @@ static size_t write_batch(jpki_audit *a, const batch *b, jpki_err *err)
 	return b->nsegs;
 }
 
-static void batch_finish(batch *b, long long durable_seq, const char *why)
+/* Under mu: wakes the threads waiting for b's records; the completions of submitted records
+ * go to *calls, to be made once mu is released. */
+static void batch_finish(batch *b, long long durable_seq, const char *why, waiter **calls)
 {
 	waiter *w, *next;
 
 	for (w = b->waiters; w != NULL; w = next) {
 		next = w->next;
 		w->rc = w->seq <= durable_seq ? 0 : -1;
+		if (w->cb != NULL) {
+			w->next = *calls;
+			*calls = w;
+			continue;
+		}
 		if (w->rc < 0)
 			jpki_errf(w->err, "audit record not written: %s", why);
 		w->done = true;
+		pthread_cond_signal(w->cond);
 	}
 	b->waiters = NULL;
 	b->len = 0;
@@ -455,6 +478,7 @@ static void *writer(void *arg)
 	batch *b;
 	jpki_err werr;
 	size_t ok;
+	waiter *calls, *w;
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
@@ -467,6 +491,7 @@ static void *writer(void *arg)
 		pthread_mutex_unlock(&a->mu);
 
 		werr.text[0] = '\0';
+		calls = NULL;
 		ok = write_batch(a, b, &werr);
 
 		pthread_mutex_lock(&a->mu);
@@ -480,13 +505,21 @@ static void *writer(void *arg)
 					"writing works again)", werr.text, a->durable.seq);
 			a->write_failing = true;
 			a->head = a->durable;
-			batch_finish(a->pending, a->durable.seq, werr.text);
+			batch_finish(a->pending, a->durable.seq, werr.text, &calls);
 		} else if (a->write_failing) {
 			notice(a, "records are written again (seq %lld on disk)", a->durable.seq);
 			a->write_failing = false;
 		}
-		batch_finish(b, a->durable.seq, werr.text);
-		pthread_cond_broadcast(&a->done);
+		batch_finish(b, a->durable.seq, werr.text, &calls);
+		if (calls == NULL)
+			continue;
+		pthread_mutex_unlock(&a->mu);
+		while ((w = calls) != NULL) {
+			calls = w->next;
+			w->cb(w->cb_arg, w->rc, w->rc == 0 ? NULL : werr.text);
+			free(w);
+		}
+		pthread_mutex_lock(&a->mu);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
@@ -511,6 +544,34 @@ int jpki_audit_append(jpki_audit *a, const jpki_audit_record *r, jpki_err *err)
 	}
 	pthread_mutex_unlock(&a->mu);
 	free(middle);
+	return rc;
+}
+
+int jpki_audit_submit(jpki_audit *a, const jpki_audit_record *r, jpki_audit_done *done, void *arg,
+	jpki_err *err)
+{
+	char *middle = record_middle(a, r, err);
+	waiter *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (middle == NULL || w == NULL) {
+		free(middle);
+		free(w);
+		return middle == NULL ? -1 : jpki_errf(err, "audit record: out of memory");
+	}
+	w->cb = done;
+	w->cb_arg = arg;
+	pthread_mutex_lock(&a->mu);
+	if (a->stopping) {
+		rc = jpki_errf(err, "audit record not written: the audit log is closing");
+	} else if ((rc = enqueue(a, middle, &w->seq, err)) == 0) {
+		checkpoint_if_due(a);
+		add_waiter(a, w);
+		w = NULL;
+	}
+	pthread_mutex_unlock(&a->mu);
+	free(middle);
+	free(w);
 	return rc;
 }
 
@@ -715,7 +776,6 @@ int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
 	a->pending = &a->batches[0];
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->work, NULL);
-	pthread_cond_init(&a->done, NULL);
 	if ((a->dir = strdup(o->dir)) == NULL || (a->component = strdup(o->component)) == NULL) {
 		jpki_audit_close(a);
 		return jpki_errf(err, "audit: out of memory");
@@ -780,7 +840,6 @@ void jpki_audit_close(jpki_audit *a)
 	}
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->work);
-	pthread_cond_destroy(&a->done);
 	free(a->dir);
 	free(a->component);
 	free(a);

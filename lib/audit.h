@@ -93,12 +93,22 @@ typedef struct jpki_audit_record {
  * checkpoint key, starts the writer thread. -1 with err when any of that fails. */
 int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err);
 /* Returns only when the record is on disk (write + fdatasync); concurrent callers share one
- * fdatasync (group commit by a writer thread, callers wait on a condition variable for the
- * batch holding their record). -1 with err when it could not be written (disk full,
+ * fdatasync (group commit by a writer thread; each caller waits on a condition of its own,
+ * signalled when the batch holding its record is written). -1 with err when it could not be written (disk full,
  * permissions) or the record is malformed (no event/result, details not a JSON object):
  * the caller applies opts.policy. A failed record leaves the chain as it was: the next
  * record written links to the last one on disk. Thread-safe. */
 int jpki_audit_append(jpki_audit *a, const jpki_audit_record *r, jpki_err *err);
+/* The completion of a submitted record, called once from the writer thread: rc 0 when the
+ * record is on disk, -1 with why when it could not be written (the caller applies the
+ * policy). It must not block: the next batch waits for it. */
+typedef void jpki_audit_done(void *arg, int rc, const char *why);
+/* Like append, without waiting: 0 when the record is queued (done will be called), -1 with
+ * err when it is not (malformed, closing, out of memory; done is never called). For servers
+ * that hold the answer, not a thread, until its record is on disk, so that one fdatasync
+ * carries the records of every request in flight. Thread-safe. */
+int jpki_audit_submit(jpki_audit *a, const jpki_audit_record *r, jpki_audit_done *done, void *arg,
+	jpki_err *err);
 /* The policy given at open (for callers that keep only the handle). */
 jpki_audit_policy jpki_audit_policy_of(const jpki_audit *a);
 /* Writes the closing checkpoint (when configured), waits for every record, stops the

@@ -1,5 +1,6 @@
 /* Unit tests for lib/audit.c and lib/audit_read.c: records and their chain, resume, daily
- * rotation with an injected clock, a clock stepped back, group commit from 8 threads, a torn
+ * rotation with an injected clock, a clock stepped back, group commit from 8 threads, records
+ * submitted without waiting (completions, failures), a torn
  * last line, a write that fails (RLIMIT_FSIZE) leaving the chain as it was on disk, the
  * component lock, and what verify names for an edited, deleted or reordered record. */
 #include "audit.h"
@@ -312,6 +313,112 @@ static void test_concurrent(void)
 	rm_dir(dir);
 }
 
+/* Completions of submitted records, counted under a lock; durable ones must arrive in
+ * seq order of their batches, every one exactly once. */
+typedef struct completions {
+	pthread_mutex_t mu;
+	pthread_cond_t all;
+	int expected, ok, failed;
+	char why[256];
+} completions;
+
+static void completed(void *arg, int rc, const char *why)
+{
+	completions *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	if (rc == 0)
+		c->ok++;
+	else {
+		c->failed++;
+		snprintf(c->why, sizeof(c->why), "%s", why != NULL ? why : "(no reason)");
+	}
+	if (c->ok + c->failed == c->expected)
+		pthread_cond_signal(&c->all);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void wait_all(completions *c)
+{
+	pthread_mutex_lock(&c->mu);
+	while (c->ok + c->failed < c->expected)
+		pthread_cond_wait(&c->all, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int submit(jpki_audit *a, completions *c, const char *details)
+{
+	jpki_audit_record r = { .event = "ocsp-request", .result = "ok", .identity = DN,
+		.auth = "signature", .client = "192.0.2.1:40000", .method = "ocsp", .conn = -1, .op = -1,
+		.details = details };
+	jpki_err err = { "" };
+
+	return jpki_audit_submit(a, &r, completed, c, &err);
+}
+
+/* Submitted records (a server that holds the answer, not a thread) complete once each, after
+ * they are on disk, interleaved with blocking appends, in one chain. */
+static void test_submit(void)
+{
+	char *dir = new_dir();
+	completions c = { .mu = PTHREAD_MUTEX_INITIALIZER, .all = PTHREAD_COND_INITIALIZER, .expected = 3000 };
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	int i;
+
+	jpki_audit_set_clock(NULL);
+	a = open_log(dir, "ocspd");
+	for (i = 0; i < 3000; i++) {
+		CU_ASSERT(submit(a, &c, NULL) == 0);
+		if (i % 500 == 0)
+			CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
+	}
+	wait_all(&c);
+	CU_ASSERT(c.ok == 3000 && c.failed == 0);
+	/* A malformed record is refused at once; its completion never comes. */
+	CU_ASSERT(submit(a, &c, "[not an object]") < 0);
+	jpki_audit_close(a);
+	CU_ASSERT(c.ok == 3000 && c.failed == 0);
+	if (verify_dir(dir, "ocspd", &res, &err) < 0)
+		fprintf(stderr, "verify: %s\n", err.text);
+	CU_ASSERT(res.records == 3006 && res.last_seq == 3006);
+	rm_dir(dir);
+}
+
+/* A record that cannot be written completes with the reason; what is on disk still verifies. */
+static void test_submit_failure(void)
+{
+	char *dir = new_dir(), big[2048];
+	completions c = { .mu = PTHREAD_MUTEX_INITIALIZER, .all = PTHREAD_COND_INITIALIZER, .expected = 6 };
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	struct rlimit old, lim;
+	int i;
+
+	jpki_audit_set_clock(NULL);
+	snprintf(big, sizeof(big), "{\"pad\":\"");
+	memset(big + 8, 'x', sizeof(big) - 8);
+	snprintf(big + sizeof(big) - 3, 3, "\"}");
+	a = open_log(dir, "ocspd");
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 8192;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	for (i = 0; i < 6; i++)
+		CU_ASSERT(submit(a, &c, big) == 0);
+	wait_all(&c);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	CU_ASSERT(c.failed > 0 && c.ok + c.failed == 6);
+	CU_ASSERT(strstr(c.why, "write") != NULL);
+	jpki_audit_close(a);
+	CU_ASSERT(verify_dir(dir, "ocspd", &res, &err) == 0);
+	CU_ASSERT(res.records == (unsigned long long)c.ok);
+	rm_dir(dir);
+}
+
 static char logged[1024];
 
 static void capture(void *arg, const char *message)
@@ -580,6 +687,8 @@ int main(void)
 	    !CU_add_test(s, "rotation across a day boundary", test_rotation) ||
 	    !CU_add_test(s, "a clock stepped back", test_clock_backwards) ||
 	    !CU_add_test(s, "8 threads: seq and chain intact", test_concurrent) ||
+	    !CU_add_test(s, "submitted records complete once, on disk", test_submit) ||
+	    !CU_add_test(s, "a submitted record that cannot be written", test_submit_failure) ||
 	    !CU_add_test(s, "a torn last line is recovered", test_torn_line) ||
 	    !CU_add_test(s, "a failed write leaves the chain as on disk", test_write_failure) ||
 	    !CU_add_test(s, "refusals: details, result, lock, component, directory", test_refusals) ||
