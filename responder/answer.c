@@ -7,12 +7,14 @@
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "access.h"
 #include "audit.h"
 #include "cache.h"
 #include "signer.h"
+#include "signpool.h"
 #include "state.h"
 
 #define NONCE_MIN 1
@@ -181,10 +183,64 @@ static const char *status_name(int st)
 	}
 }
 
-/* The request's record, on disk before its answer leaves (CPS 4-11-2). -1: it could not be
- * written and the policy is fail-closed. */
-static int record(const ocspd_client *client, const ocspd_answer_info *info, bool nonce,
-	const char *certids)
+/* One request on its way: what the answer is made of until it is signed and recorded. */
+typedef struct job {
+	ocspd_answer_done *done;
+	void *done_arg;
+	unsigned char *resp;
+	size_t resplen;
+	ocspd_answer_info info;
+	bool nonce;
+	char client[64];
+	/* a fresh answer waiting for its signature */
+	OCSP_BASICRESP *bs;
+	snapshot *s;		/* holds issuer */
+	const jpki_ca_key *issuer;
+	unsigned char key[32];
+	bool keyed;
+	time_t now;
+	char certids[6144];	/* audit details of the CertIDs answered */
+} job;
+
+static void deliver(job *j)
+{
+	j->done(j->done_arg, j->resp, j->resplen, &j->info);
+	free(j);
+}
+
+/* The record could not be written: fail-closed answers internalError instead (CPS 4-11-2:
+ * every check is recorded), fail-open answers anyway. */
+static void unrecorded(job *j, const char *why, int policy)
+{
+	ocspd_log(OCSPD_LOG_ERR, "audit record not written: %s%s", why,
+		policy == JPKI_AUDIT_FAIL_OPEN ? " (fail-open: answered anyway)" : "; answering internalError");
+	if (policy == JPKI_AUDIT_FAIL_OPEN)
+		return;
+	OPENSSL_free(j->resp);
+	j->resp = NULL;
+	j->resplen = 0;
+	if (status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, &j->info) < 0) {
+		OPENSSL_free(j->resp);
+		j->resp = NULL;
+	}
+}
+
+/* The audit writer's word on the record: on disk, or not. */
+static void recorded(void *arg, int rc, const char *why)
+{
+	job *j = arg;
+	int policy;
+
+	if (rc < 0) {
+		ocspd_audit(&policy);
+		unrecorded(j, why != NULL ? why : "unknown", policy);
+	}
+	deliver(j);
+}
+
+/* The request's record, then the answer: the answer leaves only once the record is on disk
+ * (the audit writer calls back), so that no request in flight holds a thread meanwhile. */
+static void finish(job *j)
 {
 	int policy;
 	struct jpki_audit *a = ocspd_audit(&policy);
@@ -192,117 +248,146 @@ static int record(const ocspd_client *client, const ocspd_answer_info *info, boo
 	char details[8192];
 	jpki_err err;
 
-	if (a == NULL)
-		return 0;
-	snprintf(details, sizeof(details), "{\"certids\":[%s],\"cache\":\"%s\",\"nonce\":%s}", certids,
-		info->cache_hit ? "hit" : "fresh", nonce ? "true" : "false");
+	if (a == NULL) {
+		deliver(j);
+		return;
+	}
+	snprintf(details, sizeof(details), "{\"certids\":[%s],\"cache\":\"%s\",\"nonce\":%s}", j->certids,
+		j->info.cache_hit ? "hit" : "fresh", j->nonce ? "true" : "false");
 	r.event = "ocsp-request";
-	r.result = status_name(info->response_status);
-	r.identity = info->verifier;
-	r.auth = info->auth != NULL ? info->auth : "none";
-	r.client = client->addr_text;
+	r.result = status_name(j->info.response_status);
+	r.identity = j->info.verifier;
+	r.auth = j->info.auth != NULL ? j->info.auth : "none";
+	r.client = j->client;
 	r.method = "ocsp";
 	r.conn = -1;
 	r.op = -1;
 	r.details = details;
-	if (jpki_audit_append(a, &r, &err) == 0)
-		return 0;
-	ocspd_log(OCSPD_LOG_ERR, "audit record not written: %s%s", err.text,
-		policy == JPKI_AUDIT_FAIL_OPEN ? " (fail-open: answered anyway)" : "; answering internalError");
-	return policy == JPKI_AUDIT_FAIL_OPEN ? 0 : -1;
+	if (jpki_audit_submit(a, &r, recorded, j, &err) == 0)
+		return;
+	unrecorded(j, err.text, policy);
+	deliver(j);
 }
 
-static int answer(const unsigned char *der, size_t len, const ocspd_client *client,
-	unsigned char **resp, size_t *resplen, ocspd_answer_info *info, char *certids, size_t clen,
-	bool *nonce_out);
-
-int ocspd_answer(const unsigned char *der, size_t len, const ocspd_client *client,
-	unsigned char **resp, size_t *resplen, ocspd_answer_info *info)
+/* On a signing thread: the signature, the encoding, the cache. */
+static void sign(void *arg)
 {
-	char certids[6144] = "";
-	bool nonce = false;
-	int rc = answer(der, len, client, resp, resplen, info, certids, sizeof(certids), &nonce);
+	job *j = arg;
+	OCSP_RESPONSE *r = NULL;
+	int n;
 
-	if (record(client, info, nonce, certids) < 0) {
-		OPENSSL_free(*resp);
-		*resp = NULL;
-		return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, resp, resplen, info);
+	if (signer_sign(j->bs, j->issuer) < 0) {
+		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, &j->info);
+		goto out;
 	}
-	return rc;
+	r = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, j->bs);
+	n = r != NULL ? i2d_OCSP_RESPONSE(r, &j->resp) : -1;
+	if (n <= 0) {
+		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, &j->info);
+		goto out;
+	}
+	j->resplen = (size_t)n;
+	j->info.response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
+	j->info.produced_at = j->now;
+	make_etag(j->resp, j->resplen, j->info.etag, sizeof(j->info.etag));
+	if (j->keyed)
+		cache_put(j->key, j->s->generation, j->now, j->resp, j->resplen, &j->info, j->certids);
+out:
+	ERR_clear_error();
+	OCSP_RESPONSE_free(r);
+	OCSP_BASICRESP_free(j->bs);
+	j->bs = NULL;
+	snapshot_unref(j->s);
+	j->s = NULL;
+	finish(j);
 }
 
-static int answer(const unsigned char *der, size_t len, const ocspd_client *client,
-	unsigned char **resp, size_t *resplen, ocspd_answer_info *info, char *certids, size_t clen,
-	bool *nonce_out)
+static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_client *client);
+
+void ocspd_answer_start(const unsigned char *der, size_t len, const ocspd_client *client,
+	ocspd_answer_done *done, void *arg)
+{
+	job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		ocspd_answer_info info = { 0 };
+
+		done(arg, NULL, 0, &info);	/* no memory even to record: the HTTP layer says 500 */
+		return;
+	}
+	j->done = done;
+	j->done_arg = arg;
+	snprintf(j->client, sizeof(j->client), "%s", client->addr_text);
+	prepare(j, der, len, client);
+	if (j->bs != NULL)
+		signpool_submit(sign, j);
+	else
+		finish(j);
+}
+
+/* Everything up to the signature: the answer itself when it is an error or cached; else
+ * j->bs holds the statuses to sign. */
+static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_client *client)
 {
 	const ocspd_config *c = ocspd_current_config();
 	OCSP_REQUEST *req = parse(der, len);
+	ocspd_answer_info *info = &j->info;
 	OCSP_BASICRESP *bs = NULL;
-	OCSP_RESPONSE *r = NULL;
 	snapshot *s = NULL;
 	const jpki_ca_key *issuer = NULL;
-	unsigned char key[32];
 	time_t now = time(NULL);
-	int nonce, n, rc = -1, out, keyed = 0;
+	int nonce, n, out;
 
-	memset(info, 0, sizeof(*info));
-	*resp = NULL;
 	if (req == NULL || (n = OCSP_request_onereq_count(req)) <= 0 || (unsigned)n > c->max_certids ||
 	    (nonce = nonce_state(req)) < 0) {
 		OCSP_REQUEST_free(req);
-		return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, resp, resplen, info);
+		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info);
+		return;
 	}
-	*nonce_out = nonce == 1;
+	j->nonce = nonce == 1;
 	s = state_acquire();
 	if (s == NULL) {
-		rc = status_only(OCSP_RESPONSE_STATUS_TRYLATER, resp, resplen, info);
+		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info);
 		goto out;
 	}
 	switch (access_check(req, client, s, c, now, info)) {
 	case ACCESS_SIG_REQUIRED:
-		rc = status_only(OCSP_RESPONSE_STATUS_SIGREQUIRED, resp, resplen, info);
+		status_only(OCSP_RESPONSE_STATUS_SIGREQUIRED, &j->resp, &j->resplen, info);
 		goto out;
 	case ACCESS_UNAUTHORIZED:
-		rc = status_only(OCSP_RESPONSE_STATUS_UNAUTHORIZED, resp, resplen, info);
+		status_only(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &j->resp, &j->resplen, info);
 		goto out;
 	case ACCESS_OK:
 		break;
 	}
 	info->cacheable = nonce == 0;
-	keyed = info->cacheable && cache_key(req, key) == 0;
-	if (keyed && cache_get(key, s->generation, now, c->cache_max_age, resp, resplen, info, certids, clen)) {
+	j->keyed = info->cacheable && cache_key(req, j->key) == 0;
+	if (j->keyed && cache_get(j->key, s->generation, now, c->cache_max_age, &j->resp, &j->resplen, info,
+			j->certids, sizeof(j->certids))) {
 		info->cache_hit = true;
 		info->response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
-		rc = 0;
 		goto out;
 	}
 	bs = OCSP_BASICRESP_new();
-	if (bs == NULL || (out = add_statuses(bs, req, s, now, info, &issuer, certids, clen)) == -2) {
-		rc = status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, resp, resplen, info);
+	if (bs == NULL ||
+	    (out = add_statuses(bs, req, s, now, info, &issuer, j->certids, sizeof(j->certids))) == -2) {
+		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info);
 		goto out;
 	}
-	if (out == -1 || (nonce == 1 && !OCSP_copy_nonce(bs, req)) || signer_sign(bs, issuer) < 0) {
-		rc = status_only(OCSP_RESPONSE_STATUS_TRYLATER, resp, resplen, info);
+	if (out == -1 || (nonce == 1 && !OCSP_copy_nonce(bs, req))) {
+		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info);
 		goto out;
 	}
-	r = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
-	n = r != NULL ? i2d_OCSP_RESPONSE(r, resp) : -1;
-	if (n <= 0) {
-		rc = status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, resp, resplen, info);
-		goto out;
-	}
-	*resplen = (size_t)n;
-	info->response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
-	info->produced_at = now;
-	make_etag(*resp, *resplen, info->etag, sizeof(info->etag));
-	if (keyed)
-		cache_put(key, s->generation, now, *resp, *resplen, info, certids);
-	rc = 0;
+	/* To the signing threads, with the snapshot that owns issuer. */
+	j->bs = bs;
+	j->issuer = issuer;
+	j->s = s;
+	j->now = now;
+	bs = NULL;
+	s = NULL;
 out:
 	ERR_clear_error();
-	OCSP_RESPONSE_free(r);
 	OCSP_BASICRESP_free(bs);
 	OCSP_REQUEST_free(req);
 	snapshot_unref(s);
-	return rc;
 }

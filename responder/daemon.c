@@ -1,4 +1,5 @@
-/* The responder's lifecycle apart from HTTP: trust anchors, signer, sync thread; reload. */
+/* The responder's lifecycle apart from HTTP: trust anchors, signer and its threads, audit
+ * trail, sync thread; reload. */
 #include "ocspd.h"
 
 #include <openssl/err.h>
@@ -9,6 +10,7 @@
 #include "audit.h"
 #include "cache.h"
 #include "signer.h"
+#include "signpool.h"
 #include "state.h"
 #include "sync.h"
 
@@ -85,7 +87,13 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return sync_start(&active, anchors, err, errlen);
+	if (signpool_start(c->threads, err, errlen) < 0)
+		return -1;
+	if (sync_start(&active, anchors, err, errlen) < 0) {
+		signpool_stop();
+		return -1;
+	}
+	return 0;
 }
 
 int ocspd_reload(const ocspd_config *c, char *err, size_t errlen)
@@ -106,6 +114,7 @@ int ocspd_reload(const ocspd_config *c, char *err, size_t errlen)
 void ocspd_stop(void)
 {
 	sync_stop();
+	signpool_stop();	/* its last answers are recorded before the trail closes */
 	if (audit != NULL) {
 		jpki_audit_close(audit);
 		audit = NULL;

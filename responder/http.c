@@ -27,6 +27,7 @@
 #define CT_RESPONSE "application/ocsp-response"
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define PEM_MAX ((long)1 << 20)
+#define STOP_ANSWER_WAIT 30	/* s: answers in the signing threads or the audit writer at stop */
 #define DISCARD_MAX(max) ((max) < ((size_t)1 << 18) ? ((size_t)1 << 20) : (max) * 4)
 
 typedef struct http_state {
@@ -40,9 +41,10 @@ typedef struct http_state {
 	_Atomic long cache_max_age;
 	atomic_bool starting, stopping;
 	char start_error[512];		/* libmicrohttpd's last word while starting */
-	pthread_mutex_t lock;		/* guards inflight for the wait in http_stop */
+	pthread_mutex_t lock;		/* guards inflight and answering for the waits in http_stop */
 	pthread_cond_t idle;
 	unsigned inflight;
+	unsigned answering;		/* answers started and not yet back (their connection suspended) */
 } http_state;
 
 static http_state H = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -55,6 +57,10 @@ typedef struct tls_peer {
 	char why[160];
 } tls_peer;
 
+/* Where a request's answer stands. While it is signed and recorded the connection is
+ * suspended, and the worker serves its other connections. */
+enum { IDLE, ANSWERING, SUSPENDED, ANSWERED };
+
 /* Per request. */
 typedef struct request {
 	unsigned char *body;
@@ -63,6 +69,13 @@ typedef struct request {
 	size_t dropped;		/* bytes of a too big chunked body read and dropped */
 	bool tls;
 	tls_peer peer;		/* the verified client certificate, on HTTPS */
+	/* the answer */
+	struct MHD_Connection *conn;
+	bool get;
+	atomic_int phase;
+	unsigned char *resp;	/* OPENSSL_free */
+	size_t resplen;
+	ocspd_answer_info info;
 } request;
 
 /* ---- responses ---- */
@@ -360,23 +373,71 @@ done:
 	return rc;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *conn, const request *r, bool get,
+static void answering_done(void)
+{
+	pthread_mutex_lock(&H.lock);
+	if (--H.answering == 0)
+		pthread_cond_broadcast(&H.idle);
+	pthread_mutex_unlock(&H.lock);
+}
+
+/* From ocspd_answer_start: on this worker before it returns, or on a signing thread or the
+ * audit writer, which then resumes the suspended connection. */
+static void on_answered(void *arg, unsigned char *resp, size_t resplen, const ocspd_answer_info *info)
+{
+	request *r = arg;
+
+	r->resp = resp;
+	r->resplen = resplen;
+	r->info = *info;
+	if (atomic_exchange(&r->phase, ANSWERED) == SUSPENDED) {
+		MHD_resume_connection(r->conn);
+		answering_done();
+	}
+}
+
+static enum MHD_Result send_result(struct MHD_Connection *conn, request *r)
+{
+	unsigned char *resp = r->resp;
+
+	r->resp = NULL;
+	atomic_store(&r->phase, IDLE);
+	if (resp == NULL)
+		return refuse(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, false, NULL, "no OCSP response could be encoded");
+	return send_answer(conn, r->get, resp, r->resplen, &r->info);
+}
+
+/* Starts the answer; sends it now when it is ready at once, else suspends the connection
+ * until on_answered resumes it (libmicrohttpd then calls on_request again). */
+static enum MHD_Result answer(struct MHD_Connection *conn, request *r, bool get,
 	const unsigned char *req, size_t len)
 {
 	ocspd_client client;
-	ocspd_answer_info info;
-	unsigned char *resp = NULL;
-	size_t resplen = 0;
+	int phase = ANSWERING;
 
 	memset(&client, 0, sizeof(client));
-	memset(&info, 0, sizeof(info));
 	client_text(conn, client.addr_text, sizeof(client.addr_text), &client.addr);
 	client.cert_sha256 = r->tls && r->peer.state == 1 ? r->peer.sha256 : NULL;
 	if (req == NULL)
 		req = (const unsigned char *)"";	/* an empty body: still a request to answer */
-	if (ocspd_answer(req, len, &client, &resp, &resplen, &info) < 0 || resp == NULL)
-		return refuse(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, false, NULL, "no OCSP response could be encoded");
-	return send_answer(conn, get, resp, resplen, &info);
+	r->conn = conn;
+	r->get = get;
+	atomic_store(&r->phase, ANSWERING);
+	pthread_mutex_lock(&H.lock);
+	H.answering++;
+	pthread_mutex_unlock(&H.lock);
+	ocspd_answer_start(req, len, &client, on_answered, r);
+	if (atomic_load(&r->phase) == ANSWERED) {
+		answering_done();
+		return send_result(conn, r);
+	}
+	MHD_suspend_connection(conn);
+	if (!atomic_compare_exchange_strong(&r->phase, &phase, SUSPENDED)) {
+		/* Answered between the two looks: nobody else will resume it. */
+		MHD_resume_connection(conn);
+		answering_done();
+	}
+	return MHD_YES;
 }
 
 /* The rest of a GET path after the configured path and its '/', or NULL when the path is not
@@ -429,7 +490,7 @@ static const char *shown_path(void)
 	return H.pathlen == 0 ? "/" : H.path;
 }
 
-static enum MHD_Result on_get(struct MHD_Connection *conn, const request *r, const char *url)
+static enum MHD_Result on_get(struct MHD_Connection *conn, request *r, const char *url)
 {
 	const char *rest = get_rest(url);
 	size_t max = atomic_load(&H.max_request);
@@ -493,6 +554,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	const char *why = NULL;
 
 	(void)version;
+	if (r != NULL && atomic_load(&r->phase) == ANSWERED)
+		return send_result(conn, r);	/* resumed: the answer is ready */
 	if (r == NULL) {
 		r = calloc(1, sizeof(*r));
 		if (r == NULL)
@@ -578,6 +641,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)toe;
 	if (r == NULL)
 		return;
+	OPENSSL_free(r->resp);
 	free(r->body);
 	free(r);
 	*req_cls = NULL;
@@ -664,7 +728,8 @@ static int bind_address(const char *listen, unsigned port, struct sockaddr_stora
 static struct MHD_Daemon *start_daemon(const ocspd_config *c, unsigned port, bool tls, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d;
 
 	if (bind_address(c->listen, port, &ss, &flags) < 0) {
@@ -719,7 +784,7 @@ int http_start(const ocspd_config *c, char *err, size_t errlen)
 	}
 	H.pathlen = n;
 	H.timeout = c->timeout;
-	H.inflight = 0;
+	H.inflight = H.answering = 0;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -775,7 +840,7 @@ static void quiesce(struct MHD_Daemon *d)
 void http_stop(void)
 {
 	struct timespec until;
-	unsigned left;
+	unsigned left, answering;
 
 	if (H.plain == NULL && H.tls == NULL)
 		return;
@@ -789,9 +854,22 @@ void http_stop(void)
 		if (pthread_cond_timedwait(&H.idle, &H.lock, &until) == ETIMEDOUT)
 			break;
 	left = H.inflight;
+	/* A suspended connection must be resumed before its daemon stops (libmicrohttpd aborts
+	 * otherwise); every answer comes back, signed, refused or unrecorded. */
+	until.tv_sec += STOP_ANSWER_WAIT;
+	while (H.answering > 0)
+		if (pthread_cond_timedwait(&H.idle, &H.lock, &until) == ETIMEDOUT)
+			break;
+	answering = H.answering;
 	pthread_mutex_unlock(&H.lock);
 	if (left > 0)
 		ocspd_log(OCSPD_LOG_WARNING, "http: stopping with %u requests unfinished after %u s", left, H.timeout);
+	if (answering > 0) {
+		/* Stopping the daemons now would abort the process: leave them to the exit. */
+		ocspd_log(OCSPD_LOG_ERR, "http: %u answers still being signed or recorded after %u s more; "
+			"not waiting for them", answering, STOP_ANSWER_WAIT);
+		return;
+	}
 	if (H.tls != NULL)
 		MHD_stop_daemon(H.tls);
 	if (H.plain != NULL)

@@ -10,6 +10,7 @@ responder_jpki_ocspd_SOURCES = \
 	responder/access.c responder/access.h \
 	responder/cache.c responder/cache.h \
 	responder/signer.c responder/signer.h \
+	responder/signpool.c responder/signpool.h \
 	responder/snapshot.c responder/snapshot.h \
 	responder/model.c responder/model.h \
 	responder/state.c responder/state.h \

@@ -91,11 +91,18 @@ typedef struct ocspd_answer_info {
 	const char *auth;	/* "signature", "client-certificate", "network", "none" */
 } ocspd_answer_info;
 
-/* Answers one DER OCSPRequest: always produces a DER OCSPResponse (malformedRequest,
- * tryLater, sigRequired, unauthorized or a signed successful response); returns 0, or -1
- * only when not even an error response could be encoded. *resp is OPENSSL_free'd. */
-int ocspd_answer(const unsigned char *req, size_t len, const ocspd_client *client,
-	unsigned char **resp, size_t *resplen, ocspd_answer_info *info);
+/* The answer to one request: resp (OPENSSL_malloc'd; the callee takes it) is a DER
+ * OCSPResponse, or NULL when not even an error response could be encoded; info is valid
+ * during the call only. */
+typedef void ocspd_answer_done(void *arg, unsigned char *resp, size_t resplen, const ocspd_answer_info *info);
+
+/* Answers one DER OCSPRequest: malformedRequest, tryLater, sigRequired, unauthorized or a
+ * signed successful response, through done, exactly once, after the request's audit record
+ * is on disk (CPS 4-11-2): before this returns (a cached answer, no audit trail) or later
+ * from a signing thread or the audit writer. done must not block. req and client are only
+ * read before this returns. */
+void ocspd_answer_start(const unsigned char *req, size_t len, const ocspd_client *client,
+	ocspd_answer_done *done, void *arg);
 
 /* ---- the audit trail (daemon.c opens it; answer.c records every request) ---- */
 struct jpki_audit;
