@@ -13,6 +13,7 @@
 #include "access.h"
 #include "audit.h"
 #include "cache.h"
+#include "request_der.h"
 #include "signer.h"
 #include "signpool.h"
 #include "state.h"
@@ -34,20 +35,32 @@ static int status_only(int status, unsigned char **resp, size_t *resplen, ocspd_
 	return 0;
 }
 
-/* The request, parsed whole: one DER OCSPRequest and nothing after it. */
+/* The request, parsed whole: one DER OCSPRequest and nothing after it. The certificates a
+ * signed request carries are dropped unread: the registry's, never the request's, are used
+ * (OCSP_NOINTERN), and decoding them was most of the cost of parsing. */
 static OCSP_REQUEST *parse(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
+	unsigned char local[4096], *heap = NULL, *out = local;
+	const unsigned char *p;
+	size_t outlen;
 	OCSP_REQUEST *req;
 
 	if (len == 0)
 		return NULL;
+	if (len > sizeof(local))
+		out = heap = malloc(len);
+	if (out != NULL && ocsp_request_drop_certs(der, len, out, &outlen) == 1) {
+		der = out;
+		len = outlen;
+	}
+	p = der;
 	req = d2i_OCSP_REQUEST(NULL, &p, (long)len);
 	if (req != NULL && p != der + len) {
 		OCSP_REQUEST_free(req);
 		req = NULL;
 	}
 	ERR_clear_error();
+	free(heap);
 	return req;
 }
 

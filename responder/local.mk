@@ -7,6 +7,7 @@ responder_jpki_ocspd_SOURCES = \
 	responder/http.c responder/http.h \
 	responder/daemon.c \
 	responder/answer.c \
+	responder/request_der.c responder/request_der.h \
 	responder/access.c responder/access.h \
 	responder/cache.c responder/cache.h \
 	responder/signer.c responder/signer.h \

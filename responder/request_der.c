@@ -53,25 +53,30 @@ int ocsp_request_drop_certs(const unsigned char *der, size_t len, unsigned char 
 	unsigned char *q = out;
 	int tbslen, siglen, sigsize, expsize, reqsize, ok = 0;
 
-	/* Every sum below stays within int (ASN1_put_object's length type). */
+	/* No request is that large; below it, every size and sum stays within int, the length
+	 * type of ASN1_put_object(). */
 	if (der == NULL || len == 0 || len > INT_MAX / 2)
 		return 0;
 	ERR_set_mark();
-	/* The request fills the input: the caller's "nothing after it" check sees trailing
-	 * bytes in der only if we leave der alone. Each field read with last() is the final
-	 * one of its parent, so every parent ends at end too. */
+	/* The request fills the input: bytes after it stay in der for the caller's "nothing
+	 * after the request" check to refuse. Each element read with last() is the final field
+	 * of its parent, so each ends at end too. */
 	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
 		goto done;
 	tbs = p;
-	if (!skip(&p, end, 1, V_ASN1_SEQUENCE) || p == end)
-		goto done;	/* unsigned */
+	if (!skip(&p, end, 1, V_ASN1_SEQUENCE))
+		goto done;
 	tbslen = (int)(p - tbs);
+	if (p == end)
+		goto done;	/* unsigned */
 	if (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 0) || !last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
 		goto done;
 	sig = p;
-	if (!skip(&p, end, 1, V_ASN1_SEQUENCE) || !skip(&p, end, 0, V_ASN1_BIT_STRING) || p == end)
-		goto done;	/* no certs */
+	if (!skip(&p, end, 1, V_ASN1_SEQUENCE) || !skip(&p, end, 0, V_ASN1_BIT_STRING))
+		goto done;
 	siglen = (int)(p - sig);
+	if (p == end)
+		goto done;	/* signed without certs */
 	/* certs: dropped unread, but only if it is a SEQUENCE OF SEQUENCEs; anything else stays
 	 * for d2i to refuse. What is inside each certificate is not checked. */
 	if (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 0) || !last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))

@@ -49,3 +49,10 @@ tests_unit_test_audit_SOURCES = tests/unit/test_audit.c tests/unit/cunit_main.h
 tests_unit_test_audit_CFLAGS = $(JPKI_UNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_audit_LDADD = $(JPKI_UNIT_LDADD) $(JANSSON_LIBS) -lpthread
 EXTRA_DIST += tests/integration/test_audit_cli.sh
+
+check_PROGRAMS += tests/unit/test_request_der
+tests_unit_test_request_der_SOURCES = tests/unit/test_request_der.c responder/request_der.c \
+	responder/request_der.h tests/unit/fixture.c tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_request_der_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
+tests_unit_test_request_der_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_request_der_LDADD = $(JPKI_UNIT_LDADD)
