@@ -157,74 +157,173 @@ static void now(const jpki_audit *a, time_t *t, long *usec)
 	}
 }
 
-/* A JSON string for text that should be UTF-8; bytes that are not become \xNN text. */
-static json_t *string_of(const char *text)
-{
-	json_t *s;
-	char *copy, *w;
-	const unsigned char *p;
+/* The record's text, grown as it is written; `failed` once memory ran out. */
+typedef struct text {
+	char *p;
+	size_t len, cap;
+	bool failed;
+} text;
 
-	if (text == NULL)
-		text = "";
-	if ((s = json_string(text)) != NULL)
-		return s;
-	if ((copy = malloc(strlen(text) * 4 + 1)) == NULL)
-		return NULL;
-	for (p = (const unsigned char *)text, w = copy; *p != '\0'; p++) {
-		if (*p < 0x80)
-			*w++ = (char)*p;
-		else
-			w += sprintf(w, "\\x%02x", *p);
+static void put(text *t, const char *s, size_t n)
+{
+	if (t->failed)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 512;
+		char *grown;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		if ((grown = realloc(t->p, cap)) == NULL) {
+			t->failed = true;
+			return;
+		}
+		t->p = grown;
+		t->cap = cap;
 	}
-	*w = '\0';
-	s = json_string(copy);
-	free(copy);
-	return s;
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static void puts_(text *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 when there is none. */
+static size_t utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
+		    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* A JSON string (RFC 8259 escapes) for text that should be UTF-8; a byte that is not part
+ * of a well-formed sequence becomes the text \xNN, so that nothing is lost or invalid. */
+static void put_string(text *t, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	char esc[8];
+	size_t n;
+
+	put(t, "\"", 1);
+	while (*p != '\0') {
+		const unsigned char *run = p;
+
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		put(t, (const char *)run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		switch (*p) {
+		case '"': puts_(t, "\\\""); break;
+		case '\\': puts_(t, "\\\\"); break;
+		case '\b': puts_(t, "\\b"); break;
+		case '\f': puts_(t, "\\f"); break;
+		case '\n': puts_(t, "\\n"); break;
+		case '\r': puts_(t, "\\r"); break;
+		case '\t': puts_(t, "\\t"); break;
+		default:
+			if (*p < 0x20) {
+				snprintf(esc, sizeof(esc), "\\u%04X", *p);
+				puts_(t, esc);
+			} else if ((n = utf8_len(p)) > 0) {
+				put(t, (const char *)p, n);
+				p += n - 1;
+			} else {
+				snprintf(esc, sizeof(esc), "\\\\x%02x", *p);
+				puts_(t, esc);
+			}
+		}
+		p++;
+	}
+	put(t, "\"", 1);
+}
+
+/* The details as they go into the record: one JSON object (checked by jansson), kept as the
+ * caller wrote it unless it spans lines (a record is one line), then re-encoded compactly. */
+static void put_details(text *t, const char *details, jpki_err *err)
+{
+	json_error_t jerr;
+	json_t *o;
+	char *compact;
+
+	if (details == NULL) {
+		puts_(t, "{}");
+		return;
+	}
+	o = json_loads(details, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL || !json_is_object(o)) {
+		json_decref(o);
+		jpki_errf(err, "audit record refused: details are not a JSON object%s%s", o == NULL ? ": " : "",
+			o == NULL ? jerr.text : "");
+		t->failed = true;
+		return;
+	}
+	if (strpbrk(details, "\r\n") == NULL) {
+		puts_(t, details);
+	} else if ((compact = json_dumps(o, JSON_COMPACT)) != NULL) {
+		puts_(t, compact);
+		free(compact);
+	} else
+		t->failed = true;
+	json_decref(o);
 }
 
 /* The record without v, seq, time and prev: "{"component":…,"details":{…}}", malloc'd. */
 static char *record_middle(const jpki_audit *a, const jpki_audit_record *r, jpki_err *err)
 {
-	json_t *o, *details;
-	json_error_t jerr;
-	char *text;
+	text t = { 0 };
+	char num[64];
 
+	err->text[0] = '\0';
 	if (r->event == NULL || r->event[0] == '\0' || r->result == NULL || r->result[0] == '\0') {
 		jpki_errf(err, "audit record refused: it needs an event and a result");
 		return NULL;
 	}
-	if (r->details != NULL) {
-		details = json_loads(r->details, JSON_REJECT_DUPLICATES, &jerr);
-		if (details == NULL || !json_is_object(details)) {
-			json_decref(details);
-			jpki_errf(err, "audit record refused: details are not a JSON object%s%s",
-				details == NULL ? ": " : "", details == NULL ? jerr.text : "");
-			return NULL;
-		}
-	} else {
-		details = json_object();
-	}
-	o = json_object();
-	if (o == NULL || details == NULL ||
-	    json_object_set_new(o, "component", string_of(a->component)) < 0 ||
-	    json_object_set_new(o, "event", string_of(r->event)) < 0 ||
-	    json_object_set_new(o, "result", string_of(r->result)) < 0 ||
-	    json_object_set_new(o, "identity", string_of(r->identity)) < 0 ||
-	    json_object_set_new(o, "auth", string_of(r->auth != NULL ? r->auth : "none")) < 0 ||
-	    json_object_set_new(o, "client", string_of(r->client)) < 0 ||
-	    json_object_set_new(o, "method", r->method != NULL ? string_of(r->method) : json_null()) < 0 ||
-	    json_object_set_new(o, "conn", json_integer(r->conn)) < 0 ||
-	    json_object_set_new(o, "op", json_integer(r->op)) < 0 ||
-	    json_object_set_new(o, "details", details) < 0) {
-		json_decref(o);
-		jpki_errf(err, "audit record: out of memory");
+	puts_(&t, "{\"component\":");
+	put_string(&t, a->component);
+	puts_(&t, ",\"event\":");
+	put_string(&t, r->event);
+	puts_(&t, ",\"result\":");
+	put_string(&t, r->result);
+	puts_(&t, ",\"identity\":");
+	put_string(&t, r->identity);
+	puts_(&t, ",\"auth\":");
+	put_string(&t, r->auth != NULL ? r->auth : "none");
+	puts_(&t, ",\"client\":");
+	put_string(&t, r->client);
+	puts_(&t, ",\"method\":");
+	if (r->method != NULL)
+		put_string(&t, r->method);
+	else
+		puts_(&t, "null");
+	snprintf(num, sizeof(num), ",\"conn\":%lld,\"op\":%lld,\"details\":", r->conn, r->op);
+	puts_(&t, num);
+	put_details(&t, r->details, err);
+	puts_(&t, "}");
+	if (t.failed) {
+		free(t.p);
+		if (err->text[0] == '\0')
+			jpki_errf(err, "audit record: out of memory");
 		return NULL;
 	}
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text == NULL)
-		jpki_errf(err, "audit record: out of memory");
-	return text;
+	return t.p;
 }
 
 /* --- the pending batch (under mu) ------------------------------------------------------- */

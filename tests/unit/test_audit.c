@@ -313,6 +313,40 @@ static void test_concurrent(void)
 	rm_dir(dir);
 }
 
+/* Strings are escaped as JSON (quotes, backslashes, control characters), UTF-8 kept, bytes
+ * that are not UTF-8 written as \xNN text; details spanning lines become one line. */
+static void test_escaping(void)
+{
+	char *dir = new_dir(), *path, **l;
+	jpki_audit *a;
+	jpki_audit_entry e = { 0 };
+	jpki_err err = { "" };
+	jpki_audit_record r = { .event = "crl-read", .result = "refused: rule (e) \"x\"",
+		.identity = "cn=\xe5\x8d\x83\xe8\x91\x89,o=a\\b", .auth = "simple",
+		.client = "tab\there\x01\xff", .method = "ldap", .conn = 1, .op = 2,
+		.details = "{\n  \"entries\": [\"a\"]\n}" };
+	size_t n;
+
+	set_clock("2026-11-26T07:44:14Z", 1);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(jpki_audit_append(a, &r, &err) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "slapd", "2026-11-26");
+	l = lines_of(path, &n);
+	CU_ASSERT_FATAL(n == 1);
+	CU_ASSERT(strstr(l[0], "\"result\":\"refused: rule (e) \\\"x\\\"\"") != NULL);
+	CU_ASSERT(strstr(l[0], "\"client\":\"tab\\there\\u0001\\\\xff\"") != NULL);
+	CU_ASSERT(strstr(l[0], "\"details\":{\"entries\":[\"a\"]}") != NULL);
+	CU_ASSERT_FATAL(jpki_audit_entry_parse(l[0], strlen(l[0]), &e, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(e.identity, "cn=\xe5\x8d\x83\xe8\x91\x89,o=a\\b");
+	CU_ASSERT_STRING_EQUAL(e.result, "refused: rule (e) \"x\"");
+	CU_ASSERT_STRING_EQUAL(e.client, "tab\there\x01\\xff");
+	jpki_audit_entry_clear(&e);
+	lines_free(l, n);
+	free(path);
+	rm_dir(dir);
+}
+
 /* Completions of submitted records, counted under a lock; durable ones must arrive in
  * seq order of their batches, every one exactly once. */
 typedef struct completions {
@@ -683,6 +717,7 @@ int main(void)
 	s = CU_add_suite("audit", NULL, NULL);
 	if (s == NULL ||
 	    !CU_add_test(s, "record format and chain", test_record_format) ||
+	    !CU_add_test(s, "JSON escaping of strings and details", test_escaping) ||
 	    !CU_add_test(s, "resume after close", test_resume) ||
 	    !CU_add_test(s, "rotation across a day boundary", test_rotation) ||
 	    !CU_add_test(s, "a clock stepped back", test_clock_backwards) ||
