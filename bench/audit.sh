@@ -7,6 +7,12 @@
 #     target: at most 10% slower.
 #
 #   bench/audit.sh [SECONDS] [ROUNDS]      (default 5 3)
+#   BENCH_LDAP_CONNECTIONS=N  concurrent LDAP readers (default 64)
+#   BENCH_SLAPD_THREADS=N     slapd's `threads`, in both repositories (default 64): a reader
+#                             waiting for its record holds a slapd thread, so readers share
+#                             one fdatasync only as far as there are threads for them
+#   BENCH_OCSP_CONNECTIONS=N  concurrent OCSP clients (default 64)
+#   BENCH_OCSPD_THREADS=N     responder worker threads (default 4)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +21,8 @@ export JPKI_SRCDIR=$SRC JPKI_BUILDDIR=${JPKI_BUILDDIR:-$SRC/build}
 . "$SRC/scripts/lib/repo.sh"
 
 seconds=${1:-5} rounds=${2:-3}
+ldap_conns=${BENCH_LDAP_CONNECTIONS:-64} slapd_threads=${BENCH_SLAPD_THREADS:-64}
+ocsp_conns=${BENCH_OCSP_CONNECTIONS:-64}
 B=$JPKI_BUILDDIR/bench
 PKI=$JPKI_BUILDDIR/test-pki
 [ -f "$PKI/.complete" ] || "$SRC/scripts/lib/testpki.sh" "$PKI" "$JPKI_BUILDDIR" >&2
@@ -31,7 +39,8 @@ trap cleanup EXIT
 
 setup() { # DIR: repository, CRLs of both generations, verifiers, responder allowing loopback
 	local dir=$1
-	repo_init "$dir" "$PKI" >/dev/null
+	INSTANCE_GLOBAL_CONF="$(repo_tls_conf "$PKI")
+threads $slapd_threads" repo_init "$dir" "$PKI" >/dev/null
 	repo_publish_ca "$dir" "$PKI" >/dev/null
 	repo_issue "$dir" "$PKI" gen1 "$dir.crl/g1" >/dev/null
 	repo_issue "$dir" "$PKI" gen2 "$dir.crl/g2" >/dev/null
@@ -54,15 +63,16 @@ field() { sed -n "s/.*$1=\\([0-9.]*\\).*/\\1/p"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ldap_run() {
 	"$B/ldap-load" "$(repo_uri "$1")" "uid=signature,$REPO_VERIFIER_BASE" "$1/secrets/verifier-signature.pw" \
-		"$W/dns" "certificateRevocationList;binary" 8 "$seconds" | field searches_per_s
+		"$W/dns" "certificateRevocationList;binary" "$ldap_conns" "$seconds" | field searches_per_s
 }
 ocsp_run() {
-	"$B/ocsp-load" "$(repo_ocspd_url "$1")" "$W/req" 64 "$seconds" | field requests_per_s
+	"$B/ocsp-load" "$(repo_ocspd_url "$1")" "$W/req" "$ocsp_conns" "$seconds" | field requests_per_s
 }
 # Warm the responders' caches.
 ocsp_run "$W/with" >/dev/null; ocsp_run "$W/without" >/dev/null
 
 : > "$W/lw"; : > "$W/lo"; : > "$W/ow"; : > "$W/oo"
+echo "LDAP: $ldap_conns readers, slapd threads $slapd_threads; OCSP: $ocsp_conns clients, responder threads ${BENCH_OCSPD_THREADS:-4}"
 echo "round  LDAP reads/s with  without   OCSP cached/s with  without"
 for r in $(seq 1 "$rounds"); do
 	lw=$(ldap_run "$W/with"); lo=$(ldap_run "$W/without")

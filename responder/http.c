@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "http.h"
 #include "ocspd.h"
 
@@ -32,6 +33,7 @@
 
 typedef struct http_state {
 	struct MHD_Daemon *plain, *tls;
+	acceptor *plain_acc, *tls_acc;
 	char *path;			/* the configured path without trailing '/'; "" for "/" */
 	size_t pathlen;
 	char *tls_cert, *tls_key, *tls_trust;	/* PEM, kept while the HTTPS daemon runs */
@@ -725,21 +727,24 @@ static int bind_address(const char *listen, unsigned port, struct sockaddr_stora
 	return -1;
 }
 
-static struct MHD_Daemon *start_daemon(const ocspd_config *c, unsigned port, bool tls, char *err, size_t errlen)
+/* A daemon for one listener: the worker pool, fed by its acceptor (acceptor.h). */
+static struct MHD_Daemon *start_daemon(const ocspd_config *c, unsigned port, bool tls, acceptor **acc,
+	char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_ERROR_LOG;
+		MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d;
+	char why[sizeof(H.start_error)];
 
 	if (bind_address(c->listen, port, &ss, &flags) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not an IPv4 or IPv6 address", c->listen);
 		return NULL;
 	}
+	flags &= ~(unsigned)MHD_USE_IPv6;	/* no listening socket of its own */
 	if (!tls)
-		d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, &tag_plain,
+		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &tag_plain,
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->max_per_ip,
@@ -747,9 +752,8 @@ static struct MHD_Daemon *start_daemon(const ocspd_config *c, unsigned port, boo
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			MHD_OPTION_END);
 	else
-		d = MHD_start_daemon(flags | MHD_USE_TLS, (uint16_t)port, NULL, NULL, on_request, &tag_tls,
+		d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, &tag_tls,
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->max_per_ip,
@@ -761,10 +765,17 @@ static struct MHD_Daemon *start_daemon(const ocspd_config *c, unsigned port, boo
 			MHD_OPTION_HTTPS_MEM_TRUST, H.tls_trust,
 			MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 			MHD_OPTION_END);
+	snprintf(why, sizeof(why), "%s", H.start_error[0] != '\0' ? H.start_error : "libmicrohttpd refused");
+	if (d != NULL &&
+	    (*acc = acceptor_start((struct sockaddr *)&ss, ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in), d, why, sizeof(why))) == NULL) {
+		MHD_stop_daemon(d);
+		d = NULL;
+	}
 	if (d == NULL)
 		snprintf(err, errlen, "cannot listen on %s%s%s port %u%s: %s",
 			ss.ss_family == AF_INET6 ? "[" : "", c->listen, ss.ss_family == AF_INET6 ? "]" : "", port,
-			tls ? " (HTTPS)" : "", H.start_error[0] != '\0' ? H.start_error : "libmicrohttpd refused");
+			tls ? " (HTTPS)" : "", why);
 	return d;
 }
 
@@ -800,9 +811,9 @@ int http_start(const ocspd_config *c, char *err, size_t errlen)
 			read_pem(c->https_key, "https-key", &H.tls_key, &H.tls_key_len, err, errlen) < 0 ||
 			read_pem(c->https_client_ca, "https-client-ca", &H.tls_trust, NULL, err, errlen) < 0))
 		goto fail;
-	if ((H.plain = start_daemon(c, c->port, false, err, errlen)) == NULL)
+	if ((H.plain = start_daemon(c, c->port, false, &H.plain_acc, err, errlen)) == NULL)
 		goto fail;
-	if (c->https_port != 0 && (H.tls = start_daemon(c, c->https_port, true, err, errlen)) == NULL)
+	if (c->https_port != 0 && (H.tls = start_daemon(c, c->https_port, true, &H.tls_acc, err, errlen)) == NULL)
 		goto fail;
 	atomic_store(&H.starting, false);
 	ocspd_log(OCSPD_LOG_INFO, "http: listening on %s port %u%s, path %s, %u threads", c->listen, c->port,
@@ -810,6 +821,8 @@ int http_start(const ocspd_config *c, char *err, size_t errlen)
 	return 0;
 fail:
 	atomic_store(&H.starting, false);
+	acceptor_stop(H.plain_acc);
+	H.plain_acc = NULL;
 	if (H.plain != NULL)
 		MHD_stop_daemon(H.plain);
 	H.plain = NULL;
@@ -826,17 +839,6 @@ void http_reload(const ocspd_config *c)
 	atomic_store(&H.cache_max_age, c->cache_max_age);
 }
 
-static void quiesce(struct MHD_Daemon *d)
-{
-	MHD_socket s;
-
-	if (d == NULL)
-		return;
-	s = MHD_quiesce_daemon(d);
-	if (s != MHD_INVALID_SOCKET)
-		close(s);
-}
-
 void http_stop(void)
 {
 	struct timespec until;
@@ -845,8 +847,9 @@ void http_stop(void)
 	if (H.plain == NULL && H.tls == NULL)
 		return;
 	atomic_store(&H.stopping, true);
-	quiesce(H.plain);
-	quiesce(H.tls);
+	acceptor_stop(H.plain_acc);
+	acceptor_stop(H.tls_acc);
+	H.plain_acc = H.tls_acc = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += H.timeout > 0 ? H.timeout : 1;
 	pthread_mutex_lock(&H.lock);

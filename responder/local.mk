@@ -5,6 +5,7 @@ responder_jpki_ocspd_SOURCES = \
 	responder/main.c \
 	responder/config.c \
 	responder/http.c responder/http.h \
+	responder/acceptor.c responder/acceptor.h \
 	responder/daemon.c \
 	responder/answer.c \
 	responder/request_der.c responder/request_der.h \
