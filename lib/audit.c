@@ -89,6 +89,8 @@ struct jpki_audit {
 	pthread_t thread;
 	bool thread_started, stopping;
 	chain_state head;	/* after the last record given a seq */
+	time_t second;		/* the second second_text shows */
+	char second_text[24];	/* "YYYY-MM-DD\0THH:MM:SS" */
 	chain_state durable;	/* after the last record on disk */
 	batch batches[2];
 	batch *pending;
@@ -255,9 +257,10 @@ static void put_string(text *t, const char *s)
 	put(t, "\"", 1);
 }
 
-/* The details as they go into the record: one JSON object (checked by jansson), kept as the
- * caller wrote it unless it spans lines (a record is one line), then re-encoded compactly. */
-static void put_details(text *t, const char *details, jpki_err *err)
+/* The details as they go into the record: one JSON object (checked by jansson unless an
+ * encoder made it), kept as the caller wrote it unless it spans lines (a record is one line),
+ * then re-encoded compactly. */
+static void put_details(text *t, const char *details, bool made, jpki_err *err)
 {
 	json_error_t jerr;
 	json_t *o;
@@ -265,6 +268,10 @@ static void put_details(text *t, const char *details, jpki_err *err)
 
 	if (details == NULL) {
 		puts_(t, "{}");
+		return;
+	}
+	if (made && details[0] == '{' && strpbrk(details, "\r\n") == NULL) {
+		puts_(t, details);
 		return;
 	}
 	o = json_loads(details, JSON_REJECT_DUPLICATES, &jerr);
@@ -315,7 +322,7 @@ static char *record_middle(const jpki_audit *a, const jpki_audit_record *r, jpki
 		puts_(&t, "null");
 	snprintf(num, sizeof(num), ",\"conn\":%lld,\"op\":%lld,\"details\":", r->conn, r->op);
 	puts_(&t, num);
-	put_details(&t, r->details, err);
+	put_details(&t, r->details, r->details_made, err);
 	puts_(&t, "}");
 	if (t.failed) {
 		free(t.p);
@@ -350,27 +357,33 @@ static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *
 	batch *b = a->pending;
 	size_t mlen = strlen(middle), start = b->len, len;
 	chain_state next = a->head;
-	char day[11];
-	struct tm tm;
+	char *day = a->second_text;
 	segment *seg;
 	int n;
 
 	now(a, &next.t, &next.usec);
 	next.seq = a->head.seq + 1;
-	gmtime_r(&next.t, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	if (next.t != a->second || day[0] == '\0') {
+		struct tm tm;
+
+		/* Once a second: "YYYY-MM-DD" (the file's day), then "THH:MM:SS". */
+		gmtime_r(&next.t, &tm);
+		strftime(a->second_text, 11, "%Y-%m-%d", &tm);
+		strftime(a->second_text + 11, sizeof(a->second_text) - 11, "T%H:%M:%S", &tm);
+		a->second = next.t;
+	}
 	if (batch_reserve(b, mlen + 256) < 0)
 		return jpki_errf(err, "audit record: out of memory");
 	/* {"v":1,"seq":N,"time":"…", + middle without its braces + ,"prev":"…"} */
-	n = snprintf(b->buf + start, b->cap - start,
-		"{\"v\":%d,\"seq\":%lld,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",",
-		JPKI_AUDIT_VERSION, next.seq, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		tm.tm_min, tm.tm_sec, next.usec);
+	n = snprintf(b->buf + start, b->cap - start, "{\"v\":%d,\"seq\":%lld,\"time\":\"%s%s.%06ldZ\",",
+		JPKI_AUDIT_VERSION, next.seq, day, day + 11, next.usec);
 	len = (size_t)n;
 	memcpy(b->buf + start + len, middle + 1, mlen - 2);
 	len += mlen - 2;
-	n = snprintf(b->buf + start + len, b->cap - start - len, ",\"prev\":\"%s\"}", a->head.hash);
-	len += (size_t)n;
+	memcpy(b->buf + start + len, ",\"prev\":\"", 9);
+	memcpy(b->buf + start + len + 9, a->head.hash, JPKI_AUDIT_HEX_LEN);
+	memcpy(b->buf + start + len + 9 + JPKI_AUDIT_HEX_LEN, "\"}", 2);
+	len += 9 + JPKI_AUDIT_HEX_LEN + 2;
 	jpki_audit_sha256_hex(b->buf + start, len, next.hash);
 	b->buf[start + len] = '\n';
 	b->len = start + len + 1;
@@ -387,7 +400,7 @@ static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *
 			b->segs = grown;
 			b->segcap += 4;
 		}
-		memcpy(b->segs[b->nsegs].day, day, sizeof(day));
+		memcpy(b->segs[b->nsegs].day, day, sizeof(b->segs[0].day));
 		b->nsegs++;
 	}
 	seg = &b->segs[b->nsegs - 1];

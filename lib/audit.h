@@ -50,6 +50,7 @@
  * directory holds no file of the component. */
 #ifndef JPKI_AUDIT_H
 #define JPKI_AUDIT_H
+#include <stdbool.h>
 #include <time.h>
 #include "err.h"
 
@@ -87,6 +88,8 @@ typedef struct jpki_audit_record {
 	const char *method;	/* "ldap" | "ocsp" | NULL */
 	long long conn, op;	/* -1 when not applicable */
 	const char *details;	/* a JSON object as text with event fields, or NULL ({}) */
+	bool details_made;	/* details come from a JSON encoder (json_dumps, or code that can
+				 * write nothing but one object): written as given, not parsed again */
 } jpki_audit_record;
 
 /* Takes the component's lock, resumes the chain (truncating a torn last line), opens the

@@ -53,6 +53,7 @@ int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const ch
 	r.result = result;
 	r.method = strcmp(event, "crl-read") == 0 ? "ldap" : NULL;
 	r.details = details;
+	r.details_made = true;	/* every details text here comes from json_dumps or a fixed form */
 	origin(op, &r, client, sizeof(client));
 	if (jpki_audit_append(ji->audit, &r, &err) == 0)
 		return 0;

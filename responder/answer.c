@@ -89,22 +89,46 @@ static ASN1_GENERALIZEDTIME *gt(time_t t)
 	return ASN1_GENERALIZEDTIME_set(NULL, t);
 }
 
-/* Adds every CertID's status; -1 when one needs data that is stale or missing (tryLater). */
-/* {"serial":"HEX","status":"…"} appended to the audit details list. */
-static void note_certid(char *list, size_t len, const ASN1_INTEGER *serial, const char *status)
+/* The audit details of the CertIDs answered, {"serial":"HEX","status":"…"} each, comma
+ * separated: hex digits and fixed words only, so always valid JSON. */
+typedef struct certid_list {
+	char *text;
+	size_t len, cap;
+	bool failed;	/* out of memory: the record cannot be written */
+} certid_list;
+
+static void note_certid(certid_list *l, const ASN1_INTEGER *serial, const char *status)
 {
 	BIGNUM *bn = serial != NULL ? ASN1_INTEGER_to_BN(serial, NULL) : NULL;
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-	size_t used = strlen(list);
+	size_t need = (hex != NULL ? strlen(hex) : 0) + strlen(status) + 32;
+	int n;
 
-	snprintf(list + used, len - used, "%s{\"serial\":\"%s\",\"status\":\"%s\"}", used ? "," : "",
-		hex != NULL ? hex : "", status);
+	if (l->len + need > l->cap) {
+		size_t cap = l->cap ? l->cap : 256;
+		char *grown;
+
+		while (cap < l->len + need)
+			cap *= 2;
+		if ((grown = realloc(l->text, cap)) == NULL)
+			l->failed = true;
+		else {
+			l->text = grown;
+			l->cap = cap;
+		}
+	}
+	if (!l->failed) {
+		n = snprintf(l->text + l->len, l->cap - l->len, "%s{\"serial\":\"%s\",\"status\":\"%s\"}",
+			l->len ? "," : "", hex != NULL ? hex : "", status);
+		l->len += (size_t)n;
+	}
 	OPENSSL_free(hex);
 	BN_free(bn);
 }
 
+/* Adds every CertID's status; -1 when one needs data that is stale or missing (tryLater). */
 static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s, time_t now,
-	ocspd_answer_info *info, const jpki_ca_key **signer_issuer, char *certids, size_t clen)
+	ocspd_answer_info *info, const jpki_ca_key **signer_issuer, certid_list *certids)
 {
 	int i, n = OCSP_request_onereq_count(req), rc = 0;
 
@@ -121,7 +145,7 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 		if (k == NULL) {
 			/* An issuer this responder does not serve. */
 			OCSP_id_get0_info(NULL, NULL, NULL, &serial, id);
-			note_certid(certids, clen, serial, "unknown");
+			note_certid(certids, serial, "unknown");
 			tu = gt(now);
 			rc = OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_UNKNOWN, 0, NULL, tu, NULL) ? 0 : -2;
 			ASN1_TIME_free(tu);
@@ -148,7 +172,7 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 			t_this = k->oldest_this;
 			t_next = k->earliest_next;
 		}
-		note_certid(certids, clen, serial, r != NULL ? "revoked" : "good");
+		note_certid(certids, serial, r != NULL ? "revoked" : "good");
 		tu = gt(t_this);
 		nu = gt(t_next);
 		if (r != NULL)
@@ -212,12 +236,13 @@ typedef struct job {
 	unsigned char key[32];
 	bool keyed;
 	time_t now;
-	char certids[6144];	/* audit details of the CertIDs answered */
+	certid_list ids;	/* audit details of the CertIDs answered */
 } job;
 
 static void deliver(job *j)
 {
 	j->done(j->done_arg, j->resp, j->resplen, &j->info);
+	free(j->ids.text);
 	free(j);
 }
 
@@ -258,15 +283,21 @@ static void finish(job *j)
 	int policy;
 	struct jpki_audit *a = ocspd_audit(&policy);
 	jpki_audit_record r = { 0 };
-	char details[8192];
+	char local[1024], *details = local;
+	size_t need = j->ids.len + 64;
 	jpki_err err;
 
 	if (a == NULL) {
 		deliver(j);
 		return;
 	}
-	snprintf(details, sizeof(details), "{\"certids\":[%s],\"cache\":\"%s\",\"nonce\":%s}", j->certids,
-		j->info.cache_hit ? "hit" : "fresh", j->nonce ? "true" : "false");
+	if (j->ids.failed || (need > sizeof(local) && (details = malloc(need)) == NULL)) {
+		unrecorded(j, "out of memory for its details", policy);
+		deliver(j);
+		return;
+	}
+	snprintf(details, need, "{\"certids\":[%s],\"cache\":\"%s\",\"nonce\":%s}",
+		j->ids.text != NULL ? j->ids.text : "", j->info.cache_hit ? "hit" : "fresh", j->nonce ? "true" : "false");
 	r.event = "ocsp-request";
 	r.result = status_name(j->info.response_status);
 	r.identity = j->info.verifier;
@@ -276,8 +307,14 @@ static void finish(job *j)
 	r.conn = -1;
 	r.op = -1;
 	r.details = details;
-	if (jpki_audit_submit(a, &r, recorded, j, &err) == 0)
+	r.details_made = true;	/* hex digits and fixed words: nothing to check */
+	if (jpki_audit_submit(a, &r, recorded, j, &err) == 0) {
+		if (details != local)
+			free(details);
 		return;
+	}
+	if (details != local)
+		free(details);
 	unrecorded(j, err.text, policy);
 	deliver(j);
 }
@@ -304,7 +341,7 @@ static void sign(void *arg)
 	j->info.produced_at = j->now;
 	make_etag(j->resp, j->resplen, j->info.etag, sizeof(j->info.etag));
 	if (j->keyed)
-		cache_put(j->key, j->s->generation, j->now, j->resp, j->resplen, &j->info, j->certids);
+		cache_put(j->key, j->s->generation, j->now, j->resp, j->resplen, &j->info, j->ids.text);
 out:
 	ERR_clear_error();
 	OCSP_RESPONSE_free(r);
@@ -320,7 +357,7 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 void ocspd_answer_start(const unsigned char *der, size_t len, const ocspd_client *client,
 	ocspd_answer_done *done, void *arg)
 {
-	job *j = calloc(1, sizeof(*j));
+	job *j = malloc(sizeof(*j));
 
 	if (j == NULL) {
 		ocspd_answer_info info = { 0 };
@@ -328,6 +365,7 @@ void ocspd_answer_start(const unsigned char *der, size_t len, const ocspd_client
 		done(arg, NULL, 0, &info);	/* no memory even to record: the HTTP layer says 500 */
 		return;
 	}
+	memset(j, 0, sizeof(*j));
 	j->done = done;
 	j->done_arg = arg;
 	snprintf(j->client, sizeof(j->client), "%s", client->addr_text);
@@ -376,14 +414,15 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 	info->cacheable = nonce == 0;
 	j->keyed = info->cacheable && cache_key(req, j->key) == 0;
 	if (j->keyed && cache_get(j->key, s->generation, now, c->cache_max_age, &j->resp, &j->resplen, info,
-			j->certids, sizeof(j->certids))) {
+			&j->ids.text)) {
+		j->ids.len = j->ids.cap = j->ids.text != NULL ? strlen(j->ids.text) : 0;
 		info->cache_hit = true;
 		info->response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
 		goto out;
 	}
 	bs = OCSP_BASICRESP_new();
 	if (bs == NULL ||
-	    (out = add_statuses(bs, req, s, now, info, &issuer, j->certids, sizeof(j->certids))) == -2) {
+	    (out = add_statuses(bs, req, s, now, info, &issuer, &j->ids)) == -2) {
 		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info);
 		goto out;
 	}

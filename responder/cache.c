@@ -79,7 +79,7 @@ static slot *victim(unsigned set, const unsigned char key[32])
 }
 
 int cache_get(const unsigned char key[32], unsigned long generation, time_t now, long max_age,
-	unsigned char **der, size_t *len, ocspd_answer_info *info, char *certids, size_t clen)
+	unsigned char **der, size_t *len, ocspd_answer_info *info, char **certids)
 {
 	unsigned set = set_of(key);
 	slot *s;
@@ -96,8 +96,12 @@ int cache_get(const unsigned char key[32], unsigned long generation, time_t now,
 		info->next_update = s->next_update;
 		info->produced_at = s->produced_at;
 		memcpy(info->etag, s->etag, sizeof(info->etag));
-		snprintf(certids, clen, "%s", s->certids != NULL ? s->certids : "");
-		hit = 1;
+		*certids = s->certids != NULL ? strdup(s->certids) : NULL;
+		hit = s->certids == NULL || *certids != NULL;
+		if (!hit) {
+			OPENSSL_free(*der);	/* no memory for its record: answered as a miss */
+			*der = NULL;
+		}
 	}
 	pthread_mutex_unlock(&stripes[set % STRIPES]);
 	return hit;
@@ -109,9 +113,9 @@ void cache_put(const unsigned char key[32], unsigned long generation, time_t now
 	unsigned set = set_of(key);
 	slot *s;
 	unsigned char *copy = malloc(len);
-	char *ids = strdup(certids);
+	char *ids = certids != NULL ? strdup(certids) : NULL;
 
-	if (copy == NULL || ids == NULL) {
+	if (copy == NULL || (certids != NULL && ids == NULL)) {
 		free(copy);
 		free(ids);
 		return;

@@ -10,9 +10,10 @@
 /* The key of a request: SHA-256 over its CertIDs' DER, in order. */
 int cache_key(OCSP_REQUEST *req, unsigned char key[32]);
 /* A copy of the cached answer (OPENSSL_free) when fresh for this generation. */
-/* certids: the audit details of the CertIDs answered, kept with the answer. */
+/* certids: the audit details of the CertIDs answered, kept with the answer; a copy (free)
+ * or NULL comes back with it. */
 int cache_get(const unsigned char key[32], unsigned long generation, time_t now, long max_age,
-	unsigned char **der, size_t *len, ocspd_answer_info *info, char *certids, size_t clen);
+	unsigned char **der, size_t *len, ocspd_answer_info *info, char **certids);
 void cache_put(const unsigned char key[32], unsigned long generation, time_t now,
 	const unsigned char *der, size_t len, const ocspd_answer_info *info, const char *certids);
 void cache_clear(void);

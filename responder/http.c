@@ -43,10 +43,10 @@ typedef struct http_state {
 	_Atomic long cache_max_age;
 	atomic_bool starting, stopping;
 	char start_error[512];		/* libmicrohttpd's last word while starting */
-	pthread_mutex_t lock;		/* guards inflight and answering for the waits in http_stop */
+	pthread_mutex_t lock;		/* guards inflight, and the waits in http_stop */
 	pthread_cond_t idle;
 	unsigned inflight;
-	unsigned answering;		/* answers started and not yet back (their connection suspended) */
+	atomic_uint answering;		/* answers started and not yet back (their connection suspended) */
 } http_state;
 
 static http_state H = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -377,10 +377,12 @@ done:
 
 static void answering_done(void)
 {
-	pthread_mutex_lock(&H.lock);
-	if (--H.answering == 0)
+	/* The lock only for http_stop, which waits for the last one. */
+	if (atomic_fetch_sub(&H.answering, 1) == 1 && atomic_load(&H.stopping)) {
+		pthread_mutex_lock(&H.lock);
 		pthread_cond_broadcast(&H.idle);
-	pthread_mutex_unlock(&H.lock);
+		pthread_mutex_unlock(&H.lock);
+	}
 }
 
 /* From ocspd_answer_start: on this worker before it returns, or on a signing thread or the
@@ -425,9 +427,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, request *r, bool get,
 	r->conn = conn;
 	r->get = get;
 	atomic_store(&r->phase, ANSWERING);
-	pthread_mutex_lock(&H.lock);
-	H.answering++;
-	pthread_mutex_unlock(&H.lock);
+	atomic_fetch_add(&H.answering, 1);
 	ocspd_answer_start(req, len, &client, on_answered, r);
 	if (atomic_load(&r->phase) == ANSWERED) {
 		answering_done();
@@ -795,7 +795,8 @@ int http_start(const ocspd_config *c, char *err, size_t errlen)
 	}
 	H.pathlen = n;
 	H.timeout = c->timeout;
-	H.inflight = H.answering = 0;
+	H.inflight = 0;
+	atomic_store(&H.answering, 0);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -860,10 +861,10 @@ void http_stop(void)
 	/* A suspended connection must be resumed before its daemon stops (libmicrohttpd aborts
 	 * otherwise); every answer comes back, signed, refused or unrecorded. */
 	until.tv_sec += STOP_ANSWER_WAIT;
-	while (H.answering > 0)
+	while (atomic_load(&H.answering) > 0)
 		if (pthread_cond_timedwait(&H.idle, &H.lock, &until) == ETIMEDOUT)
 			break;
-	answering = H.answering;
+	answering = atomic_load(&H.answering);
 	pthread_mutex_unlock(&H.lock);
 	if (left > 0)
 		ocspd_log(OCSPD_LOG_WARNING, "http: stopping with %u requests unfinished after %u s", left, H.timeout);

@@ -114,9 +114,17 @@ got=$(wc -l < "$T/ocsp.got")
 recorded=$(( $(cat "$A"/ocspd-*.jsonl | grep -c '"result":"ok"') - before ))
 t_ok "responder killed under load after $got answers: $recorded records, none missing" test "$recorded" -ge "$got"
 rm -f "$DIR/ocspd/pid"
-repo_ocspd_start "$DIR" "$PKI" || t_fail "responder restarts"
+repo_ocspd_start "$DIR" "$PKI" --max-certids 400 || t_fail "responder restarts"
 ocsp_as signature "${g1[0]}" >/dev/null
 t_ok "after both kills the chains still verify" "$JPKI" audit verify --dir "$A" --live
+
+# --- a request with hundreds of CertIDs is recorded whole --------------------------------------------
+serials=()
+for i in $(seq 1 300); do serials+=(-serial "0x7$(printf '%015X' "$i")"); done
+t_eq "300 CertIDs in one request: 300 answered" 300 "$(openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" \
+	"${serials[@]}" -signer "$V/signature.pem" -signkey "$V/signature.key" 2>&1 | grep -cE ': good$')"
+t_eq "its record lists the 300 CertIDs" 300 \
+	"$("$JPKI" audit show --dir "$A" --component ocspd --json | tail -1 | grep -o '"serial"' | wc -l)"
 
 # --- signed checkpoints: a responder given a checkpoint key seals its trail when it stops ----------
 repo_ocspd_stop "$DIR"

@@ -575,6 +575,11 @@ static void test_refusals(void)
 	a = open_log(dir, "slapd");
 	CU_ASSERT(jpki_audit_append(a, &r, &err) < 0);
 	CU_ASSERT(strstr(err.text, "not a JSON object") != NULL);
+	/* Details an encoder made are taken as given, but never something that is no object. */
+	r.details_made = true;
+	CU_ASSERT(jpki_audit_append(a, &r, &err) < 0);
+	CU_ASSERT(strstr(err.text, "not a JSON object") != NULL);
+	r.details_made = false;
 	r.details = NULL;
 	r.result = NULL;
 	CU_ASSERT(jpki_audit_append(a, &r, &err) < 0);
