@@ -4,12 +4,15 @@
  * thousands of times faster than one `openssl` process per request.
  *
  *   ocsp-reqgen plain TARGETS OUTDIR COUNT
+ *   ocsp-reqgen plain-nonce TARGETS OUTDIR COUNT
  *   ocsp-reqgen nonce TARGETS OUTDIR COUNT SIGNER-CERT SIGNER-KEY [THREADS]
  *   ocsp-reqgen pss   TARGETS OUTDIR COUNT SIGNER-CERT SIGNER-KEY [THREADS]
  *
  * TARGETS has one "ISSUER-PEM SERIAL-HEX" a line; request i asks about target i mod the
  * number of targets, one CertID each.
  *   plain  unsigned, no nonce (what `openssl ocsp -no_nonce -reqout` writes)
+ *   plain-nonce  unsigned, a fresh nonce (what `openssl ocsp -reqout` writes): every request
+ *          distinct, every answer signed afresh
  *   nonce  a fresh nonce, signed (RSA PKCS#1 v1.5): every request distinct
  *   pss    no nonce, signed with RSASSA-PSS (a random salt per signature): requests about the
  *          same certificate have the same CertIDs, hence the same cached answer, but every
@@ -66,7 +69,7 @@ typedef struct target {
 	ASN1_INTEGER *serial;
 } target;
 
-enum mode { PLAIN, NONCE, PSS };
+enum mode { PLAIN, PLAIN_NONCE, NONCE, PSS };
 
 static enum mode mode;
 static target *targets;
@@ -138,6 +141,11 @@ static unsigned char *make(size_t i, int *len)
 	case PLAIN:
 		*len = i2d_OCSP_REQUEST(req, &der);
 		break;
+	case PLAIN_NONCE:
+		if (!OCSP_request_add1_nonce(req, NULL, -1))
+			goto out;
+		*len = i2d_OCSP_REQUEST(req, &der);
+		break;
 	case NONCE:
 		if (!OCSP_request_add1_nonce(req, NULL, -1) || !OCSP_request_sign(req, signer, signkey, NULL, NULL, 0))
 			goto out;
@@ -149,7 +157,7 @@ static unsigned char *make(size_t i, int *len)
 		der = sign_pss(req, len);
 		break;
 	}
-	if (der == NULL || *len <= 0 || mode == PLAIN)
+	if (der == NULL || *len <= 0 || mode == PLAIN || mode == PLAIN_NONCE)
 		goto out;
 	/* What the responder will do with it: find the signer by name, check the signature. */
 	p = der;
@@ -256,12 +264,13 @@ int main(int argc, char **argv)
 	bool failed = false;
 	int t;
 
-	if (argc < 5 || (strcmp(argv[1], "plain") != 0 && argc < 7) || argc > 8) {
-		fprintf(stderr, "usage: ocsp-reqgen plain|nonce|pss TARGETS OUTDIR COUNT [SIGNER-CERT SIGNER-KEY [THREADS]]\n");
+	mode = strcmp(argv[1], "plain") == 0 ? PLAIN : strcmp(argv[1], "plain-nonce") == 0 ? PLAIN_NONCE :
+		strcmp(argv[1], "nonce") == 0 ? NONCE : strcmp(argv[1], "pss") == 0 ? PSS : -1;
+	if (argc < 5 || ((mode == NONCE || mode == PSS) && argc < 7) || argc > 8) {
+		fprintf(stderr, "usage: ocsp-reqgen plain|plain-nonce|nonce|pss TARGETS OUTDIR COUNT "
+			"[SIGNER-CERT SIGNER-KEY [THREADS]]\n");
 		return 2;
 	}
-	mode = strcmp(argv[1], "plain") == 0 ? PLAIN : strcmp(argv[1], "nonce") == 0 ? NONCE :
-		strcmp(argv[1], "pss") == 0 ? PSS : -1;
 	outdir = argv[3];
 	count = strtoul(argv[4], NULL, 10);
 	if (argc == 8)
@@ -272,7 +281,7 @@ int main(int argc, char **argv)
 	}
 	if (load_targets(argv[2]) < 0)
 		return 1;
-	if (mode != PLAIN) {
+	if (mode == NONCE || mode == PSS) {
 		FILE *cf = fopen(argv[5], "r"), *kf = fopen(argv[6], "r");
 
 		signer = cf != NULL ? PEM_read_X509(cf, NULL, NULL, NULL) : NULL;
