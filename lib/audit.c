@@ -68,6 +68,7 @@ typedef struct segment {
 typedef struct batch {
 	char *buf;
 	size_t len, cap;
+	size_t nrecords;
 	segment *segs;
 	size_t nsegs, segcap;
 	waiter *waiters;
@@ -77,6 +78,7 @@ struct jpki_audit {
 	char *dir, *component;
 	jpki_audit_policy policy;
 	unsigned every;
+	unsigned group_wait_us;
 	jpki_p11key *key;
 	bool checkpoint_failing;	/* a notice was given; retried with each record */
 	bool write_failing;		/* a notice was given; until a batch is written again */
@@ -387,6 +389,7 @@ static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *
 	jpki_audit_sha256_hex(b->buf + start, len, next.hash);
 	b->buf[start + len] = '\n';
 	b->len = start + len + 1;
+	b->nrecords++;
 	next.since_checkpoint = a->head.since_checkpoint + 1;
 
 	if (b->nsegs == 0 || strcmp(b->segs[b->nsegs - 1].day, day) != 0) {
@@ -581,7 +584,24 @@ static void batch_finish(batch *b, long long durable_seq, const char *why, waite
 	}
 	b->waiters = NULL;
 	b->len = 0;
+	b->nrecords = 0;
 	b->nsegs = 0;
+}
+
+/* Under mu: a small batch waits a while for company (opts.group_wait_us). */
+static void group_wait(jpki_audit *a)
+{
+	struct timespec until;
+
+	if (a->group_wait_us == 0 || a->stopping || a->pending->nrecords >= JPKI_AUDIT_GROUP_RECORDS)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)(a->group_wait_us % 1000000) * 1000;
+	until.tv_sec += a->group_wait_us / 1000000 + until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	while (a->pending->nrecords < JPKI_AUDIT_GROUP_RECORDS && !a->stopping)
+		if (pthread_cond_timedwait(&a->work, &a->mu, &until) != 0)
+			break;
 }
 
 static void *writer(void *arg)
@@ -598,6 +618,7 @@ static void *writer(void *arg)
 			pthread_cond_wait(&a->work, &a->mu);
 		if (a->pending->nsegs == 0 && a->pending->waiters == NULL)
 			break;
+		group_wait(a);
 		b = a->pending;
 		a->pending = b == &a->batches[0] ? &a->batches[1] : &a->batches[0];
 		pthread_mutex_unlock(&a->mu);
@@ -859,6 +880,7 @@ int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
 {
 	jpki_audit *a;
 	struct stat st;
+	pthread_condattr_t ca;
 	waiter w = { 0 };
 	jpki_audit_record rec = { .event = "audit-recovery", .result = "ok", .identity = "",
 		.auth = "none", .client = "", .method = NULL, .conn = -1, .op = -1 };
@@ -883,11 +905,15 @@ int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
 	a->fd = a->lock_fd = -1;
 	a->policy = o->policy;
 	a->every = o->checkpoint_every ? o->checkpoint_every : JPKI_AUDIT_DEFAULT_CHECKPOINT_EVERY;
+	a->group_wait_us = o->group_wait_us;
 	a->log = o->log;
 	a->log_arg = o->log_arg;
 	a->pending = &a->batches[0];
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->work, &ca);
+	pthread_condattr_destroy(&ca);
 	if ((a->dir = strdup(o->dir)) == NULL || (a->component = strdup(o->component)) == NULL) {
 		jpki_audit_close(a);
 		return jpki_errf(err, "audit: out of memory");

@@ -56,6 +56,7 @@
 
 #define JPKI_AUDIT_VERSION 1
 #define JPKI_AUDIT_DEFAULT_CHECKPOINT_EVERY 1000
+#define JPKI_AUDIT_GROUP_RECORDS 8
 
 typedef struct jpki_audit jpki_audit;
 
@@ -73,6 +74,10 @@ typedef struct jpki_audit_opts {
 	const char *checkpoint_cert;	/* PEM of the checkpoint key's certificate (for verify; when
 					 * given at open, the key must match it) */
 	unsigned checkpoint_every;	/* records between checkpoints (0: default 1000) */
+	/* Group commit: a batch of fewer than JPKI_AUDIT_GROUP_RECORDS records waits up to this
+	 * long after its first record for more to share its fdatasync (0: never waits). Spends
+	 * latency to save the sync's CPU when records come slowly, as signed answers do. */
+	unsigned group_wait_us;
 	/* Optional: notices the library has for the operator (a torn line recovered, a
 	 * checkpoint that could not be signed). NULL: written to stderr. */
 	void (*log)(void *arg, const char *message);

@@ -65,6 +65,7 @@ static const setting settings[] = {
 	{ "max-crl-size", T_SIZE, U_BYTES, F(policy.max_size), 1024, (size_t)1 << 31 },
 	{ "audit-dir", T_FILE, U_NONE, F(audit_dir), 0, 0 },
 	{ "audit-policy", T_STR, U_NONE, F(audit_policy), 0, 0 },
+	{ "audit-group-wait", T_UNSIGNED, U_NONE, F(audit_group_wait_ms), 0, 1000 },
 	{ "audit-checkpoint-key", T_STR, U_NONE, F(audit_checkpoint_key), 0, 0 },
 	{ "audit-checkpoint-cert", T_FILE, U_NONE, F(audit_checkpoint_cert), 0, 0 },
 	{ "audit-checkpoint-pin-file", T_FILE, U_NONE, F(audit_checkpoint_pin), 0, 0 },
@@ -115,6 +116,7 @@ void ocspd_config_defaults(ocspd_config *c)
 	jpki_crl_policy_default(&c->policy);
 	c->max_certids = 16;
 	c->cache_max_age = 300;
+	c->audit_group_wait_ms = 2;
 	c->require_signature = true;
 	c->log_level = OCSPD_LOG_INFO;
 }

@@ -79,7 +79,7 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 		jpki_audit_opts ao = { .dir = c->audit_dir, .component = "ocspd", .policy = audit_policy,
 			.checkpoint_every = 1000, .checkpoint_key_uri = c->audit_checkpoint_key,
 			.checkpoint_cert = c->audit_checkpoint_cert, .checkpoint_pin_file = c->audit_checkpoint_pin,
-			.log = audit_notice };
+			.group_wait_us = c->audit_group_wait_ms * 1000, .log = audit_notice };
 		jpki_err e;
 
 		if (jpki_audit_open(&ao, &audit, &e) < 0) {

@@ -137,7 +137,9 @@ static void usage(FILE *to)
 		"max-connections max-per-ip timeout max-request path ldap-uri bind-dn password-file\n"
 		"ldap-tls-ca ca-dn verifier-base trust-anchor state-dir key-uri pin-file responder-cert\n"
 		"max-certids cache-max-age require-signature allow-network clock-skew max-crl-validity\n"
-		"max-crl-size pid-file log-level.  trust-anchor and allow-network may be repeated.\n"
+		"max-crl-size audit-dir audit-policy audit-group-wait audit-checkpoint-key\n"
+		"audit-checkpoint-cert audit-checkpoint-pin-file pid-file log-level.  trust-anchor and\n"
+		"allow-network may be repeated.\n"
 		"See jpki-ocspd(8).\n");
 }
 

@@ -55,6 +55,7 @@ typedef struct ocspd_config {
 	/* the audit trail (CPS 4-11-2) */
 	char *audit_dir;		/* NULL: no records */
 	char *audit_policy;		/* "fail-closed" (default) or "fail-open" */
+	unsigned audit_group_wait_ms;	/* a batch of few records waits this long for more */
 	char *audit_checkpoint_key;	/* PKCS#11 URI: signed checkpoints (optional) */
 	char *audit_checkpoint_cert, *audit_checkpoint_pin;
 	/* operations */

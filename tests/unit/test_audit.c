@@ -420,6 +420,38 @@ static void test_submit(void)
 	rm_dir(dir);
 }
 
+/* With a group wait, a batch smaller than the group is still written (after the wait), and
+ * close does not wait out a window in progress. */
+static void test_group_wait(void)
+{
+	char *dir = new_dir();
+	completions c = { .mu = PTHREAD_MUTEX_INITIALIZER, .all = PTHREAD_COND_INITIALIZER, .expected = 3 };
+	jpki_audit_opts o = { .dir = dir, .component = "ocspd", .group_wait_us = 20000 };
+	jpki_audit *a = NULL;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	int i;
+
+	jpki_audit_set_clock(NULL);
+	CU_ASSERT_FATAL(jpki_audit_open(&o, &a, &err) == 0);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT(submit(a, &c, NULL) == 0);
+	wait_all(&c);
+	CU_ASSERT(c.ok == 3);
+	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
+	c.expected = 3 + JPKI_AUDIT_GROUP_RECORDS;
+	for (i = 0; i < JPKI_AUDIT_GROUP_RECORDS; i++)
+		CU_ASSERT(submit(a, &c, NULL) == 0);
+	wait_all(&c);
+	CU_ASSERT(c.ok == 3 + JPKI_AUDIT_GROUP_RECORDS);
+	CU_ASSERT(submit(a, &c, NULL) == 0);	/* still waiting for company when close comes */
+	jpki_audit_close(a);
+	CU_ASSERT(c.ok == 4 + JPKI_AUDIT_GROUP_RECORDS);
+	CU_ASSERT(verify_dir(dir, "ocspd", &res, &err) == 0);
+	CU_ASSERT(res.records == 5 + JPKI_AUDIT_GROUP_RECORDS);
+	rm_dir(dir);
+}
+
 /* A record that cannot be written completes with the reason; what is on disk still verifies. */
 static void test_submit_failure(void)
 {
@@ -729,6 +761,7 @@ int main(void)
 	    !CU_add_test(s, "8 threads: seq and chain intact", test_concurrent) ||
 	    !CU_add_test(s, "submitted records complete once, on disk", test_submit) ||
 	    !CU_add_test(s, "a submitted record that cannot be written", test_submit_failure) ||
+	    !CU_add_test(s, "group wait: small batches still written, close not held", test_group_wait) ||
 	    !CU_add_test(s, "a torn last line is recovered", test_torn_line) ||
 	    !CU_add_test(s, "a failed write leaves the chain as on disk", test_write_failure) ||
 	    !CU_add_test(s, "refusals: details, result, lock, component, directory", test_refusals) ||
