@@ -79,6 +79,8 @@ struct jpki_audit {
 	jpki_audit_policy policy;
 	unsigned every;
 	unsigned group_wait_us;
+	unsigned (*expect)(void *arg);
+	void *expect_arg;
 	jpki_p11key *key;
 	bool checkpoint_failing;	/* a notice was given; retried with each record */
 	bool write_failing;		/* a notice was given; until a batch is written again */
@@ -588,12 +590,13 @@ static void batch_finish(batch *b, long long durable_seq, const char *why, waite
 	b->nsegs = 0;
 }
 
-/* Under mu: a small batch waits a while for company (opts.group_wait_us). */
+/* Under mu: a small batch waits a while for the records its caller expects (opts). */
 static void group_wait(jpki_audit *a)
 {
 	struct timespec until;
 
-	if (a->group_wait_us == 0 || a->stopping || a->pending->nrecords >= JPKI_AUDIT_GROUP_RECORDS)
+	if (a->group_wait_us == 0 || a->expect == NULL || a->stopping ||
+	    a->pending->nrecords >= JPKI_AUDIT_GROUP_RECORDS || a->expect(a->expect_arg) == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_nsec += (long)(a->group_wait_us % 1000000) * 1000;
@@ -906,6 +909,8 @@ int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
 	a->policy = o->policy;
 	a->every = o->checkpoint_every ? o->checkpoint_every : JPKI_AUDIT_DEFAULT_CHECKPOINT_EVERY;
 	a->group_wait_us = o->group_wait_us;
+	a->expect = o->expect;
+	a->expect_arg = o->expect_arg;
 	a->log = o->log;
 	a->log_arg = o->log_arg;
 	a->pending = &a->batches[0];

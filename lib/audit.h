@@ -74,10 +74,14 @@ typedef struct jpki_audit_opts {
 	const char *checkpoint_cert;	/* PEM of the checkpoint key's certificate (for verify; when
 					 * given at open, the key must match it) */
 	unsigned checkpoint_every;	/* records between checkpoints (0: default 1000) */
-	/* Group commit: a batch of fewer than JPKI_AUDIT_GROUP_RECORDS records waits up to this
-	 * long after its first record for more to share its fdatasync (0: never waits). Spends
-	 * latency to save the sync's CPU when records come slowly, as signed answers do. */
+	/* Group commit: while the caller expects more records soon (expect() > 0, e.g. answers
+	 * being signed), a batch of fewer than JPKI_AUDIT_GROUP_RECORDS records waits up to
+	 * group_wait_us after its first record for them to share its fdatasync. Spends latency
+	 * to save the sync's CPU when records come slowly; nobody waits for records that are not
+	 * coming. 0 or no expect: never waits. expect is called by the writer, under its lock. */
 	unsigned group_wait_us;
+	unsigned (*expect)(void *arg);
+	void *expect_arg;
 	/* Optional: notices the library has for the operator (a torn line recovered, a
 	 * checkpoint that could not be signed). NULL: written to stderr. */
 	void (*log)(void *arg, const char *message);

@@ -51,6 +51,13 @@ static STACK_OF(X509) *read_anchors(const ocspd_config *c, char *err, size_t err
 	return out;
 }
 
+/* Answers being signed are records on their way: a small batch waits for them. */
+static unsigned signing_backlog(void *arg)
+{
+	(void)arg;
+	return signpool_backlog();
+}
+
 static void audit_notice(void *arg, const char *message)
 {
 	(void)arg;
@@ -79,7 +86,8 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 		jpki_audit_opts ao = { .dir = c->audit_dir, .component = "ocspd", .policy = audit_policy,
 			.checkpoint_every = 1000, .checkpoint_key_uri = c->audit_checkpoint_key,
 			.checkpoint_cert = c->audit_checkpoint_cert, .checkpoint_pin_file = c->audit_checkpoint_pin,
-			.group_wait_us = c->audit_group_wait_ms * 1000, .log = audit_notice };
+			.group_wait_us = c->audit_group_wait_ms * 1000, .expect = signing_backlog,
+			.log = audit_notice };
 		jpki_err e;
 
 		if (jpki_audit_open(&ao, &audit, &e) < 0) {

@@ -4,6 +4,7 @@
 #include "signpool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ static job *head, *tail;
 static pthread_t *threads;
 static unsigned nthreads;
 static bool running, stopping;
+static atomic_uint backlog;
 
 static void *signing_thread(void *arg)
 {
@@ -37,6 +39,7 @@ static void *signing_thread(void *arg)
 			tail = NULL;
 		pthread_mutex_unlock(&mu);
 		j->fn(j->arg);
+		atomic_fetch_sub(&backlog, 1);
 		free(j);
 		pthread_mutex_lock(&mu);
 	}
@@ -85,6 +88,7 @@ void signpool_submit(signpool_job *fn, void *arg)
 	j->fn = fn;
 	j->arg = arg;
 	j->next = NULL;
+	atomic_fetch_add(&backlog, 1);
 	if (tail != NULL)
 		tail->next = j;
 	else
@@ -92,6 +96,11 @@ void signpool_submit(signpool_job *fn, void *arg)
 	tail = j;
 	pthread_cond_signal(&work);
 	pthread_mutex_unlock(&mu);
+}
+
+unsigned signpool_backlog(void)
+{
+	return atomic_load(&backlog);
 }
 
 void signpool_stop(void)

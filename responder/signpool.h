@@ -13,6 +13,8 @@ int signpool_start(unsigned threads, char *err, size_t errlen);
 /* Runs job(arg) on a signing thread, in the order submitted; before the pool is started or
  * after it stopped, on the caller's thread. */
 void signpool_submit(signpool_job *job, void *arg);
+/* Jobs queued or running: answers that will want their audit records soon. */
+unsigned signpool_backlog(void);
 /* Runs the jobs still queued, then joins the threads. */
 void signpool_stop(void);
 
