@@ -310,16 +310,6 @@ const registered *snapshot_verifier_by_cert(const snapshot *s, const unsigned ch
 	return NULL;
 }
 
-const registered *snapshot_verifier_by_x509(const snapshot *s, X509 *cert)
-{
-	unsigned char md[32];
-	unsigned int len = 0;
-
-	if (!X509_digest(cert, EVP_sha256(), md, &len))
-		return NULL;
-	return snapshot_verifier_by_cert(s, md);
-}
-
 static void model_crls_free(model_crl *c, size_t n)
 {
 	size_t i;

@@ -110,6 +110,5 @@ bool served_key_current(const served_key *k, time_t now);
 const registered *snapshot_verifier_by_cert(const snapshot *s, const unsigned char sha256[32]);
 
 void model_free(model *m);
-const registered *snapshot_verifier_by_x509(const snapshot *s, X509 *cert);
 
 #endif
