@@ -4,14 +4,16 @@
  * Callers format their record outside the lock; under the lock they get the next seq, the
  * time and the previous hash, and add the line to the pending batch. One writer thread takes
  * the whole pending batch, writes it with one write() per day file and one fdatasync(), and
- * wakes the callers whose records are now on disk. A batch that cannot be written is cut
- * off the file again (ftruncate) and every record after the last durable one is reported
- * failed, so the chain in memory never runs ahead of the chain on disk. */
+ * tells the callers whose records are now on disk (after letting go of the lock). A batch
+ * that cannot be written is cut off the file again (ftruncate) and every record after the
+ * last durable one is reported failed, so the chain in memory never runs ahead of the chain
+ * on disk. */
 #include "audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,14 +47,14 @@ typedef struct chain_state {
 	long usec;
 } chain_state;
 
-/* A caller waiting for its record: a thread blocked in append on its own condition (so
- * that a batch wakes only its own callers), or a completion to call (submit). */
+/* A caller waiting for its record: a thread blocked in append on a semaphore of its own
+ * (posted by the writer after it let go of mu, so that a batch wakes only its own callers
+ * and they do not queue for the lock), or a completion to call (submit). */
 typedef struct waiter {
 	long long seq;
-	bool done;
 	int rc;
 	jpki_err *err;
-	pthread_cond_t *cond;		/* append */
+	sem_t *posted;			/* append */
 	jpki_audit_done *cb;		/* submit: called by the writer, outside mu; then freed */
 	void *cb_arg;
 	struct waiter *next;
@@ -477,18 +479,19 @@ static void add_waiter(jpki_audit *a, waiter *w)
 	pthread_cond_signal(&a->work);
 }
 
-/* Waits, under mu, until the writer has dealt with w. */
+/* Called under mu, which it releases: waits until the writer has dealt with w. */
 static int wait_for(jpki_audit *a, waiter *w, jpki_err *err)
 {
-	pthread_cond_t cond;
+	sem_t posted;
 
-	pthread_cond_init(&cond, NULL);
+	sem_init(&posted, 0, 0);
 	w->err = err;
-	w->cond = &cond;
+	w->posted = &posted;
 	add_waiter(a, w);
-	while (!w->done)
-		pthread_cond_wait(&cond, &a->mu);
-	pthread_cond_destroy(&cond);
+	pthread_mutex_unlock(&a->mu);
+	while (sem_wait(&posted) != 0)
+		;	/* EINTR */
+	sem_destroy(&posted);
 	return w->rc;
 }
 
@@ -565,24 +568,17 @@ static size_t write_batch(jpki_audit *a, const batch *b, jpki_err *err)
 	return b->nsegs;
 }
 
-/* Under mu: wakes the threads waiting for b's records; the completions of submitted records
- * go to *calls, to be made once mu is released. */
-static void batch_finish(batch *b, long long durable_seq, const char *why, waiter **calls)
+/* Under mu: the waiters of b's records, with their outcome, go to *calls, to be told once mu
+ * is released (wake_all). */
+static void batch_finish(batch *b, long long durable_seq, waiter **calls)
 {
 	waiter *w, *next;
 
 	for (w = b->waiters; w != NULL; w = next) {
 		next = w->next;
 		w->rc = w->seq <= durable_seq ? 0 : -1;
-		if (w->cb != NULL) {
-			w->next = *calls;
-			*calls = w;
-			continue;
-		}
-		if (w->rc < 0)
-			jpki_errf(w->err, "audit record not written: %s", why);
-		w->done = true;
-		pthread_cond_signal(w->cond);
+		w->next = *calls;
+		*calls = w;
 	}
 	b->waiters = NULL;
 	b->len = 0;
@@ -641,19 +637,25 @@ static void *writer(void *arg)
 					"writing works again)", werr.text, a->durable.seq);
 			a->write_failing = true;
 			a->head = a->durable;
-			batch_finish(a->pending, a->durable.seq, werr.text, &calls);
+			batch_finish(a->pending, a->durable.seq, &calls);
 		} else if (a->write_failing) {
 			notice(a, "records are written again (seq %lld on disk)", a->durable.seq);
 			a->write_failing = false;
 		}
-		batch_finish(b, a->durable.seq, werr.text, &calls);
+		batch_finish(b, a->durable.seq, &calls);
 		if (calls == NULL)
 			continue;
 		pthread_mutex_unlock(&a->mu);
 		while ((w = calls) != NULL) {
 			calls = w->next;
-			w->cb(w->cb_arg, w->rc, w->rc == 0 ? NULL : werr.text);
-			free(w);
+			if (w->cb != NULL) {
+				w->cb(w->cb_arg, w->rc, w->rc == 0 ? NULL : werr.text);
+				free(w);
+				continue;
+			}
+			if (w->rc < 0)
+				jpki_errf(w->err, "audit record not written: %s", werr.text);
+			sem_post(w->posted);	/* w is the waiter's from here on */
 		}
 		pthread_mutex_lock(&a->mu);
 	}
@@ -676,7 +678,8 @@ int jpki_audit_append(jpki_audit *a, const jpki_audit_record *r, jpki_err *err)
 		rc = jpki_errf(err, "audit record not written: the audit log is closing");
 	} else if ((rc = enqueue(a, middle, &w.seq, err)) == 0) {
 		checkpoint_if_due(a);
-		rc = wait_for(a, &w, err);
+		free(middle);
+		return wait_for(a, &w, err);	/* releases mu */
 	}
 	pthread_mutex_unlock(&a->mu);
 	free(middle);
@@ -941,8 +944,9 @@ int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
 		pthread_mutex_lock(&a->mu);
 		rc = enqueue(a, middle, &w.seq, err);
 		if (rc == 0)
-			rc = wait_for(a, &w, err);
-		pthread_mutex_unlock(&a->mu);
+			rc = wait_for(a, &w, err);	/* releases mu */
+		else
+			pthread_mutex_unlock(&a->mu);
 		free(middle);
 		if (rc < 0) {
 			jpki_audit_close(a);
@@ -964,8 +968,13 @@ void jpki_audit_close(jpki_audit *a)
 	if (a->thread_started) {
 		pthread_mutex_lock(&a->mu);
 		if (a->key != NULL && a->head.since_checkpoint > 0) {
-			if (enqueue_checkpoint(a, &w.seq, &e) < 0 || wait_for(a, &w, &e) < 0)
+			if (enqueue_checkpoint(a, &w.seq, &e) < 0)
 				notice(a, "closing checkpoint: %s", e.text);
+			else {
+				if (wait_for(a, &w, &e) < 0)	/* releases mu */
+					notice(a, "closing checkpoint: %s", e.text);
+				pthread_mutex_lock(&a->mu);
+			}
 		}
 		a->stopping = true;
 		pthread_cond_signal(&a->work);

@@ -105,8 +105,8 @@ typedef struct jpki_audit_record {
  * checkpoint key, starts the writer thread. -1 with err when any of that fails. */
 int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err);
 /* Returns only when the record is on disk (write + fdatasync); concurrent callers share one
- * fdatasync (group commit by a writer thread; each caller waits on a condition of its own,
- * signalled when the batch holding its record is written). -1 with err when it could not be written (disk full,
+ * fdatasync (group commit by a writer thread; each caller waits on a semaphore of its own,
+ * posted when the batch holding its record is written). -1 with err when it could not be written (disk full,
  * permissions) or the record is malformed (no event/result, details not a JSON object):
  * the caller applies opts.policy. A failed record leaves the chain as it was: the next
  * record written links to the last one on disk. Thread-safe. */
