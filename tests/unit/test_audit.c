@@ -313,6 +313,26 @@ static void test_concurrent(void)
 	rm_dir(dir);
 }
 
+/* details of n - 1 bytes: {"pad":"xxx…"} */
+static void big_details(char *big, size_t n)
+{
+	snprintf(big, n, "{\"pad\":\"");
+	memset(big + 8, 'x', n - 8);
+	snprintf(big + n - 3, 3, "\"}");
+}
+
+/* Files may not grow past `bytes` (EFBIG, SIGXFSZ ignored) until *old is set back. */
+static void limit_file_size(struct rlimit *old, rlim_t bytes)
+{
+	struct rlimit lim;
+
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, old) == 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = *old;
+	lim.rlim_cur = bytes;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+}
+
 /* Strings are escaped as JSON (quotes, backslashes, control characters), UTF-8 kept, bytes
  * that are not UTF-8 written as \xNN text; details spanning lines become one line. */
 static void test_escaping(void)
@@ -466,19 +486,13 @@ static void test_submit_failure(void)
 	jpki_audit *a;
 	jpki_audit_verify_result res;
 	jpki_err err = { "" };
-	struct rlimit old, lim;
+	struct rlimit old;
 	int i;
 
 	jpki_audit_set_clock(NULL);
-	snprintf(big, sizeof(big), "{\"pad\":\"");
-	memset(big + 8, 'x', sizeof(big) - 8);
-	snprintf(big + sizeof(big) - 3, 3, "\"}");
+	big_details(big, sizeof(big));
 	a = open_log(dir, "ocspd");
-	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
-	signal(SIGXFSZ, SIG_IGN);
-	lim = old;
-	lim.rlim_cur = 8192;
-	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	limit_file_size(&old, 8192);
 	for (i = 0; i < 6; i++)
 		CU_ASSERT(submit(a, &c, big) == 0);
 	wait_all(&c);
@@ -557,22 +571,15 @@ static void test_write_failure(void)
 	jpki_err err = { "" };
 	jpki_audit_record r = { .event = "crl-read", .result = "ok", .identity = DN, .auth = "simple",
 		.client = "", .method = "ldap", .conn = 1, .op = 1 };
-	struct rlimit old, lim;
+	struct rlimit old;
 	int i, ok = 0, failed = 0;
 	size_t n;
 
 	set_clock("2026-08-08T08:08:08Z", 1);
-	memset(big, 'x', sizeof(big));
-	snprintf(big, sizeof(big), "{\"pad\":\"");
-	memset(big + 8, 'x', sizeof(big) - 8);
-	snprintf(big + sizeof(big) - 3, 3, "\"}");
+	big_details(big, sizeof(big));
 	a = open_log(dir, "slapd");
 	/* The file may not grow past 8 KiB: the 4th or 5th record fails with EFBIG. */
-	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
-	signal(SIGXFSZ, SIG_IGN);
-	lim = old;
-	lim.rlim_cur = 8192;
-	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	limit_file_size(&old, 8192);
 	r.details = big;
 	for (i = 0; i < 6; i++) {
 		if (jpki_audit_append(a, &r, &err) == 0)
