@@ -339,7 +339,8 @@ static void sign(void *arg)
 	j->resplen = (size_t)n;
 	j->info.response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
 	j->info.produced_at = j->now;
-	make_etag(j->resp, j->resplen, j->info.etag, sizeof(j->info.etag));
+	if (j->info.cacheable)	/* an ETag only for what HTTP caches may keep */
+		make_etag(j->resp, j->resplen, j->info.etag, sizeof(j->info.etag));
 	if (j->keyed)
 		cache_put(j->key, j->s->generation, j->now, j->resp, j->resplen, &j->info, j->ids.text);
 out:

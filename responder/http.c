@@ -707,7 +707,7 @@ static void free_tls_files(void)
 	H.tls_key = H.tls_cert = H.tls_trust = NULL;
 }
 
-static int bind_address(const char *listen, unsigned port, struct sockaddr_storage *ss, unsigned *flags)
+static int bind_address(const char *listen, unsigned port, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -721,7 +721,6 @@ static int bind_address(const char *listen, unsigned port, struct sockaddr_stora
 	if (inet_pton(AF_INET6, listen, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)port);
-		*flags |= MHD_USE_IPv6;
 		return 0;
 	}
 	return -1;
@@ -737,11 +736,10 @@ static struct MHD_Daemon *start_daemon(const ocspd_config *c, unsigned port, boo
 	struct MHD_Daemon *d;
 	char why[sizeof(H.start_error)];
 
-	if (bind_address(c->listen, port, &ss, &flags) < 0) {
+	if (bind_address(c->listen, port, &ss) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not an IPv4 or IPv6 address", c->listen);
 		return NULL;
 	}
-	flags &= ~(unsigned)MHD_USE_IPv6;	/* no listening socket of its own */
 	if (!tls)
 		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &tag_plain,
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
