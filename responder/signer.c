@@ -22,11 +22,11 @@ static responder_cert *certs;
 static size_t ncerts;
 static char *key_uri, *pin_file;
 
-/* Each worker thread signs with its own key (its own PKCS#11 session), kept in a slot so that
- * a failure or a reload can close them all at once: the PKCS#11 module is shared and only
- * unloaded when no key holds it, and only a fresh load sees the token as it is now. Signing
- * holds `keys` for reading; closing them all holds it for writing. */
-#define MAX_SLOTS 256
+/* Each signing thread (signpool.h) signs with its own key (its own PKCS#11 session), kept
+ * in a slot so that a failure or a reload can close them all at once: the PKCS#11 module is
+ * shared and only unloaded when no key holds it, and only a fresh load sees the token as it
+ * is now. Signing holds `keys` for reading; closing them all holds it for writing. */
+#define MAX_SLOTS (2 * 1024 + 8)	/* signing threads, and workers that sign when the queue cannot take a job */
 static pthread_rwlock_t keys = PTHREAD_RWLOCK_INITIALIZER;
 static jpki_p11key *slots[MAX_SLOTS];
 static atomic_int nslots;

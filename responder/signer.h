@@ -1,5 +1,5 @@
 /* Signing responses with the responder key held in the HSM (PKCS#11 URI through libp11).
- * Each worker thread opens its own key (its own PKCS#11 session); a failing token gives
+ * Each signing thread opens its own key (its own PKCS#11 session); a failing token gives
  * tryLater and is retried with back-off, never a crash or a hang. */
 #ifndef OCSPD_SIGNER_H
 #define OCSPD_SIGNER_H
