@@ -26,7 +26,8 @@ static char *key_uri, *pin_file;
  * in a slot so that a failure or a reload can close them all at once: the PKCS#11 module is
  * shared and only unloaded when no key holds it, and only a fresh load sees the token as it
  * is now. Signing holds `keys` for reading; closing them all holds it for writing. */
-#define MAX_SLOTS (2 * 1024 + 8)	/* signing threads, and workers that sign when the queue cannot take a job */
+/* Signing threads, and workers that sign when the queue cannot take a job. */
+#define MAX_SLOTS (2 * 1024 + 8)
 static pthread_rwlock_t keys = PTHREAD_RWLOCK_INITIALIZER;
 static jpki_p11key *slots[MAX_SLOTS];
 static atomic_int nslots;
