@@ -111,6 +111,19 @@ static void client_text(struct MHD_Connection *conn, char *buf, size_t len, cons
 		*sa_out = sa;
 }
 
+/* "IP:port" ("[IP]:port" for IPv6), as the audit trail writes a client (lib/audit.h). */
+static void client_with_port(char *buf, size_t len, const struct sockaddr *sa)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa != NULL && sa->sa_family == AF_INET && inet_ntop(AF_INET, &in4->sin_addr, ip, sizeof(ip)) != NULL)
+		snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(in4->sin_port));
+	else if (sa != NULL && sa->sa_family == AF_INET6 && inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)) != NULL)
+		snprintf(buf, len, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+}
+
 static bool add_header(struct MHD_Response *r, const char *name, const char *value)
 {
 	return MHD_add_response_header(r, name, value) == MHD_YES;
@@ -421,6 +434,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, request *r, bool get,
 
 	memset(&client, 0, sizeof(client));
 	client_text(conn, client.addr_text, sizeof(client.addr_text), &client.addr);
+	client_with_port(client.addr_text, sizeof(client.addr_text), client.addr);
 	client.cert_sha256 = r->tls && r->peer.state == 1 ? r->peer.sha256 : NULL;
 	if (req == NULL)
 		req = (const unsigned char *)"";	/* an empty body: still a request to answer */

@@ -125,6 +125,8 @@ t_eq "300 CertIDs in one request: 300 answered" 300 "$(openssl ocsp -url "$URL" 
 	"${serials[@]}" -signer "$V/signature.pem" -signkey "$V/signature.key" 2>&1 | grep -cE ': good$')"
 t_eq "its record lists the 300 CertIDs" 300 \
 	"$("$JPKI" audit show --dir "$A" --component ocspd --json | tail -1 | grep -o '"serial"' | wc -l)"
+t_match "its record names the client by address and port, as slapd's do" '"client":"127\.0\.0\.1:[0-9]+"' \
+	"$("$JPKI" audit show --dir "$A" --component ocspd --json | tail -1)"
 
 # --- signed checkpoints: a responder given a checkpoint key seals its trail when it stops ----------
 repo_ocspd_stop "$DIR"
