@@ -1,6 +1,4 @@
 /* A FIFO of jobs under one mutex, and the threads that take them. */
-#include <stddef.h>
-
 #include "signpool.h"
 
 #include <pthread.h>
@@ -79,7 +77,7 @@ void signpool_submit(signpool_job *fn, void *arg)
 	job *j = malloc(sizeof(*j));
 
 	pthread_mutex_lock(&mu);
-	if (!running || j == NULL) {
+	if (!running || stopping || j == NULL) {
 		pthread_mutex_unlock(&mu);
 		free(j);
 		fn(arg);	/* no pool (or no memory for the queue): sign here */

@@ -5,6 +5,7 @@
  * thread holds its own PKCS#11 session (signer.c keeps one key per thread). */
 #ifndef OCSPD_SIGNPOOL_H
 #define OCSPD_SIGNPOOL_H
+#include <stddef.h>
 
 typedef void signpool_job(void *arg);
 

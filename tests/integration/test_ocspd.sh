@@ -212,28 +212,46 @@ t_match "after SIGHUP the daemon still answers" ": good" \
 t_ok "SIGHUP was logged as a reload" grep -qi "reload" "$DIR/ocspd/log"
 # The port is this responder's alone (no SO_REUSEPORT): a second responder is refused with the
 # reason, and the first keeps serving. Another on ::1 answers over IPv6.
-second() { # second LISTEN PORT: a responder like the first, but its own state and pid file
+second() { # second LISTEN PORT [OPTION…]: a responder like the first, its own state and pid file
+	# (run in a subshell: it execs the responder)
 	mkdir -p "$T/second"
-	SOFTHSM2_CONF="$PKI/softhsm2.conf" timeout 20 "$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground \
+	SOFTHSM2_CONF="$PKI/softhsm2.conf" exec timeout 20 "$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground \
 		--listen "$1" --port "$2" --ldap-uri "$(repo_uri "$DIR")" --bind-dn "$REPO_RESPONDER_DN" \
 		--password-file "$DIR/secrets/responder.pw" --ca-dn "$REPO_CA_DN" --verifier-base "$REPO_VERIFIER_BASE" \
 		--trust-anchor "$PKI/ca/gen1.pem" --state-dir "$T/second" --key-uri "$(cat "$PKI/ocsp/key.uri")" \
 		--responder-cert "$DIR/ocspd/responder-certs.pem" --pid-file "$T/second/pid" "${@:3}"
 }
-taken=$(second 127.0.0.1 "$(cat "$DIR/ocspd/port")" 2>&1)
+taken=$( (second 127.0.0.1 "$(cat "$DIR/ocspd/port")") 2>&1)
 t_match "a second responder on the same port is refused, saying why" \
 	"cannot listen on 127.0.0.1 port [0-9]+: Address already in use" "$taken"
 t_match "the first still answers" ": good" "$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
 p6=$(jpki_free_port)
-second ::1 "$p6" 2>/dev/null &
+(second ::1 "$p6") >/dev/null 2>&1 &
 spid=$!
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/::1/$p6") 2>/dev/null && break; sleep 0.05; done
 t_match "a responder listening on ::1 answers over IPv6" ": good" \
 	"$(for _ in $(seq 1 50); do out=$(openssl ocsp -url "http://[::1]:$p6/" -signer "$V/signature.pem" \
 		-signkey "$V/signature.key" -issuer "$PKI/ca/gen2.pem" -cert "$good2" 2>&1);
 		grep -q ': good' <<<"$out" && { echo "$out"; break; }; sleep 0.1; done)"
-kill -TERM "$spid" 2>/dev/null
-wait "$spid"
+kill -TERM "$(cat "$T/second/pid")" 2>/dev/null
+wait "$spid" || true	# ended by the signal
+
+# Connections handed on by the accepting thread still count against max-per-ip.
+pl=$(jpki_free_port)
+(second 127.0.0.1 "$pl" --max-per-ip 2) >/dev/null 2>&1 &
+spid=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$pl") 2>/dev/null && break; sleep 0.05; done
+sleep 0.2	# the probe connection above is closed and forgotten
+exec 7<>"/dev/tcp/127.0.0.1/$pl" 8<>"/dev/tcp/127.0.0.1/$pl" 9<>"/dev/tcp/127.0.0.1/$pl"
+trap '' PIPE	# the refused connection may be closed before the request is written to it
+for fd in 7 8 9; do printf 'GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&$fd 2>/dev/null; done
+trap - PIPE
+got=$(for fd in 7 8 9; do timeout 5 head -c 12 <&$fd 2>/dev/null | tr -d '\r\n'; echo; done)
+exec 7>&- 8>&- 9>&-
+t_eq "max-per-ip 2: two connections answered, the third closed unanswered" \
+	"$(printf 'HTTP/1.1 200\nHTTP/1.1 200\n')" "$got"
+kill -TERM "$(cat "$T/second/pid")" 2>/dev/null
+wait "$spid" || true	# ended by the signal
 
 pid=$(cat "$DIR/ocspd/pid")
 kill -TERM "$pid"
