@@ -320,6 +320,13 @@ static void warn_restart_needed(const ocspd_config *o, const ocspd_config *n)
 		o->timeout != n->timeout || str_differs(o->path, n->path) || str_differs(o->pid_file, n->pid_file))
 		ocspd_log(OCSPD_LOG_WARNING, "reload: listener settings (listen, ports, https-*, threads, "
 			"max-connections, max-per-ip, timeout, path, pid-file) changed; they apply at the next start");
+	if (str_differs(o->audit_dir, n->audit_dir) || str_differs(o->audit_policy, n->audit_policy) ||
+		o->audit_group_wait_ms != n->audit_group_wait_ms ||
+		str_differs(o->audit_checkpoint_key, n->audit_checkpoint_key) ||
+		str_differs(o->audit_checkpoint_cert, n->audit_checkpoint_cert) ||
+		str_differs(o->audit_checkpoint_pin, n->audit_checkpoint_pin))
+		ocspd_log(OCSPD_LOG_WARNING, "reload: audit-* settings changed; they apply at the next start "
+			"(the trail stays as it was opened)");
 }
 
 static void reload(const cmdline *cl, int argc, char **argv, ocspd_config **cur)
