@@ -244,7 +244,9 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$pl") 2>/dev/null && brea
 sleep 0.2	# the probe connection above is closed and forgotten
 exec 7<>"/dev/tcp/127.0.0.1/$pl" 8<>"/dev/tcp/127.0.0.1/$pl" 9<>"/dev/tcp/127.0.0.1/$pl"
 trap '' PIPE	# the refused connection may be closed before the request is written to it
-for fd in 7 8 9; do printf 'GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&$fd 2>/dev/null; done
+# Keep-alive: the two answered connections stay open, so the third is refused however the
+# accepting thread and the workers are scheduled.
+for fd in 7 8 9; do printf 'GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n' >&$fd 2>/dev/null; done
 trap - PIPE
 got=$(for fd in 7 8 9; do timeout 5 head -c 12 <&$fd 2>/dev/null | tr -d '\r\n'; echo; done)
 exec 7>&- 8>&- 9>&-
