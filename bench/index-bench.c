@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "latency.h"
 #include "model.h"
 #include "ocspd.h"
 #include "snapshot.h"
@@ -42,14 +43,6 @@ void ocspd_log(int level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static size_t heap_in_use(void)
@@ -157,7 +150,7 @@ int main(int argc, char **argv)
 
 		/* Baseline: OpenSSL parses and verifies each CRL, nothing else. */
 		h0 = heap_in_use();
-		t0 = now();
+		t0 = bench_now();
 		{
 			X509_CRL **crls = calloc((size_t)nparts, sizeof(*crls));
 			double tp;
@@ -173,7 +166,7 @@ int main(int argc, char **argv)
 					return 1;
 				}
 			}
-			tp = now();
+			tp = bench_now();
 			for (p = 0; p < nparts; p++) {
 				STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crls[p]);
 
@@ -183,7 +176,7 @@ int main(int argc, char **argv)
 				}
 				entries += revs != NULL ? (size_t)sk_X509_REVOKED_num(revs) : 0;
 			}
-			t1 = now();
+			t1 = bench_now();
 			h1 = heap_in_use();
 			parse_t[r] = tp - t0;
 			base_t[r] = t1 - t0;
@@ -198,9 +191,9 @@ int main(int argc, char **argv)
 		/* The responder's index. */
 		rss0 = rss_bytes();
 		h0 = heap_in_use();
-		t0 = now();
+		t0 = bench_now();
 		s = snapshot_build(&m, anchors, &pol, (unsigned long)r + 1, time(NULL));
-		t1 = now();
+		t1 = bench_now();
 		if (s == NULL) {
 			fprintf(stderr, "index-bench: snapshot_build failed\n");
 			return 1;

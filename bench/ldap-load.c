@@ -11,29 +11,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "latency.h"
 
 typedef struct worker {
 	pthread_t tid;
 	int index;
 	long searches, values, failures;
 	unsigned long long bytes;
-	double *lat;
-	size_t nlat, caplat;
+	latencies lat;
 } worker;
 
 static const char *uri, *binddn, *attr;
 static char password[256];
 static char **dns;
 static int ndns, seconds;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *run(void *arg)
 {
@@ -52,15 +44,15 @@ static void *run(void *arg)
 		w->failures++;
 		return NULL;
 	}
-	end = now() + seconds;
-	while ((t0 = now()) < end) {
+	end = bench_now() + seconds;
+	while ((t0 = bench_now()) < end) {
 		if (ldap_search_ext_s(ld, dns[i++ % ndns], LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
 			    NULL, NULL, 0, &res) != LDAP_SUCCESS) {
 			w->failures++;
 			ldap_msgfree(res);
 			continue;
 		}
-		t1 = now();
+		t1 = bench_now();
 		for (e = ldap_first_entry(ld, res); e != NULL; e = ldap_next_entry(ld, e)) {
 			vals = ldap_get_values_len(ld, e, attr);
 			if (vals == NULL)
@@ -71,21 +63,10 @@ static void *run(void *arg)
 		}
 		ldap_msgfree(res);
 		w->searches++;
-		if (w->nlat == w->caplat) {
-			w->caplat = w->caplat ? w->caplat * 2 : 4096;
-			w->lat = realloc(w->lat, w->caplat * sizeof(*w->lat));
-		}
-		w->lat[w->nlat++] = t1 - t0;
+		latencies_add(&w->lat, t1 - t0);
 	}
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -96,8 +77,8 @@ int main(int argc, char **argv)
 	int threads, i;
 	long searches = 0, values = 0, failures = 0;
 	unsigned long long bytes = 0;
-	double *all;
-	size_t nall = 0, j;
+	latencies all = { 0 };
+	double p50, p99;
 
 	if (argc != 8) {
 		fprintf(stderr, "usage: ldap-load URI BINDDN PASSWORD-FILE DNFILE ATTR THREADS SECONDS\n");
@@ -133,16 +114,10 @@ int main(int argc, char **argv)
 		values += ws[i].values;
 		failures += ws[i].failures;
 		bytes += ws[i].bytes;
-		nall += ws[i].nlat;
+		latencies_merge(&all, &ws[i].lat);
 	}
-	all = malloc((nall + 1) * sizeof(*all));
-	for (i = 0, j = 0; i < threads; i++) {
-		memcpy(all + j, ws[i].lat, ws[i].nlat * sizeof(*all));
-		j += ws[i].nlat;
-	}
-	qsort(all, nall, sizeof(*all), cmp);
+	latencies_percentiles(&all, &p50, &p99);
 	printf("searches_per_s=%.1f values=%ld bytes=%llu failures=%ld p50_ms=%.3f p99_ms=%.3f\n",
-		(double)searches / seconds, values, bytes, failures,
-		nall ? all[nall / 2] * 1e3 : 0.0, nall ? all[nall * 99 / 100] * 1e3 : 0.0);
+		(double)searches / seconds, values, bytes, failures, p50, p99);
 	return failures == 0 && values > 0 ? 0 : 1;
 }

@@ -37,8 +37,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "latency.h"
 
 #define MAX_CONNECTIONS 4096
 #define MAX_THREADS 64
@@ -78,8 +79,7 @@ typedef struct worker {
 	long done, non200, bad_ocsp, unknown, io_errors, retries, connects, full_checks;
 	long ocsp_status[8];
 	unsigned long long bytes;
-	double *lat;
-	size_t nlat, caplat;
+	latencies lat;
 	bool fatal;
 } worker;
 
@@ -91,14 +91,6 @@ static struct sockaddr_in server;
 static double end_at;
 static int seconds;
 static pthread_barrier_t start;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- request bodies ---- */
 
@@ -241,18 +233,8 @@ static void conn_close(conn *c, bool reset)
 
 static void record(worker *w, double latency)
 {
-	if (w->nlat == w->caplat) {
-		double *grown;
-
-		w->caplat = w->caplat ? w->caplat * 2 : 65536;
-		grown = realloc(w->lat, w->caplat * sizeof(*grown));
-		if (grown == NULL) {
-			w->fatal = true;
-			return;
-		}
-		w->lat = grown;
-	}
-	w->lat[w->nlat++] = latency;
+	if (latencies_add(&w->lat, latency) < 0)
+		w->fatal = true;
 }
 
 static void try_send(worker *w, conn *c);
@@ -260,7 +242,7 @@ static void try_send(worker *w, conn *c);
 /* The next request on c: a new body unless the last one is being retried. */
 static void start_request(worker *w, conn *c, bool retry)
 {
-	double t = now();
+	double t = bench_now();
 
 	if (!retry) {
 		c->b = &bodies[atomic_fetch_add(&next_body, 1) % nbodies];
@@ -385,7 +367,7 @@ static void finish(worker *w, conn *c)
 {
 	const unsigned char *b = c->in + c->head_end;
 	size_t n = c->inlen - c->head_end;
-	double t = now();
+	double t = bench_now();
 	bool has_bytes;
 	int st;
 
@@ -464,7 +446,7 @@ static void on_readable(worker *w, conn *c)
 			return;
 		}
 		c->inlen += (size_t)k;
-		c->last_progress = now();
+		c->last_progress = bench_now();
 		if (c->head_end == 0) {
 			int r = parse_head(c);
 
@@ -526,7 +508,7 @@ static void *run(void *arg)
 	for (i = 0; i < w->nconns && !w->fatal; i++)
 		start_request(w, &w->conns[i], false);
 	/* Bounded: ends at end_at whatever the server does. */
-	while (!w->fatal && (t = now()) < end_at) {
+	while (!w->fatal && (t = bench_now()) < end_at) {
 		n = epoll_wait(w->ep, evs, 256, 50);
 		for (i = 0; i < n; i++)
 			on_event(w, evs[i].data.ptr, evs[i].events);
@@ -550,13 +532,6 @@ static void *run(void *arg)
 		free(w->conns[i].in);
 	}
 	return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static int parse_url(const char *url, char *host, size_t hostlen, unsigned *port, const char **path)
@@ -589,8 +564,8 @@ int main(int argc, char **argv)
 	long status[8] = { 0 };
 	unsigned long long bytes = 0, sent;
 	bool fatal = false;
-	double *all, t0, elapsed;
-	size_t nall = 0, k;
+	latencies all = { 0 };
+	double t0, elapsed, p50, p99;
 
 	if (argc != 5 && argc != 6) {
 		fprintf(stderr, "usage: ocsp-load http://127.0.0.1:PORT/PATH REQDIR CONNECTIONS SECONDS [THREADS]\n");
@@ -631,7 +606,7 @@ int main(int argc, char **argv)
 			ws[i].conns[j].fd = -1;
 	}
 	pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
-	t0 = now();
+	t0 = bench_now();
 	end_at = t0 + seconds;
 	for (i = 0; i < threads; i++)
 		pthread_create(&ws[i].tid, NULL, run, &ws[i]);
@@ -647,31 +622,23 @@ int main(int argc, char **argv)
 		connects += ws[i].connects;
 		fulls += ws[i].full_checks;
 		bytes += ws[i].bytes;
-		nall += ws[i].nlat;
+		if (latencies_merge(&all, &ws[i].lat) < 0)
+			return 1;
 		fatal = fatal || ws[i].fatal;
 		for (j = 0; j < 8; j++)
 			status[j] += ws[i].ocsp_status[j];
 		close(ws[i].ep);
 	}
-	elapsed = now() - t0;
-	all = malloc((nall + 1) * sizeof(*all));
-	if (all == NULL)
-		return 1;
-	for (i = 0, k = 0; i < threads; i++) {
-		memcpy(all + k, ws[i].lat, ws[i].nlat * sizeof(*all));
-		k += ws[i].nlat;
-		free(ws[i].lat);
-	}
-	qsort(all, nall, sizeof(*all), cmp);
+	elapsed = bench_now() - t0;
+	latencies_percentiles(&all, &p50, &p99);
 	sent = atomic_load(&next_body);
 	printf("requests_per_s=%.1f requests=%ld seconds=%.2f connections=%d non200=%ld bad_ocsp=%ld unknown=%ld "
 		"io_errors=%ld retries=%ld connects=%ld full_checks=%ld bodies=%zu repeated=%llu "
 		"resp_bytes=%.0f p50_ms=%.3f p99_ms=%.3f status=%ld/%ld/%ld/%ld/%ld/%ld/%ld\n",
 		(double)done / seconds, done, elapsed, conns, non200, bad, unknown, io, retries, connects, fulls,
 		nbodies, sent > nbodies ? sent - nbodies : 0ULL, done ? (double)bytes / (double)done : 0.0,
-		nall ? all[nall / 2] * 1e3 : 0.0, nall ? all[nall * 99 / 100] * 1e3 : 0.0,
-		status[0], status[1], status[2], status[3], status[4], status[5], status[6]);
-	free(all);
+		p50, p99, status[0], status[1], status[2], status[3], status[4], status[5], status[6]);
+	latencies_free(&all);
 	if (fatal)
 		fprintf(stderr, "ocsp-load: stopped early (the server is unreachable or out of memory)\n");
 	return !fatal && done > 0 && non200 == 0 && bad == 0 && unknown == 0 && io <= done / 1000 ? 0 : 1;

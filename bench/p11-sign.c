@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "latency.h"
 #include "p11key.h"
 
 #define MAX_THREADS 256
@@ -26,21 +26,12 @@ typedef struct worker {
 	jpki_p11key *key;
 	long signs, failures;
 	int verified;		/* 1 ok, -1 failed, 0 not tried */
-	double *lat;
-	size_t nlat, caplat;
+	latencies lat;
 } worker;
 
 static unsigned char message[MESSAGE_LEN];
 static int seconds;
 static pthread_barrier_t start;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int sign_once(EVP_PKEY *pkey, unsigned char *sig, size_t *siglen)
 {
@@ -71,8 +62,8 @@ static void *run(void *arg)
 	double end, t0, t1;
 
 	pthread_barrier_wait(&start);
-	end = now() + seconds;
-	while ((t0 = now()) < end) {
+	end = bench_now() + seconds;
+	while ((t0 = bench_now()) < end) {
 		siglen = sizeof(sig);
 		if (!sign_once(pkey, sig, &siglen)) {
 			w->failures++;
@@ -81,32 +72,17 @@ static void *run(void *arg)
 				break;
 			continue;
 		}
-		t1 = now();
+		t1 = bench_now();
 		if (w->verified == 0) {
 			EVP_PKEY *pub = jpki_p11key_pubkey(w->key);
 
 			w->verified = pub != NULL && verify_once(pub, sig, siglen) ? 1 : -1;
 		}
 		w->signs++;
-		if (w->nlat == w->caplat) {
-			double *grown;
-
-			w->caplat = w->caplat ? w->caplat * 2 : 4096;
-			grown = realloc(w->lat, w->caplat * sizeof(*grown));
-			if (grown == NULL)
-				break;
-			w->lat = grown;
-		}
-		w->lat[w->nlat++] = t1 - t0;
+		if (latencies_add(&w->lat, t1 - t0) < 0)
+			break;
 	}
 	return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -115,8 +91,8 @@ int main(int argc, char **argv)
 	jpki_err err;
 	int threads, i, bad = 0;
 	long signs = 0, failures = 0;
-	double *all, t0, elapsed;
-	size_t nall = 0, j;
+	latencies all = { 0 };
+	double t0, elapsed, p50, p99;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: p11-sign KEY-URI THREADS SECONDS\n");
@@ -145,30 +121,22 @@ int main(int argc, char **argv)
 	for (i = 0; i < threads; i++)
 		pthread_create(&ws[i].tid, NULL, run, &ws[i]);
 	pthread_barrier_wait(&start);
-	t0 = now();
+	t0 = bench_now();
 	for (i = 0; i < threads; i++) {
 		pthread_join(ws[i].tid, NULL);
 		signs += ws[i].signs;
 		failures += ws[i].failures;
-		nall += ws[i].nlat;
+		latencies_merge(&all, &ws[i].lat);
 		if (ws[i].verified != 1)
 			bad++;
 	}
-	elapsed = now() - t0;
-	all = malloc((nall + 1) * sizeof(*all));
-	if (all == NULL)
-		return 1;
-	for (i = 0, j = 0; i < threads; i++) {
-		memcpy(all + j, ws[i].lat, ws[i].nlat * sizeof(*all));
-		j += ws[i].nlat;
-		free(ws[i].lat);
+	elapsed = bench_now() - t0;
+	for (i = 0; i < threads; i++)
 		jpki_p11key_close(ws[i].key);
-	}
-	qsort(all, nall, sizeof(*all), cmp);
+	latencies_percentiles(&all, &p50, &p99);
 	printf("signs_per_s=%.1f signs=%ld threads=%d failures=%ld unverified_threads=%d p50_ms=%.3f p99_ms=%.3f\n",
-		(double)signs / (elapsed > seconds ? elapsed : seconds), signs, threads, failures, bad,
-		nall ? all[nall / 2] * 1e3 : 0.0, nall ? all[nall * 99 / 100] * 1e3 : 0.0);
-	free(all);
+		(double)signs / (elapsed > seconds ? elapsed : seconds), signs, threads, failures, bad, p50, p99);
+	latencies_free(&all);
 	free(ws);
 	return failures == 0 && bad == 0 && signs > 0 ? 0 : 1;
 }
