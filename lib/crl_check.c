@@ -23,11 +23,13 @@ static const char *const labels[] = {
 	[JPKI_RULE_SIZE] = "(i) size",
 	[JPKI_RULE_WRITER] = "writer",
 	[JPKI_RULE_CA_CERT] = "ca-certificate",
+	[JPKI_RULE_COMPLETE_ONLY] = "complete-crl-only",
 };
 
 const char *jpki_rule_label(jpki_rule r)
 {
-	return (r >= 0 && r <= JPKI_RULE_CA_CERT) ? labels[r] : "(unknown)";
+	return ((unsigned)r < sizeof(labels) / sizeof(labels[0]) && labels[r] != NULL) ? labels[r] :
+											  "(unknown)";
 }
 
 void jpki_crl_policy_default(jpki_crl_policy *p)
@@ -37,8 +39,7 @@ void jpki_crl_policy_default(jpki_crl_policy *p)
 	p->max_size = JPKI_DEFAULT_MAX_SIZE;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int refuse(jpki_verdict *v, jpki_rule rule, const char *fmt, ...)
+int jpki_verdict_refuse(jpki_verdict *v, jpki_rule rule, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -48,6 +49,8 @@ static int refuse(jpki_verdict *v, jpki_rule rule, const char *fmt, ...)
 		return -1;
 	v->rule = rule;
 	n = snprintf(v->text, sizeof(v->text), "rule %s: ", jpki_rule_label(rule));
+	if (n < 0 || (size_t)n >= sizeof(v->text))
+		return -1;
 	va_start(ap, fmt);
 	vsnprintf(v->text + n, sizeof(v->text) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -75,7 +78,7 @@ static void format_time(time_t t, char *buf, size_t len)
 int jpki_check_size(size_t len, const jpki_crl_policy *p, jpki_verdict *v)
 {
 	if (len > p->max_size)
-		return refuse(v, JPKI_RULE_SIZE, "CRL is %zu bytes; the configured cap is %zu", len,
+		return jpki_verdict_refuse(v, JPKI_RULE_SIZE, "CRL is %zu bytes; the configured cap is %zu", len,
 			p->max_size);
 	return 0;
 }
@@ -98,19 +101,19 @@ int jpki_check_format(const unsigned char *der, size_t len, X509_CRL **out, jpki
 	*out = NULL;
 	crl = d2i_X509_CRL(NULL, &p, (long)len);
 	if (crl == NULL)
-		return refuse(v, JPKI_RULE_FORMAT, "value is not a DER X.509 CRL");
+		return jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "value is not a DER X.509 CRL");
 	if (p != der + len) {
 		X509_CRL_free(crl);
-		return refuse(v, JPKI_RULE_FORMAT, "%zu bytes follow the CRL; one CRL per value",
+		return jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "%zu bytes follow the CRL; one CRL per value",
 			(size_t)(der + len - p));
 	}
 	if (X509_CRL_get_version(crl) != X509_CRL_VERSION_2) {
 		X509_CRL_free(crl);
-		return refuse(v, JPKI_RULE_FORMAT, "CRL is not version 2");
+		return jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "CRL is not version 2");
 	}
 	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
 		X509_CRL_free(crl);
-		return refuse(v, JPKI_RULE_FORMAT, "a delta CRL is not a complete CRL");
+		return jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "a delta CRL is not a complete CRL");
 	}
 	exts = X509_CRL_get0_extensions(crl);
 	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
@@ -122,7 +125,7 @@ int jpki_check_format(const unsigned char *der, size_t len, X509_CRL **out, jpki
 
 			OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1);
 			X509_CRL_free(crl);
-			return refuse(v, JPKI_RULE_FORMAT, "unknown critical extension %s", oid);
+			return jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "unknown critical extension %s", oid);
 		}
 	}
 	/* RFC 5280 5.3: an unknown critical entry extension makes the whole CRL unusable. */
@@ -142,7 +145,7 @@ int jpki_check_format(const unsigned char *der, size_t len, X509_CRL **out, jpki
 
 				OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1);
 				X509_CRL_free(crl);
-				return refuse(v, JPKI_RULE_FORMAT,
+				return jpki_verdict_refuse(v, JPKI_RULE_FORMAT,
 					"entry %d has an unknown critical extension %s", i + 1, oid);
 			}
 		}
@@ -155,7 +158,7 @@ int jpki_check_signature(X509_CRL *crl, const jpki_trust *t, const jpki_ca_key *
 {
 	*key = jpki_trust_crl_signer(t, crl);
 	if (*key == NULL)
-		return refuse(v, JPKI_RULE_SIGNATURE,
+		return jpki_verdict_refuse(v, JPKI_RULE_SIGNATURE,
 			"the signature does not verify with any trusted CA key (%zu trusted)",
 			jpki_trust_count(t));
 	return 0;
@@ -167,12 +170,13 @@ int jpki_check_issuer(X509_CRL *crl, const jpki_trust *t, jpki_verdict *v)
 
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), jpki_trust_ca_name(t)) != 0) {
 		X509_NAME_oneline(X509_CRL_get_issuer(crl), got, sizeof(got));
-		return refuse(v, JPKI_RULE_ISSUER, "issuer %s is not this repository's CA", got);
+		return jpki_verdict_refuse(v, JPKI_RULE_ISSUER, "issuer %s is not this repository's CA", got);
 	}
 	return 0;
 }
 
-/* The directoryName the distribution point names, if it names exactly one. */
+/* The directoryName the distribution point's fullName holds, if it holds exactly one; else
+ * NULL. count: how many it holds. The one place the "exactly one" rule is written. */
 static const X509_NAME *idp_directory_name(const ISSUING_DIST_POINT *idp, int *count)
 {
 	const X509_NAME *found = NULL;
@@ -189,7 +193,29 @@ static const X509_NAME *idp_directory_name(const ISSUING_DIST_POINT *idp, int *c
 			(*count)++;
 		}
 	}
-	return found;
+	return *count == 1 ? found : NULL;
+}
+
+X509_NAME *jpki_crl_idp_name(X509_CRL *crl, jpki_err *err)
+{
+	ISSUING_DIST_POINT *idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL, NULL);
+	const X509_NAME *dp;
+	X509_NAME *out = NULL;
+	int count;
+
+	if (idp == NULL) {
+		ERR_clear_error();
+		jpki_errf(err, "no issuingDistributionPoint extension");
+		return NULL;
+	}
+	dp = idp_directory_name(idp, &count);
+	if (dp == NULL)
+		jpki_errf(err, "issuingDistributionPoint names %d directory names; exactly one is required",
+			count);
+	else if ((out = X509_NAME_dup(dp)) == NULL)
+		jpki_errf_ssl(err, "out of memory");
+	ISSUING_DIST_POINT_free(idp);
+	return out;
 }
 
 int jpki_check_partition(X509_CRL *crl, const char *entry_dn, jpki_crl_kind kind, jpki_verdict *v)
@@ -200,36 +226,37 @@ int jpki_check_partition(X509_CRL *crl, const char *entry_dn, jpki_crl_kind kind
 	char *named;
 
 	if (idp == NULL)
-		return refuse(v, JPKI_RULE_PARTITION, "no issuingDistributionPoint extension");
+		return jpki_verdict_refuse(v, JPKI_RULE_PARTITION, "no issuingDistributionPoint extension");
 	if (!crit) {
-		refuse(v, JPKI_RULE_PARTITION, "issuingDistributionPoint is not critical");
+		jpki_verdict_refuse(v, JPKI_RULE_PARTITION, "issuingDistributionPoint is not critical");
 		goto out;
 	}
 	dp = idp_directory_name(idp, &count);
-	if (count != 1) {
-		refuse(v, JPKI_RULE_PARTITION,
+	if (dp == NULL) {
+		jpki_verdict_refuse(v, JPKI_RULE_PARTITION,
 			"issuingDistributionPoint names %d directory names; exactly one is required", count);
 		goto out;
 	}
 	eq = jpki_dn_equals_x509_name(entry_dn, dp);
 	if (eq != 1) {
 		named = jpki_x509_name_to_dn(dp);
-		refuse(v, JPKI_RULE_PARTITION, "issuingDistributionPoint names %s, not this entry %s",
-			named != NULL ? named : "?", entry_dn);
+		jpki_verdict_refuse(v, JPKI_RULE_PARTITION,
+			"issuingDistributionPoint names %s, not this entry %s", named != NULL ? named : "?",
+			entry_dn);
 		free(named);
 		goto out;
 	}
 	if (idp->onlysomereasons != NULL || idp->indirectCRL || idp->onlyattr) {
-		refuse(v, JPKI_RULE_PARTITION,
+		jpki_verdict_refuse(v, JPKI_RULE_PARTITION,
 			"onlySomeReasons, indirectCRL and onlyContainsAttributeCerts are not allowed");
 		goto out;
 	}
 	if (kind == JPKI_CRL_PARTITION && (!idp->onlyuser || idp->onlyCA)) {
-		refuse(v, JPKI_RULE_PARTITION, "a partition CRL must say onlyContainsUserCerts");
+		jpki_verdict_refuse(v, JPKI_RULE_PARTITION, "a partition CRL must say onlyContainsUserCerts");
 		goto out;
 	}
 	if (kind == JPKI_CRL_ARL && (!idp->onlyCA || idp->onlyuser)) {
-		refuse(v, JPKI_RULE_PARTITION, "an ARL must say onlyContainsCACerts");
+		jpki_verdict_refuse(v, JPKI_RULE_PARTITION, "an ARL must say onlyContainsCACerts");
 		goto out;
 	}
 	rc = 0;
@@ -254,11 +281,11 @@ int jpki_check_number(X509_CRL *crl, const jpki_crl_meta *stored, jpki_verdict *
 	int rc = 0;
 
 	if (n == NULL)
-		return refuse(v, JPKI_RULE_NUMBER, "no cRLNumber extension");
+		return jpki_verdict_refuse(v, JPKI_RULE_NUMBER, "no cRLNumber extension");
 	if (stored != NULL && stored->number != NULL && ASN1_INTEGER_cmp(n, stored->number) <= 0) {
 		a = integer_text(n);
 		b = integer_text(stored->number);
-		rc = refuse(v, JPKI_RULE_NUMBER,
+		rc = jpki_verdict_refuse(v, JPKI_RULE_NUMBER,
 			"cRLNumber %s is not greater than the stored %s for this partition and CA key",
 			a ? a : "?", b ? b : "?");
 		OPENSSL_free(a);
@@ -275,17 +302,17 @@ int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t no
 	char a[32], b[32];
 
 	if (jpki_asn1_time_to_time(X509_CRL_get0_lastUpdate(crl), &tu) < 0)
-		return refuse(v, JPKI_RULE_THIS_UPDATE, "thisUpdate cannot be read");
+		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE, "thisUpdate cannot be read");
 	if (tu > now + p->clock_skew) {
 		format_time(tu, a, sizeof(a));
-		return refuse(v, JPKI_RULE_THIS_UPDATE,
+		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE,
 			"thisUpdate %s is %ld s in the future (allowed skew %ld s)", a, (long)(tu - now),
 			p->clock_skew);
 	}
 	if (stored != NULL && tu < stored->this_update) {
 		format_time(tu, a, sizeof(a));
 		format_time(stored->this_update, b, sizeof(b));
-		return refuse(v, JPKI_RULE_THIS_UPDATE,
+		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE,
 			"thisUpdate %s is older than the stored CRL's %s", a, b);
 	}
 	return 0;
@@ -297,19 +324,19 @@ int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpk
 	char a[32];
 
 	if (X509_CRL_get0_nextUpdate(crl) == NULL)
-		return refuse(v, JPKI_RULE_VALIDITY, "no nextUpdate");
+		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "no nextUpdate");
 	if (jpki_asn1_time_to_time(X509_CRL_get0_lastUpdate(crl), &tu) < 0 ||
 	    jpki_asn1_time_to_time(X509_CRL_get0_nextUpdate(crl), &nu) < 0)
-		return refuse(v, JPKI_RULE_VALIDITY, "thisUpdate or nextUpdate cannot be read");
+		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "thisUpdate or nextUpdate cannot be read");
 	if (nu <= tu)
-		return refuse(v, JPKI_RULE_VALIDITY, "nextUpdate is not after thisUpdate");
+		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "nextUpdate is not after thisUpdate");
 	if (nu - tu > p->max_validity)
-		return refuse(v, JPKI_RULE_VALIDITY,
+		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY,
 			"nextUpdate - thisUpdate is %ld s; the maximum is %ld s", (long)(nu - tu),
 			p->max_validity);
 	if (nu <= now) {
 		format_time(nu, a, sizeof(a));
-		return refuse(v, JPKI_RULE_VALIDITY, "the CRL expired at %s", a);
+		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "the CRL expired at %s", a);
 	}
 	return 0;
 }
@@ -331,14 +358,38 @@ int jpki_check_reasons(X509_CRL *crl, jpki_verdict *v)
 			continue;
 		serial = integer_text(X509_REVOKED_get0_serialNumber(r));
 		if (code < 0)
-			refuse(v, JPKI_RULE_REASONS, "entry %d (serial %s) has no reasonCode; the CPS allows 1-5",
-				i + 1, serial ? serial : "?");
+			jpki_verdict_refuse(v, JPKI_RULE_REASONS,
+				"entry %d (serial %s) has no reasonCode; the CPS allows 1-5", i + 1,
+				serial ? serial : "?");
 		else
-			refuse(v, JPKI_RULE_REASONS,
+			jpki_verdict_refuse(v, JPKI_RULE_REASONS,
 				"entry %d (serial %s) has reason %ld; the CPS allows 1-5 only (no suspension)",
 				i + 1, serial ? serial : "?", code);
 		OPENSSL_free(serial);
 		return -1;
+	}
+	return 0;
+}
+
+int jpki_check_one_per_key(const jpki_crl_meta *metas, size_t n, jpki_verdict *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char id[2 * SHA_DIGEST_LENGTH + 1];
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		for (j = i + 1; j < n; j++) {
+			if (memcmp(metas[i].key_id, metas[j].key_id, sizeof(metas[i].key_id)) != 0)
+				continue;
+			for (k = 0; k < SHA_DIGEST_LENGTH; k++) {
+				id[2 * k] = hex[metas[i].key_id[k] >> 4];
+				id[2 * k + 1] = hex[metas[i].key_id[k] & 0x0f];
+			}
+			id[2 * SHA_DIGEST_LENGTH] = '\0';
+			return jpki_verdict_refuse(v, JPKI_RULE_NUMBER,
+				"the entry would hold two CRLs signed by one CA key (keyIdentifier %s); "
+				"replace the old one", id);
+		}
 	}
 	return 0;
 }
@@ -386,7 +437,7 @@ int jpki_crl_check(const unsigned char *der, size_t len, const char *entry_dn, j
 	if (jpki_check_number(crl, prev, v) < 0 || jpki_check_this_update(crl, prev, now, p, v) < 0)
 		goto fail;
 	if (out != NULL && meta_fill(crl, key, out) < 0) {
-		refuse(v, JPKI_RULE_FORMAT, "out of memory");
+		jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "out of memory");
 		goto fail;
 	}
 	if (crl_out != NULL)

@@ -22,6 +22,7 @@ typedef enum jpki_rule {
 	JPKI_RULE_SIZE,		/* (i) size cap */
 	JPKI_RULE_WRITER,	/* only the publisher writes CRLs and CA certificates */
 	JPKI_RULE_CA_CERT,	/* cACertificate values must chain to a trust anchor */
+	JPKI_RULE_COMPLETE_ONLY,	/* complete CRLs only: deltaRevocationList is never written */
 } jpki_rule;
 
 typedef struct jpki_verdict {
@@ -55,6 +56,12 @@ typedef struct jpki_crl_meta {
 void jpki_crl_policy_default(jpki_crl_policy *p);
 const char *jpki_rule_label(jpki_rule r);	/* "(e) crl-number" */
 
+/* Fills v with rule and "rule <label>: <fmt…>" (truncated to fit). The one way a verdict is
+ * written, here and in callers that refuse on their own (the overlay's writer rule). Clears
+ * OpenSSL's error queue. Always returns -1. A NULL v is ignored. */
+int jpki_verdict_refuse(jpki_verdict *v, jpki_rule rule, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Each rule alone. They return 0 when the CRL passes, -1 with v filled when it does not. */
 int jpki_check_size(size_t len, const jpki_crl_policy *p, jpki_verdict *v);
 int jpki_check_format(const unsigned char *der, size_t len, X509_CRL **out, jpki_verdict *v);
@@ -66,6 +73,14 @@ int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t no
 	const jpki_crl_policy *p, jpki_verdict *v);
 int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpki_verdict *v);
 int jpki_check_reasons(X509_CRL *crl, jpki_verdict *v);
+/* Rule (e), across the CRLs one entry would hold: at most one per CA key, or "the stored
+ * CRL" a later one is compared with would be ambiguous. metas: the set the write would leave. */
+int jpki_check_one_per_key(const jpki_crl_meta *metas, size_t n, jpki_verdict *v);
+
+/* The entry a CRL is for: the one directoryName in the fullName of its
+ * issuingDistributionPoint, read as rule (d) reads it. NULL with err filled when there is no
+ * IDP, no fullName, or not exactly one directoryName. Caller frees with X509_NAME_free. */
+X509_NAME *jpki_crl_idp_name(X509_CRL *crl, jpki_err *err);
 
 /* All rules in order: (i) (a) (b) (c) (d) (h) (g) (e) (f). stored is the meta of the CRL
  * now in the entry for each CA key (any order; the one with the signer's key is used). On

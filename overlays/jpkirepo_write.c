@@ -62,7 +62,7 @@ static void valset_from_attrs(Operation *op, valset *s, Attribute *attrs, Attrib
 
 /* Applies the modifications of one kind to the stored set, as the backend will. */
 static int apply_mods(Operation *op, Modifications *mods, AttributeDescription *ad, valset *s,
-	const char **why)
+	jpki_verdict *v)
 {
 	Modifications *ml;
 	unsigned i;
@@ -90,14 +90,13 @@ static int apply_mods(Operation *op, Modifications *mods, AttributeDescription *
 				valset_add(op, s, &ml->sml_values[i]);
 			break;
 		default:
-			*why = "rule (a) format: this modification type is not defined for the attribute";
-			return -1;
+			return jpki_verdict_refuse(v, JPKI_RULE_FORMAT,
+				"this modification type is not defined for the attribute");
 		}
 	}
 	return 0;
 }
 
-/* Checks the CRLs/ARLs of the result set that are not stored yet. */
 /* The decimal cRLNumber of a checked CRL, appended to a list for the audit record. */
 static void note_number(const jpki_crl_meta *m, char *numbers, size_t len)
 {
@@ -111,11 +110,12 @@ static void note_number(const jpki_crl_meta *m, char *numbers, size_t len)
 	BN_free(bn);
 }
 
+/* Checks the CRLs/ARLs of the result set that are not stored yet, then the set as a whole. */
 static int check_crls(Operation *op, jpkirepo_info *ji, const jpki_trust *t, const char *entry_dn,
 	kind k, const valset *stored, const valset *result, jpki_verdict *v, char *numbers, size_t nlen)
 {
 	jpki_crl_meta *metas = NULL;
-	unsigned nstored = 0, i, j, nmeta;
+	unsigned nstored = 0, i, nmeta;
 	int rc = -1;
 	time_t now = slap_get_time();
 
@@ -139,18 +139,9 @@ static int check_crls(Operation *op, jpkirepo_info *ji, const jpki_trust *t, con
 		note_number(&metas[nmeta], numbers, nlen);
 		nmeta++;
 	}
-	/* One CRL per partition and CA key: a second would make "the stored one" ambiguous. */
-	for (i = nstored; i < nmeta; i++) {
-		for (j = i + 1; j < nmeta; j++) {
-			if (memcmp(metas[i].key_id, metas[j].key_id, sizeof(metas[i].key_id)) == 0) {
-				v->rule = JPKI_RULE_NUMBER;
-				snprintf(v->text, sizeof(v->text),
-					"rule %s: the entry would hold two CRLs signed by one CA key; "
-					"replace the old one", jpki_rule_label(JPKI_RULE_NUMBER));
-				goto out;
-			}
-		}
-	}
+	/* metas[nstored..nmeta): the CRLs the entry would hold. */
+	if (jpki_check_one_per_key(metas + nstored, nmeta - nstored, v) < 0)
+		goto out;
 	rc = 0;
 out:
 	for (i = 0; i < nmeta; i++)
@@ -168,11 +159,8 @@ static int check_cacerts(jpkirepo_info *ji, const valset *result, jpki_verdict *
 	unsigned i;
 	int rc;
 
-	if (t == NULL) {
-		v->rule = JPKI_RULE_CA_CERT;
-		snprintf(v->text, sizeof(v->text), "rule %s: %.300s", jpki_rule_label(JPKI_RULE_CA_CERT), err.text);
-		return -1;
-	}
+	if (t == NULL)
+		return jpki_verdict_refuse(v, JPKI_RULE_CA_CERT, "%s", err.text);
 	ders = ch_calloc(result->n + 1, sizeof(*ders));
 	lens = ch_calloc(result->n + 1, sizeof(*lens));
 	for (i = 0; i < result->n; i++) {
@@ -180,10 +168,8 @@ static int check_cacerts(jpkirepo_info *ji, const valset *result, jpki_verdict *
 		lens[i] = result->v[i].bv_len;
 	}
 	rc = jpki_trust_extend_der(t, ders, lens, result->n, &err);
-	if (rc < 0) {
-		v->rule = JPKI_RULE_CA_CERT;
-		snprintf(v->text, sizeof(v->text), "rule %s: %.300s", jpki_rule_label(JPKI_RULE_CA_CERT), err.text);
-	}
+	if (rc < 0)
+		jpki_verdict_refuse(v, JPKI_RULE_CA_CERT, "%s", err.text);
 	ch_free(ders);
 	ch_free(lens);
 	jpki_trust_free(t);
@@ -246,7 +232,6 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 	valset stored[KIND_COUNT] = { { 0 } }, result[KIND_COUNT] = { { 0 } };
 	int changed[KIND_COUNT] = { 0 }, any = 0, rc = SLAP_CB_CONTINUE;
 	jpki_verdict v = { JPKI_RULE_NONE, "" };
-	const char *why = NULL;
 	char numbers[256] = "", decision[512], details[1400], awhy[300];
 	const jpki_trust *t;
 	unsigned i;
@@ -261,8 +246,8 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 				changed[k] |= is_ad_subtype(ml->sml_desc, ad);
 			for (i = 0; i < stored[k].n; i++)
 				valset_add(op, &result[k], &stored[k].v[i]);
-			if (changed[k] && apply_mods(op, mods, ad, &result[k], &why) < 0) {
-				send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, why);
+			if (changed[k] && apply_mods(op, mods, ad, &result[k], &v) < 0) {
+				send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 				rc = rs->sr_err;
 				goto out;
 			}
@@ -275,8 +260,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 	if (!any || be_shadow_update(op))
 		goto out;
 	if (!jpkirepo_is_publisher(ji, op)) {
-		snprintf(v.text, sizeof(v.text), "rule %s: only the configured publisher may write %s",
-			jpki_rule_label(JPKI_RULE_WRITER),
+		jpki_verdict_refuse(&v, JPKI_RULE_WRITER, "only the configured publisher may write %s",
 			changed[KIND_CRL] ? "certificateRevocationList" :
 			changed[KIND_ARL] ? "authorityRevocationList" : "cACertificate");
 		snprintf(decision, sizeof(decision), "refused: %s", v.text);
@@ -291,8 +275,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 	if (changed[KIND_CRL] || changed[KIND_ARL]) {
 		t = jpkirepo_trust_acquire(op, on);
 		if (t == NULL) {
-			snprintf(v.text, sizeof(v.text), "rule %s: no trusted CA key is configured",
-				jpki_rule_label(JPKI_RULE_SIGNATURE));
+			jpki_verdict_refuse(&v, JPKI_RULE_SIGNATURE, "no trusted CA key is configured");
 			goto refused;
 		}
 		for (k = KIND_CRL; k <= KIND_ARL; k++) {
@@ -392,6 +375,7 @@ static int watch_registry(Operation *op, SlapReply *rs, jpkirepo_info *ji, struc
 static int refuse_delta(Operation *op, SlapReply *rs, jpkirepo_info *ji, Modifications *mods,
 	Attribute *attrs)
 {
+	jpki_verdict v;
 	int found = 0;
 
 	for (; mods != NULL && !found; mods = mods->sml_next)
@@ -399,8 +383,9 @@ static int refuse_delta(Operation *op, SlapReply *rs, jpkirepo_info *ji, Modific
 	found = found || attrs_find(attrs, ji->ad_delta) != NULL;
 	if (!found || be_shadow_update(op))
 		return 0;
-	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION,
-		"rule (a) format: the repository keeps complete CRLs only; deltaRevocationList is not used");
+	jpki_verdict_refuse(&v, JPKI_RULE_COMPLETE_ONLY,
+		"the repository keeps complete CRLs only; deltaRevocationList is not used");
+	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 	return -1;
 }
 

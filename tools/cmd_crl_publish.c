@@ -10,12 +10,14 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "crl_check.h"
 #include "dn.h"
 
 typedef struct crl_file {
 	const char *path;
 	struct berval der;
-	char *dn;		/* the entry, from the IDP */
+	X509_NAME *name;	/* the entry, from the IDP (jpki_crl_idp_name) */
+	char *dn;		/* the same, as an LDAP DN */
 	int arl;
 	int entries;
 	int done;
@@ -38,7 +40,8 @@ static int load_crl(const char *path, crl_file *f, jpki_err *err)
 	const unsigned char *p;
 	X509_CRL *crl = NULL;
 	ISSUING_DIST_POINT *idp = NULL;
-	int i, rc = -1;
+	jpki_err why;
+	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
 	f->path = path;
@@ -64,16 +67,15 @@ static int load_crl(const char *path, crl_file *f, jpki_err *err)
 		jpki_errf_ssl(err, "%s: not a CRL", path);
 		goto out;
 	}
-	idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL, NULL);
-	for (i = 0; idp != NULL && idp->distpoint != NULL && idp->distpoint->type == 0 &&
-		    i < sk_GENERAL_NAME_num(idp->distpoint->name.fullname); i++) {
-		GENERAL_NAME *gn = sk_GENERAL_NAME_value(idp->distpoint->name.fullname, i);
-
-		if (gn->type == GEN_DIRNAME && f->dn == NULL)
-			f->dn = jpki_x509_name_to_dn(gn->d.directoryName);
+	f->name = jpki_crl_idp_name(crl, &why);
+	if (f->name == NULL) {
+		jpki_errf(err, "%s: %s: which entry is it for?", path, why.text);
+		goto out;
 	}
-	if (f->dn == NULL) {
-		jpki_errf(err, "%s: no issuingDistributionPoint directoryName: which entry is it for?", path);
+	f->dn = jpki_x509_name_to_dn(f->name);
+	idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL, NULL);
+	if (f->dn == NULL || idp == NULL) {
+		jpki_errf_ssl(err, "%s: cannot read the issuingDistributionPoint", path);
 		goto out;
 	}
 	f->arl = idp->onlyCA != 0;
@@ -83,6 +85,12 @@ static int load_crl(const char *path, crl_file *f, jpki_err *err)
 	data = NULL;
 	rc = 0;
 out:
+	if (rc < 0) {
+		X509_NAME_free(f->name);
+		free(f->dn);
+		f->name = NULL;
+		f->dn = NULL;
+	}
 	ISSUING_DIST_POINT_free(idp);
 	X509_CRL_free(crl);
 	OPENSSL_free(data);
@@ -147,7 +155,7 @@ static int publish_entry(LDAP *ld, crl_file *files, size_t n, size_t first)
 
 	for (i = first; i < n; i++) {
 		if (!files[i].done && files[i].arl == files[first].arl &&
-		    strcasecmp(files[i].dn, files[first].dn) == 0) {
+		    X509_NAME_cmp(files[i].name, files[first].name) == 0) {
 			vals[k++] = &files[i].der;
 			revoked += files[i].entries;
 			files[i].done = 1;
@@ -220,6 +228,7 @@ out:
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	for (i = 0; i < n; i++) {
 		OPENSSL_free(files[i].der.bv_val);
+		X509_NAME_free(files[i].name);
 		free(files[i].dn);
 	}
 	free(files);

@@ -29,6 +29,8 @@ static const char *prefix_of(jpki_rule r)
 	case JPKI_RULE_VALIDITY: return "rule (g) validity: ";
 	case JPKI_RULE_REASONS: return "rule (h) reasons: ";
 	case JPKI_RULE_SIZE: return "rule (i) size: ";
+	case JPKI_RULE_WRITER: return "rule writer: ";
+	case JPKI_RULE_COMPLETE_ONLY: return "rule complete-crl-only: ";
 	default: return "?";
 	}
 }
@@ -141,6 +143,31 @@ static void test_labels_and_policy(void)
 	CU_ASSERT_EQUAL(pol.clock_skew, 300);
 	CU_ASSERT_EQUAL(pol.max_validity, 72L * 3600);
 	CU_ASSERT_EQUAL(pol.max_size, (size_t)64 << 20);
+}
+
+/* The exported setter: rule, prefix and text; truncation; NULL verdict. */
+static void test_verdict_refuse(void)
+{
+	char longer[600];
+	jpki_verdict v;
+
+	CU_ASSERT_STRING_EQUAL(jpki_rule_label(JPKI_RULE_COMPLETE_ONLY), "complete-crl-only");
+	CU_ASSERT_STRING_EQUAL(jpki_rule_label(JPKI_RULE_CA_CERT), "ca-certificate");
+	verdict_reset(&v);
+	EXPECT(jpki_verdict_refuse(&v, JPKI_RULE_WRITER, "only %s may write", "the publisher"), &v,
+		JPKI_RULE_WRITER, NULL);
+	CU_ASSERT_STRING_EQUAL(v.text, "rule writer: only the publisher may write");
+	verdict_reset(&v);
+	EXPECT(jpki_verdict_refuse(&v, JPKI_RULE_COMPLETE_ONLY, "deltaRevocationList is not used"), &v,
+		JPKI_RULE_COMPLETE_ONLY, NULL);
+	CU_ASSERT_STRING_EQUAL(v.text, "rule complete-crl-only: deltaRevocationList is not used");
+	/* longer than the verdict: cut, still terminated, still naming the rule */
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	verdict_reset(&v);
+	EXPECT(jpki_verdict_refuse(&v, JPKI_RULE_NUMBER, "%s", longer), &v, JPKI_RULE_NUMBER, "xxx");
+	CU_ASSERT_EQUAL(strlen(v.text), sizeof(v.text) - 1);
+	CU_ASSERT_EQUAL(jpki_verdict_refuse(NULL, JPKI_RULE_NUMBER, "ignored"), -1);
 }
 
 static void test_asn1_time(void)
@@ -562,6 +589,66 @@ static void test_partition_two_dirnames(void)
 		JPKI_CRL_PARTITION, JPKI_RULE_NONE, NULL);
 }
 
+/* ---- the IDP reader used by `jpki crl publish` ---- */
+
+/* jpki_crl_idp_name(crl) is the name of CN=cn under the fixture's partitions (cn NULL: the
+ * reader must refuse, its error containing needle). Frees crl. */
+static void check_idp_name_of(X509_CRL *crl, const char *cn, const char *needle)
+{
+	X509_NAME *got, *want = NULL;
+	jpki_err err;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crl);
+	strcpy(err.text, "untouched");
+	got = jpki_crl_idp_name(crl, &err);
+	if (cn == NULL) {
+		CU_ASSERT_PTR_NULL(got);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.text, needle));
+		if (strstr(err.text, needle) == NULL)
+			fprintf(stderr, "\n  expected \"%s\" in: %s\n", needle, err.text);
+	} else {
+		want = fx_name("C", "JP", "O", "JPKI", "OU", "Chiba-ken", "OU", "CRL Distribution Points",
+			"CN", cn, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+		CU_ASSERT_PTR_NOT_NULL(got);
+		CU_ASSERT(got != NULL && X509_NAME_cmp(got, want) == 0);
+	}
+	X509_NAME_free(got);
+	X509_NAME_free(want);
+	X509_CRL_free(crl);
+}
+
+static void test_idp_name(void)
+{
+	X509_CRL *crl;
+	ISSUING_DIST_POINT *idp;
+	int ok;
+
+	check_idp_name_of(crl_default(), "121002", NULL);
+	check_idp_name_of(crl_with_idp_names(dirname("122025"), NULL), "122025", NULL);
+	/* a URI beside the one directory name does not count */
+	check_idp_name_of(crl_with_idp_names(uri("ldap:///cn=121002"), dirname("121002")), "121002", NULL);
+	/* exactly one directoryName: not the first of two, not none */
+	check_idp_name_of(crl_with_idp_names(dirname("121002"), dirname("122025")), NULL,
+		"2 directory names; exactly one");
+	check_idp_name_of(crl_with_idp_names(dirname("121002"), dirname("121002")), NULL,
+		"2 directory names; exactly one");
+	check_idp_name_of(crl_with_idp_names(uri("ldap:///cn=121002"), NULL), NULL, "0 directory names");
+	/* no IDP at all */
+	crl = crl_default();
+	CU_ASSERT_FATAL(crl != NULL && fx_crl_drop_ext(crl, NID_issuing_distribution_point) == 1);
+	check_idp_name_of(resign(crl, FX_GEN1), NULL, "no issuingDistributionPoint");
+	/* an IDP without a distributionPoint */
+	crl = crl_default();
+	idp = ISSUING_DIST_POINT_new();
+	CU_ASSERT_FATAL(crl != NULL && idp != NULL);
+	idp->onlyuser = 0xff;
+	ok = X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, X509V3_ADD_REPLACE) == 1;
+	ISSUING_DIST_POINT_free(idp);
+	CU_ASSERT_FATAL(ok);
+	check_idp_name_of(resign(crl, FX_GEN1), NULL, "0 directory names");
+}
+
 /* ---- (e) cRLNumber ---- */
 
 static void meta_set(jpki_crl_meta *m, int slot, long number, time_t tu)
@@ -655,6 +742,41 @@ static void test_number_other_key(void)
 	jpki_crl_meta_clear(&stored[0]);
 	jpki_crl_meta_clear(&stored[1]);
 	OPENSSL_free(der);
+}
+
+/* Rule (e) across the set an entry would hold: one CRL per CA key. */
+static void test_one_per_key(void)
+{
+	jpki_crl_meta m[3];
+	unsigned char id1[20];
+	char hex1[41];
+	jpki_verdict v;
+	int i;
+
+	meta_set(&m[0], FX_GEN1, 10, FX_NOW - FX_HOUR);
+	meta_set(&m[1], FX_GEN2, 3, FX_NOW - FX_HOUR);
+	meta_set(&m[2], FX_GEN1, 11, FX_NOW);
+	fx_key_id(fx_key(FX_GEN1), id1);
+	for (i = 0; i < 20; i++)
+		sprintf(hex1 + 2 * i, "%02X", id1[i]);
+	/* none, one, and one per generation pass */
+	verdict_reset(&v);
+	EXPECT(jpki_check_one_per_key(m, 0, &v), &v, JPKI_RULE_NONE, NULL);
+	EXPECT(jpki_check_one_per_key(m, 1, &v), &v, JPKI_RULE_NONE, NULL);
+	EXPECT(jpki_check_one_per_key(m, 2, &v), &v, JPKI_RULE_NONE, NULL);
+	EXPECT(jpki_check_one_per_key(m + 1, 2, &v), &v, JPKI_RULE_NONE, NULL);
+	CU_ASSERT_STRING_EQUAL(v.text, "untouched");
+	/* two of gen1 for the one partition, whatever lies between them */
+	verdict_reset(&v);
+	EXPECT(jpki_check_one_per_key(m, 3, &v), &v, JPKI_RULE_NUMBER, "two CRLs signed by one CA key");
+	CU_ASSERT_PTR_NOT_NULL(strstr(v.text, hex1));
+	/* the same key twice next to each other */
+	jpki_crl_meta_clear(&m[1]);
+	meta_set(&m[1], FX_GEN1, 12, FX_NOW);
+	verdict_reset(&v);
+	EXPECT(jpki_check_one_per_key(m, 2, &v), &v, JPKI_RULE_NUMBER, "replace the old one");
+	for (i = 0; i < 3; i++)
+		jpki_crl_meta_clear(&m[i]);
 }
 
 /* ---- (f) thisUpdate ---- */
@@ -1058,6 +1180,7 @@ int main(void)
 	s = CU_add_suite("crl_check", init_suite, clean_suite);
 	if (s == NULL ||
 	    !CU_add_test(s, "labels and default policy", test_labels_and_policy) ||
+	    !CU_add_test(s, "verdict setter", test_verdict_refuse) ||
 	    !CU_add_test(s, "ASN1_TIME to time_t", test_asn1_time) ||
 	    !CU_add_test(s, "(a) valid CRL passes", test_format_pass) ||
 	    !CU_add_test(s, "(a) garbage", test_format_garbage) ||
@@ -1080,10 +1203,12 @@ int main(void)
 	    !CU_add_test(s, "(d) partition CRL with onlyContainsCACerts", test_partition_only_ca_in_partition) ||
 	    !CU_add_test(s, "(d) ARL without onlyContainsCACerts", test_partition_arl_without_only_ca) ||
 	    !CU_add_test(s, "(d) two directoryNames", test_partition_two_dirnames) ||
+	    !CU_add_test(s, "IDP reader: exactly one directoryName", test_idp_name) ||
 	    !CU_add_test(s, "(e) cRLNumber missing", test_number_missing) ||
 	    !CU_add_test(s, "(e) lower, equal, greater", test_number_compare) ||
 	    !CU_add_test(s, "(e) 20-octet stored number", test_number_big) ||
 	    !CU_add_test(s, "(e) stored meta of another key", test_number_other_key) ||
+	    !CU_add_test(s, "(e) one CRL per CA key in an entry", test_one_per_key) ||
 	    !CU_add_test(s, "(f) future beyond/within skew", test_this_update_future) ||
 	    !CU_add_test(s, "(f) older than stored", test_this_update_stored) ||
 	    !CU_add_test(s, "(f) equal thisUpdate, greater number", test_this_update_equal_whole) ||
