@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include "digest.h"
+
 #define CACHE_SLOTS 256
 
 typedef struct slot {
@@ -47,7 +49,7 @@ static int meta_copy(jpki_crl_meta *dst, const jpki_crl_meta *src)
 
 static void digest(const struct berval *der, unsigned char out[32])
 {
-	EVP_Digest(der->bv_val, der->bv_len, out, NULL, EVP_sha256(), NULL);
+	EVP_Digest(der->bv_val, der->bv_len, out, NULL, jpki_sha256(), NULL);
 }
 
 static slot *lookup(jpkirepo_meta_cache *c, const unsigned char d[32])

@@ -13,6 +13,7 @@
 #include "access.h"
 #include "audit.h"
 #include "cache.h"
+#include "digest.h"
 #include "request_der.h"
 #include "signer.h"
 #include "signpool.h"
@@ -200,7 +201,7 @@ static void make_etag(const unsigned char *der, size_t len, char *etag, size_t e
 	unsigned char md[32];
 	int i;
 
-	EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL);
+	EVP_Digest(der, len, md, NULL, jpki_sha256(), NULL);
 	etag[0] = '"';
 	for (i = 0; i < 16 && (size_t)(2 * i + 3) < elen; i++)
 		snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
+
 /* 4-way set-associative: a key may sit in any of the WAYS slots of its set (a lock per
  * stripe of sets), so a few colliding CertID lists do not evict each other and get signed
  * afresh; the oldest of a full set is replaced. */
@@ -30,7 +32,7 @@ static pthread_mutex_t stripes[STRIPES] = { [0 ... STRIPES - 1] = PTHREAD_MUTEX_
 int cache_key(OCSP_REQUEST *req, unsigned char key[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int i, n = OCSP_request_onereq_count(req), ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	int i, n = OCSP_request_onereq_count(req), ok = md != NULL && EVP_DigestInit_ex(md, jpki_sha256(), NULL);
 
 	for (i = 0; ok && i < n; i++) {
 		unsigned char *der = NULL;

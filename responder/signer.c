@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "p11key.h"
+#include "digest.h"
 
 typedef struct responder_cert {
 	X509 *cert;
@@ -200,7 +201,7 @@ int signer_sign(OCSP_BASICRESP *bs, const jpki_ca_key *issuer)
 			X509_up_ref(cert);
 		pthread_mutex_unlock(&lock);
 		/* ResponderID by key hash; the responder certificate goes in the response. */
-		ok = cert != NULL && OCSP_basic_sign(bs, cert, jpki_p11key_pkey(k), EVP_sha256(), NULL,
+		ok = cert != NULL && OCSP_basic_sign(bs, cert, jpki_p11key_pkey(k), jpki_sha256(), NULL,
 			OCSP_RESPID_KEY);
 		X509_free(cert);
 	}

@@ -1,0 +1,10 @@
+/* SHA-256 for hot paths: OpenSSL 3 looks an algorithm up (under its provider locks) on every
+ * implicit use such as EVP_sha256() passed to EVP_Digest; this one is fetched once. */
+#ifndef JPKI_DIGEST_H
+#define JPKI_DIGEST_H
+#include <openssl/evp.h>
+
+/* Never NULL: EVP_sha256() itself if the explicit fetch failed. */
+const EVP_MD *jpki_sha256(void);
+
+#endif
