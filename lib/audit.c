@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -569,7 +570,7 @@ static size_t write_batch(jpki_audit *a, const batch *b, jpki_err *err)
 }
 
 /* Under mu: the waiters of b's records, with their outcome, go to *calls, to be told once mu
- * is released (wake_all). */
+ * is released (by the writer's loop). */
 static void batch_finish(batch *b, long long durable_seq, waiter **calls)
 {
 	waiter *w, *next;
@@ -712,6 +713,17 @@ int jpki_audit_submit(jpki_audit *a, const jpki_audit_record *r, jpki_audit_done
 	free(middle);
 	free(w);
 	return rc;
+}
+
+int jpki_audit_policy_parse(const char *text, jpki_audit_policy *out)
+{
+	if (text == NULL || strcasecmp(text, "fail-closed") == 0)
+		*out = JPKI_AUDIT_FAIL_CLOSED;
+	else if (strcasecmp(text, "fail-open") == 0)
+		*out = JPKI_AUDIT_FAIL_OPEN;
+	else
+		return -1;
+	return 0;
 }
 
 jpki_audit_policy jpki_audit_policy_of(const jpki_audit *a)

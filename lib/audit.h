@@ -18,7 +18,8 @@
  *              the library writes itself: "checkpoint", "audit-recovery"
  *   result     "ok", or what refused or failed the operation ("refused: rule (e) …")
  *   identity   bound DN or verifier DN; "" for anonymous
- *   auth       "simple" "sasl-external" "signature" "client-certificate" "network" "none"
+ *   auth       "simple" "sasl-external" "sasl" (another SASL mechanism) "signature"
+ *              "client-certificate" "network" "none"
  *   client     "IP:port" or ""
  *   method     "ldap" "ocsp" or null
  *   conn, op   LDAP connection and operation numbers, -1 when not applicable
@@ -36,7 +37,8 @@
  *
  * Resume: open continues from the newest file's last complete line. A torn last line (a
  * crash in the middle of a write) is truncated away, and an "audit-recovery" record saying
- * so ({"file":"…","offset":N,"bytes":N}) is the first record written after it.
+ * so ({"file":"…","offset":N,"bytes":N,"sha256":"<hex of the cut bytes>"}) is the first record
+ * written after it.
  *
  * Checkpoints (when checkpoint_key_uri is set): after every checkpoint_every records, and at
  * close, a record with event "checkpoint", result "ok", method null, conn/op -1 and
@@ -92,7 +94,7 @@ typedef struct jpki_audit_record {
 	const char *event;	/* "crl-read" | "crl-publish" | "registry-change" | "ocsp-request" */
 	const char *result;	/* "ok", or what refused/failed it, e.g. "refused: rule (e) crl-number: …" */
 	const char *identity;	/* bound DN, verifier DN, or "" (NULL) for anonymous */
-	const char *auth;	/* "simple" "sasl-external" "signature" "client-certificate" "network" "none" */
+	const char *auth;	/* one of the "auth" words above */
 	const char *client;	/* "IP:port" or "" (NULL) */
 	const char *method;	/* "ldap" | "ocsp" | NULL */
 	long long conn, op;	/* -1 when not applicable */
@@ -121,6 +123,9 @@ typedef void jpki_audit_done(void *arg, int rc, const char *why);
  * carries the records of every request in flight. Thread-safe. */
 int jpki_audit_submit(jpki_audit *a, const jpki_audit_record *r, jpki_audit_done *done, void *arg,
 	jpki_err *err);
+/* "fail-closed" or "fail-open" (any case); NULL is the default, fail-closed. -1 for anything
+ * else. */
+int jpki_audit_policy_parse(const char *text, jpki_audit_policy *out);
 /* The policy given at open (for callers that keep only the handle). */
 jpki_audit_policy jpki_audit_policy_of(const jpki_audit *a);
 /* Writes the closing checkpoint (when configured), waits for every record, stops the

@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "audit.h"
+
 enum {
 	CFG_CA_DN = 1,
 	CFG_ANCHOR,
@@ -219,6 +221,7 @@ static int delete(ConfigArgs *c, jpkirepo_info *ji)
 	switch (one_of(c, ji, &one, &list)) {
 	case 1:
 		dn_one_clear(&one);
+		jpkirepo_registry_changed(ji->registry);
 		break;
 	case 2:
 		dn_list_delete(&list, c->valx);
@@ -252,13 +255,16 @@ static int add(ConfigArgs *c, jpkirepo_info *ji)
 	struct berval bv;
 	dn_one one;
 	dn_list list;
+	jpki_audit_policy policy;
 
 	switch (one_of(c, ji, &one, &list)) {
 	case 1:
 		dn_one_clear(&one);
 		*one.dn = c->value_dn;
 		*one.ndn = c->value_ndn;
+		/* The CA entry feeds the trust, the verifier base the registry cache. */
 		jpkirepo_registry_changed(ji->registry);
+		jpkirepo_trust_mark_stale(ji);
 		return 0;
 	case 2:
 		ber_bvarray_add(list.dns, &c->value_dn);
@@ -271,12 +277,12 @@ static int add(ConfigArgs *c, jpkirepo_info *ji)
 		ji->audit_dir = ch_strdup(c->argv[1]);
 		return 0;
 	case CFG_AUDIT_POLICY:
-		if (strcasecmp(c->argv[1], "fail-closed") != 0 && strcasecmp(c->argv[1], "fail-open") != 0) {
+		if (jpki_audit_policy_parse(c->argv[1], &policy) < 0) {
 			snprintf(c->cr_msg, sizeof(c->cr_msg), "%s: fail-closed or fail-open", c->argv[0]);
 			Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
 			return ARG_BAD_CONF;
 		}
-		ji->audit_policy = strcasecmp(c->argv[1], "fail-open") == 0;
+		ji->audit_policy = (int)policy;
 		return 0;
 	case CFG_ANCHOR:
 		ber_str2bv(c->argv[1], 0, 1, &bv);

@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "audit.h"
@@ -14,20 +15,21 @@
 #include "state.h"
 #include "sync.h"
 
-static ocspd_config active;	/* a shallow copy; the strings belong to main's config */
+/* The configuration answers follow: main keeps every configuration it loaded until exit,
+ * so a reload publishes the new one whole and a worker never sees half of each. */
+static _Atomic(const ocspd_config *) current;
 static STACK_OF(X509) *anchors;
 static jpki_audit *audit;
-static jpki_audit_policy audit_policy;
 
 struct jpki_audit *ocspd_audit(int *policy)
 {
-	*policy = (int)audit_policy;
+	*policy = audit != NULL ? (int)jpki_audit_policy_of(audit) : (int)JPKI_AUDIT_FAIL_CLOSED;
 	return audit;
 }
 
 const ocspd_config *ocspd_current_config(void)
 {
-	return &active;
+	return atomic_load(&current);
 }
 
 static STACK_OF(X509) *read_anchors(const ocspd_config *c, char *err, size_t errlen)
@@ -66,7 +68,9 @@ static void audit_notice(void *arg, const char *message)
 
 int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 {
-	active = *c;
+	jpki_audit_policy policy;
+
+	atomic_store(&current, c);
 	if (c->ldap_uri == NULL || c->ca_dn == NULL) {
 		snprintf(err, errlen, "ldap-uri and ca-dn are required");
 		return -1;
@@ -75,15 +79,12 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 		return -1;
 	if (signer_configure(c, err, errlen) < 0)
 		return -1;
-	if (c->audit_policy != NULL && strcmp(c->audit_policy, "fail-closed") != 0 &&
-	    strcmp(c->audit_policy, "fail-open") != 0) {
+	if (jpki_audit_policy_parse(c->audit_policy, &policy) < 0) {
 		snprintf(err, errlen, "audit-policy '%s': fail-closed or fail-open", c->audit_policy);
 		return -1;
 	}
-	audit_policy = c->audit_policy != NULL && strcmp(c->audit_policy, "fail-open") == 0 ?
-		JPKI_AUDIT_FAIL_OPEN : JPKI_AUDIT_FAIL_CLOSED;
 	if (c->audit_dir != NULL) {
-		jpki_audit_opts ao = { .dir = c->audit_dir, .component = "ocspd", .policy = audit_policy,
+		jpki_audit_opts ao = { .dir = c->audit_dir, .component = "ocspd", .policy = policy,
 			.checkpoint_every = 1000, .checkpoint_key_uri = c->audit_checkpoint_key,
 			.checkpoint_cert = c->audit_checkpoint_cert, .checkpoint_pin_file = c->audit_checkpoint_pin,
 			.group_wait_us = c->audit_group_wait_ms * 1000, .expect = signing_backlog,
@@ -97,7 +98,7 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 	}
 	if (signpool_start(c->threads, err, errlen) < 0)
 		return -1;
-	if (sync_start(&active, anchors, err, errlen) < 0) {
+	if (sync_start(c, anchors, err, errlen) < 0) {
 		signpool_stop();
 		return -1;
 	}
@@ -106,15 +107,11 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 
 int ocspd_reload(const ocspd_config *c, char *err, size_t errlen)
 {
-	/* Key, certificates and answer settings change in place; the repository settings
-	 * (where to sync from, the anchors) need a restart. */
+	/* Key, certificates and answer settings change; the repository settings (where to sync
+	 * from, the anchors) need a restart: the sync thread keeps the configuration it began with. */
 	if (signer_configure(c, err, errlen) < 0)
 		return -1;
-	active.max_certids = c->max_certids;
-	active.cache_max_age = c->cache_max_age;
-	active.require_signature = c->require_signature;
-	active.allow = c->allow;
-	active.nallow = c->nallow;
+	atomic_store(&current, c);
 	cache_clear();
 	return 0;
 }

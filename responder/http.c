@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "digest.h"
 #include "http.h"
 #include "ocspd.h"
 
@@ -97,31 +98,32 @@ static void http_date(time_t t, char *buf, size_t len)
 		months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void client_text(struct MHD_Connection *conn, char *buf, size_t len, const struct sockaddr **sa_out)
+/* The peer as text: "IP" for the log, or "IP:port" ("[IP]:port" for IPv6) as the audit trail
+ * writes a client (lib/audit.h); "?" when unknown. */
+static void client_text(struct MHD_Connection *conn, bool with_port, char *buf, size_t len,
+	const struct sockaddr **sa_out)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
-
-	snprintf(buf, len, "?");
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)len);
-	if (sa_out != NULL)
-		*sa_out = sa;
-}
-
-/* "IP:port" ("[IP]:port" for IPv6), as the audit trail writes a client (lib/audit.h). */
-static void client_with_port(char *buf, size_t len, const struct sockaddr *sa)
-{
 	const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 	char ip[INET6_ADDRSTRLEN];
 
-	if (sa != NULL && sa->sa_family == AF_INET && inet_ntop(AF_INET, &in4->sin_addr, ip, sizeof(ip)) != NULL)
-		snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(in4->sin_port));
-	else if (sa != NULL && sa->sa_family == AF_INET6 && inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)) != NULL)
-		snprintf(buf, len, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+	snprintf(buf, len, "?");
+	if (sa != NULL && sa->sa_family == AF_INET && inet_ntop(AF_INET, &in4->sin_addr, ip, sizeof(ip)) != NULL) {
+		if (with_port)
+			snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(in4->sin_port));
+		else
+			snprintf(buf, len, "%s", ip);
+	} else if (sa != NULL && sa->sa_family == AF_INET6 &&
+		   inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)) != NULL) {
+		if (with_port)
+			snprintf(buf, len, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+		else
+			snprintf(buf, len, "%s", ip);
+	}
+	if (sa_out != NULL)
+		*sa_out = sa;
 }
 
 static bool add_header(struct MHD_Response *r, const char *name, const char *value)
@@ -162,7 +164,7 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, bool
 		n = 0;
 	if ((size_t)n > sizeof(text) - 2)
 		n = (int)sizeof(text) - 2;
-	client_text(conn, addr, sizeof(addr), NULL);
+	client_text(conn, false, addr, sizeof(addr), NULL);
 	ocspd_log(OCSPD_LOG_INFO, "http: %s: %u %s", addr, status, text);
 	text[n++] = '\n';
 	text[n] = '\0';
@@ -308,7 +310,7 @@ static void tls_verify(struct MHD_Connection *conn, tls_peer *p)
 			snprintf(p->why, sizeof(p->why), "client certificate not verified (status 0x%x)", status);
 		return;
 	}
-	if (EVP_Digest(chain[0].data, chain[0].size, p->sha256, NULL, EVP_sha256(), NULL) != 1) {
+	if (EVP_Digest(chain[0].data, chain[0].size, p->sha256, NULL, jpki_sha256(), NULL) != 1) {
 		snprintf(p->why, sizeof(p->why), "cannot hash the client certificate");
 		return;
 	}
@@ -433,8 +435,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, request *r, bool get,
 	int phase = ANSWERING;
 
 	memset(&client, 0, sizeof(client));
-	client_text(conn, client.addr_text, sizeof(client.addr_text), &client.addr);
-	client_with_port(client.addr_text, sizeof(client.addr_text), client.addr);
+	client_text(conn, true, client.addr_text, sizeof(client.addr_text), &client.addr);
 	client.cert_sha256 = r->tls && r->peer.state == 1 ? r->peer.sha256 : NULL;
 	if (req == NULL)
 		req = (const unsigned char *)"";	/* an empty body: still a request to answer */
@@ -612,7 +613,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			if (r->dropped > DISCARD_MAX(max)) {
 				char addr[INET6_ADDRSTRLEN];
 
-				client_text(conn, addr, sizeof(addr), NULL);
+				client_text(conn, false, addr, sizeof(addr), NULL);
 				ocspd_log(OCSPD_LOG_INFO, "http: %s: max-request: a chunked body over %zu bytes; "
 					"connection closed", addr, max);
 				return MHD_NO;
@@ -749,34 +750,29 @@ static struct MHD_Daemon *start_daemon(const ocspd_config *c, unsigned port, boo
 		MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d;
 	char why[sizeof(H.start_error)];
+	/* What only the HTTPS listener has. */
+	struct MHD_OptionItem tls_options[] = {
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, H.tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, H.tls_key },
+		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, H.tls_trust },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES },
+		{ MHD_OPTION_END, 0, NULL },
+	}, no_options[] = { { MHD_OPTION_END, 0, NULL } };
 
 	if (bind_address(c->listen, port, &ss) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not an IPv4 or IPv6 address", c->listen);
 		return NULL;
 	}
-	if (!tls)
-		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &tag_plain,
-			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->max_per_ip,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			MHD_OPTION_END);
-	else
-		d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, &tag_tls,
-			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->max_per_ip,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-			MHD_OPTION_HTTPS_MEM_CERT, H.tls_cert,
-			MHD_OPTION_HTTPS_MEM_KEY, H.tls_key,
-			MHD_OPTION_HTTPS_MEM_TRUST, H.tls_trust,
-			MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-			MHD_OPTION_END);
+	d = MHD_start_daemon(flags | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request, tls ? &tag_tls : &tag_plain,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->max_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_ARRAY, tls ? tls_options : no_options,
+		MHD_OPTION_END);
 	snprintf(why, sizeof(why), "%s", H.start_error[0] != '\0' ? H.start_error : "libmicrohttpd refused");
 	if (d != NULL &&
 	    (*acc = acceptor_start((struct sockaddr *)&ss, ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
@@ -852,13 +848,13 @@ void http_reload(const ocspd_config *c)
 	atomic_store(&H.cache_max_age, c->cache_max_age);
 }
 
-void http_stop(void)
+int http_stop(void)
 {
 	struct timespec until;
 	unsigned left, answering;
 
 	if (H.plain == NULL && H.tls == NULL)
-		return;
+		return 0;
 	atomic_store(&H.stopping, true);
 	acceptor_stop(H.plain_acc);
 	acceptor_stop(H.tls_acc);
@@ -884,7 +880,7 @@ void http_stop(void)
 		/* Stopping the daemons now would abort the process: leave them to the exit. */
 		ocspd_log(OCSPD_LOG_ERR, "http: %u answers still being signed or recorded after %u s more; "
 			"not waiting for them", answering, STOP_ANSWER_WAIT);
-		return;
+		return -1;
 	}
 	if (H.tls != NULL)
 		MHD_stop_daemon(H.tls);
@@ -895,4 +891,5 @@ void http_stop(void)
 	free(H.path);
 	H.path = NULL;
 	pthread_cond_destroy(&H.idle);
+	return 0;
 }

@@ -14,7 +14,9 @@ int http_start(const ocspd_config *c, char *err, size_t errlen);
  * take effect at the next start. */
 void http_reload(const ocspd_config *c);
 /* Stops accepting, lets the requests in flight finish (bounded by the connection timeout),
- * then closes every connection. Safe to call twice. */
-void http_stop(void);
+ * then closes every connection. Safe to call twice. -1 when answers are still being signed
+ * or recorded after a further wait: the workers are left running, and nothing they use (the
+ * audit trail, the signer) may be torn down; the process should just exit. */
+int http_stop(void);
 
 #endif

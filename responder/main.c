@@ -433,8 +433,8 @@ int main(int argc, char **argv)
 		ocspd_log(OCSPD_LOG_INFO, "%s: stopping after the requests in flight", strsignal(sig));
 		break;
 	}
-	http_stop();
-	ocspd_stop();
+	if (http_stop() == 0)
+		ocspd_stop();	/* else workers still hold answers: exit without closing under them */
 	ocspd_log(OCSPD_LOG_INFO, "stopped");
 	remove_pid_file(configs[0]->pid_file);
 	goto out;
