@@ -1,6 +1,7 @@
 #include "verifier.h"
 
 #include <ctype.h>
+#include <lber.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,17 +42,21 @@ unsigned jpki_method_parse(const char *text, size_t len)
 	return 0;
 }
 
-int jpki_generalized_time_parse(const char *text, size_t len, time_t *out)
+/* A value quoted in an error, as the two arguments of "%.*s": at most 40 bytes of it. */
+#define QUOTED(text, len) (int)((len) > 40 ? 40 : (len)), ((len) > 0 ? (text) : "")
+
+int jpki_generalized_time_parse(const char *text, size_t len, time_t *out, jpki_err *err)
 {
-	struct tm tm = { 0 };
+	struct tm tm = { 0 }, back;
 	int v[6], widths[6] = { 4, 2, 2, 2, 2, 2 }, i, j;
 	size_t pos = 0;
+	time_t day;
 
 	for (i = 0; i < 6; i++) {
 		v[i] = 0;
 		for (j = 0; j < widths[i]; j++, pos++) {
 			if (pos >= len || !isdigit((unsigned char)text[pos]))
-				return -1;
+				goto shape;
 			v[i] = v[i] * 10 + (text[pos] - '0');
 		}
 	}
@@ -59,17 +64,89 @@ int jpki_generalized_time_parse(const char *text, size_t len, time_t *out)
 		for (pos++; pos < len && isdigit((unsigned char)text[pos]); pos++)
 			;
 	if (pos + 1 != len || text[pos] != 'Z')
-		return -1;
-	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
-		return -1;
+		goto shape;
+	if (v[1] < 1 || v[1] > 12)
+		return jpki_errf(err, "'%.*s': month %02d does not exist", QUOTED(text, len), v[1]);
+	if (v[3] > 23 || v[4] > 59 || v[5] > 60)
+		return jpki_errf(err, "'%.*s': %02d:%02d:%02d is not a time of day", QUOTED(text, len),
+			v[3], v[4], v[5]);
 	tm.tm_year = v[0] - 1900;
 	tm.tm_mon = v[1] - 1;
 	tm.tm_mday = v[2];
+	/* timegm normalises 2026-02-31 to March 3; the round trip of the date shows it. */
+	back = tm;
+	day = timegm(&back);
+	if (v[2] < 1 || day == (time_t)-1 || gmtime_r(&day, &back) == NULL ||
+	    back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday)
+		return jpki_errf(err, "'%.*s': %04d-%02d has no day %02d", QUOTED(text, len), v[0],
+			v[1], v[2]);
 	tm.tm_hour = v[3];
 	tm.tm_min = v[4];
-	tm.tm_sec = v[5];
+	tm.tm_sec = v[5];	/* a leap second :60 counts as the next minute's first */
 	*out = timegm(&tm);
 	return 0;
+shape:
+	return jpki_errf(err, "'%.*s' is not a GeneralizedTime YYYYMMDDHHMMSS[.fff]Z",
+		QUOTED(text, len));
+}
+
+static int time_value(const char *attr, const struct berval *v, time_t *out, jpki_err *err)
+{
+	jpki_err why = { "" };
+
+	if (v == NULL)
+		return jpki_errf(err, "no %s", attr);
+	if (jpki_generalized_time_parse(v->bv_val, v->bv_len, out, &why) < 0)
+		return jpki_errf(err, "%s %s", attr, why.text);
+	return 0;
+}
+
+/* Keeps the first problem found. */
+static void note(jpki_err *first, const jpki_err *why)
+{
+	if (first->text[0] == '\0')
+		*first = *why;
+}
+
+int jpki_verifier_state_from_values(jpki_verifier_state *s, const struct berval *status,
+	const struct berval *start, const struct berval *end, struct berval *const *methods,
+	jpki_err *err)
+{
+	jpki_err first = { "" }, why;
+	bool has_start, has_end;
+	unsigned m;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	if (status == NULL) {
+		jpki_errf(&why, "no jpkiVerifierStatus");
+		note(&first, &why);
+	} else if ((s->status = jpki_verifier_status_parse(status->bv_val, status->bv_len)) ==
+		   JPKI_VERIFIER_UNKNOWN) {
+		jpki_errf(&why, "jpkiVerifierStatus '%.*s' is none of active, suspended, terminated",
+			QUOTED(status->bv_val, status->bv_len));
+		note(&first, &why);
+	}
+	/* CPS access rule: the period counts only when both of its ends are readable. */
+	if (!(has_start = time_value("jpkiAgreementStart", start, &s->start, &why) == 0))
+		note(&first, &why);
+	if (!(has_end = time_value("jpkiAgreementEnd", end, &s->end, &why) == 0))
+		note(&first, &why);
+	s->has_period = has_start && has_end;
+	for (i = 0; methods != NULL && methods[i] != NULL; i++) {
+		m = jpki_method_parse(methods[i]->bv_val, methods[i]->bv_len);
+		if (m == 0) {
+			jpki_errf(&why, "jpkiAllowedMethod '%.*s' is neither ldap nor ocsp",
+				QUOTED(methods[i]->bv_val, methods[i]->bv_len));
+			note(&first, &why);
+		}
+		s->methods |= m;
+	}
+	if (first.text[0] == '\0')
+		return 0;
+	if (err != NULL)
+		*err = first;
+	return -1;
 }
 
 static void say(char *why, size_t len, const char *fmt, const char *arg)

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "err.h"
+
+struct berval;
+
 typedef enum jpki_method {
 	JPKI_METHOD_LDAP = 1 << 0,
 	JPKI_METHOD_OCSP = 1 << 1,
@@ -33,11 +37,25 @@ typedef struct jpki_verifier_state {
 bool jpki_verifier_allows(const jpki_verifier_state *s, jpki_method m, time_t now, char *why,
 	size_t whylen);
 
+/* The state of one registry entry from its values (jpkiVerifierStatus, jpkiAgreementStart,
+ * jpkiAgreementEnd, jpkiAllowedMethod); NULL for an absent attribute, methods a
+ * NULL-terminated array (as ldap_get_values_len gives) or NULL. s is always set in full and
+ * fails closed: an absent or unknown status is JPKI_VERIFIER_UNKNOWN, has_period is true only
+ * when start and end are both present and both valid GeneralizedTimes, a method that is
+ * neither ldap nor ocsp grants nothing. Returns 0 when every value was there and understood;
+ * otherwise -1 with the first problem in err ("jpkiAgreementEnd '20260231000000Z': 2026-02
+ * has no day 31") — s is then still the state to decide on. */
+int jpki_verifier_state_from_values(jpki_verifier_state *s, const struct berval *status,
+	const struct berval *start, const struct berval *end, struct berval *const *methods,
+	jpki_err *err);
+
 jpki_verifier_status jpki_verifier_status_parse(const char *text, size_t len);
 const char *jpki_verifier_status_name(jpki_verifier_status s);
 /* "ldap" / "ocsp" (any case) → bit; 0 otherwise. */
 unsigned jpki_method_parse(const char *text, size_t len);
-/* LDAP GeneralizedTime as slapd normalises it, "YYYYMMDDHHMMSS[.fff]Z"; fractions dropped. */
-int jpki_generalized_time_parse(const char *text, size_t len, time_t *out);
+/* LDAP GeneralizedTime as slapd normalises it, "YYYYMMDDHHMMSS[.fff]Z"; fractions dropped.
+ * A date the calendar does not have (20260231…, month 13) is refused, not normalised.
+ * 0, or -1 with err naming what is wrong. */
+int jpki_generalized_time_parse(const char *text, size_t len, time_t *out, jpki_err *err);
 
 #endif

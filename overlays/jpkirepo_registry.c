@@ -77,8 +77,9 @@ static const struct berval *first_val(Entry *e, AttributeDescription *ad)
 static void read_entry(Operation *op, slap_overinst *on, jpkirepo_registry *r, cached *c)
 {
 	Entry *e = NULL;
-	const struct berval *v, *s, *t;
 	Attribute *a;
+	struct berval **methods;
+	jpki_err err;
 	unsigned i;
 
 	if (r->oc_verifier == NULL || r->ad_status == NULL ||
@@ -86,16 +87,14 @@ static void read_entry(Operation *op, slap_overinst *on, jpkirepo_registry *r, c
 		return;
 	if (is_entry_objectclass(e, r->oc_verifier, 0)) {
 		c->is_verifier = 1;
-		if ((v = first_val(e, r->ad_status)) != NULL)
-			c->state.status = jpki_verifier_status_parse(v->bv_val, v->bv_len);
-		s = first_val(e, r->ad_start);
-		t = first_val(e, r->ad_end);
-		c->state.has_period = s != NULL && t != NULL &&
-			jpki_generalized_time_parse(s->bv_val, s->bv_len, &c->state.start) == 0 &&
-			jpki_generalized_time_parse(t->bv_val, t->bv_len, &c->state.end) == 0;
 		a = r->ad_method != NULL ? attr_find(e->e_attrs, r->ad_method) : NULL;
+		methods = ch_calloc((a != NULL ? a->a_numvals : 0) + 1, sizeof(*methods));
 		for (i = 0; a != NULL && i < a->a_numvals; i++)
-			c->state.methods |= jpki_method_parse(a->a_nvals[i].bv_val, a->a_nvals[i].bv_len);
+			methods[i] = &a->a_nvals[i];
+		if (jpki_verifier_state_from_values(&c->state, first_val(e, r->ad_status),
+			    first_val(e, r->ad_start), first_val(e, r->ad_end), methods, &err) < 0)
+			Debug(LDAP_DEBUG_ANY, "jpkirepo: verifier %s: %s\n", c->ndn.bv_val, err.text);
+		ch_free(methods);
 	}
 	overlay_entry_release_ov(op, e, 0, on);
 }

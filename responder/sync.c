@@ -97,16 +97,12 @@ static void read_verifier(LDAP *ld, LDAPMessage *e, model_verifier *v)
 	const struct berval *st = first(ld, e, "jpkiVerifierStatus", &k1);
 	const struct berval *a = first(ld, e, "jpkiAgreementStart", &k2);
 	const struct berval *b = first(ld, e, "jpkiAgreementEnd", &k3);
+	jpki_err err;
 	int i, j;
 
-	if (st != NULL)
-		v->state.status = jpki_verifier_status_parse(st->bv_val, st->bv_len);
-	v->state.has_period = a != NULL && b != NULL &&
-		jpki_generalized_time_parse(a->bv_val, a->bv_len, &v->state.start) == 0 &&
-		jpki_generalized_time_parse(b->bv_val, b->bv_len, &v->state.end) == 0;
 	ms = ldap_get_values_len(ld, e, "jpkiAllowedMethod");
-	for (i = 0; ms != NULL && ms[i] != NULL; i++)
-		v->state.methods |= jpki_method_parse(ms[i]->bv_val, ms[i]->bv_len);
+	if (jpki_verifier_state_from_values(&v->state, st, a, b, ms, &err) < 0)
+		ocspd_log(OCSPD_LOG_WARNING, "verifier %s: %s", v->dn, err.text);
 	hs = ldap_get_values_len(ld, e, "jpkiCertificateSHA256");
 	v->cert_sha256 = calloc((size_t)ldap_count_values_len(hs) + 1, 32);
 	for (i = 0; hs != NULL && hs[i] != NULL && v->cert_sha256 != NULL; i++) {

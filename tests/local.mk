@@ -56,3 +56,8 @@ tests_unit_test_request_der_SOURCES = tests/unit/test_request_der.c responder/re
 tests_unit_test_request_der_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
 tests_unit_test_request_der_CFLAGS = $(JPKI_UNIT_CFLAGS)
 tests_unit_test_request_der_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_verifier
+tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c tests/unit/cunit_main.h
+tests_unit_test_verifier_CFLAGS = $(JPKI_UNIT_CFLAGS) $(LDAP_CFLAGS)
+tests_unit_test_verifier_LDADD = $(JPKI_UNIT_LDADD)

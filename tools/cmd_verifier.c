@@ -390,23 +390,24 @@ static char *first(LDAP *ld, LDAPMessage *e, const char *attr, char *buf, size_t
 	return buf;
 }
 
+static const struct berval *first_of(struct berval **v)
+{
+	return v != NULL && v[0] != NULL ? v[0] : NULL;
+}
+
+/* The listing shows the access decision; what made the state unreadable is not printed. */
 static void state_of(LDAP *ld, LDAPMessage *e, jpki_verifier_state *s)
 {
-	struct berval **v;
-	char a[64], b[64];
-	int i;
+	struct berval **st = ldap_get_values_len(ld, e, "jpkiVerifierStatus");
+	struct berval **a = ldap_get_values_len(ld, e, "jpkiAgreementStart");
+	struct berval **b = ldap_get_values_len(ld, e, "jpkiAgreementEnd");
+	struct berval **m = ldap_get_values_len(ld, e, "jpkiAllowedMethod");
 
-	memset(s, 0, sizeof(*s));
-	first(ld, e, "jpkiVerifierStatus", a, sizeof(a));
-	s->status = jpki_verifier_status_parse(a, strlen(a));
-	first(ld, e, "jpkiAgreementStart", a, sizeof(a));
-	first(ld, e, "jpkiAgreementEnd", b, sizeof(b));
-	s->has_period = jpki_generalized_time_parse(a, strlen(a), &s->start) == 0 &&
-			jpki_generalized_time_parse(b, strlen(b), &s->end) == 0;
-	v = ldap_get_values_len(ld, e, "jpkiAllowedMethod");
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		s->methods |= jpki_method_parse(v[i]->bv_val, v[i]->bv_len);
-	ldap_value_free_len(v);
+	jpki_verifier_state_from_values(s, first_of(st), first_of(a), first_of(b), m, NULL);
+	ldap_value_free_len(st);
+	ldap_value_free_len(a);
+	ldap_value_free_len(b);
+	ldap_value_free_len(m);
 }
 
 static int cmd_status(LDAP *ld, vopts *o, const char *verb, const char *id)
