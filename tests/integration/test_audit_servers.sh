@@ -66,11 +66,22 @@ t_eq "report: group verifier, ocsp: 3 requests, 6 CertIDs" "3,6" "$(row group oc
 # --- publications and registry changes are recorded ------------------------------------------------
 repo_issue "$DIR" "$PKI" gen1 "$T/old" --crl-number 9 >/dev/null
 repo_publish "$DIR" publisher "$T/old/${codes[0]}.crl" "$T/g2/${codes[0]}.crl" >/dev/null
+# Registry-change records naming the group verifier, before and after its suspension: the overlay
+# writes two per change (the request, then its result), so the suspension adds exactly two.
+group_changes() { "$JPKI" audit show --dir "$A" --event registry-change --json | grep -i '"entry":"uid=group,'; }
+gc_before=$(group_changes | wc -l)
 repo_jpki_operator "$DIR" suspend group >/dev/null
+gc_after=$(group_changes | wc -l)
 shown=$("$JPKI" audit show --dir "$A" --event crl-publish --json)
 t_match "a refused publication is recorded with its rule" "refused: rule \(e\) crl-number" "$shown"
 t_match "an accepted publication is recorded with its cRLNumber" "accepted: cRLNumber 10" "$shown"
-t_match "the suspension is recorded as a registry change" "uid=group" "$("$JPKI" audit show --dir "$A" --event registry-change --json)"
+t_eq "the suspension is recorded as a registry change: two new records naming uid=group" \
+	"$((gc_before + 2))" "$gc_after"
+new=$(group_changes | tail -n +"$((gc_before + 1))")
+t_match "the first is the operator's modify, requested" \
+	'"result":"requested","identity":"cn=operator,[^"]*".*"operation":"modify","decision":"requested"' "$(sed -n 1p <<<"$new")"
+t_match "the second is its result: ok" \
+	'"result":"ok","identity":"cn=operator,[^"]*".*"operation":"modify","decision":"done"' "$(sed -n 2p <<<"$new")"
 repo_jpki_operator "$DIR" resume group >/dev/null
 t_ok "both components' chains verify while they run" "$JPKI" audit verify --dir "$A" --live
 
@@ -87,7 +98,7 @@ load_ldap() { # counts, in $T/ldap.got, every CRL value received
 before=$(cat "$A"/slapd-*.jsonl | grep -c '"event":"crl-read"')
 load_ldap &
 lp=$!
-while [ "$(wc -l 2>/dev/null < "$T/ldap.got" || echo 0)" -lt 20 ] && kill -0 "$lp" 2>/dev/null; do :; done
+while [ "$(wc -l 2>/dev/null < "$T/ldap.got" || echo 0)" -lt 20 ] && kill -0 "$lp" 2>/dev/null; do sleep 0.01; done
 kill -9 "$(instance_pid "$DIR")"
 wait "$lp" 2>/dev/null
 got=$(wc -l < "$T/ldap.got")
@@ -107,7 +118,7 @@ load_ocsp() {
 before=$(cat "$A"/ocspd-*.jsonl | grep -c '"result":"ok"')
 load_ocsp &
 lp=$!
-while [ "$(wc -l 2>/dev/null < "$T/ocsp.got" || echo 0)" -lt 20 ] && kill -0 "$lp" 2>/dev/null; do :; done
+while [ "$(wc -l 2>/dev/null < "$T/ocsp.got" || echo 0)" -lt 20 ] && kill -0 "$lp" 2>/dev/null; do sleep 0.01; done
 kill -9 "$(cat "$DIR/ocspd/pid")"
 wait "$lp" 2>/dev/null
 got=$(wc -l < "$T/ocsp.got")

@@ -30,6 +30,16 @@ ask() {
 	fi
 }
 user() { ls "$PKI"/users/"$1"/gen"$2"-* | head -1; }
+# within SECONDS CMD…: CMD succeeds within that many seconds (tried every 0.1 s); prints yes or no.
+within() {
+	local end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 ))
+	shift
+	while :; do
+		"$@" && { echo yes; return 0; }
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || { echo no; return 1; }
+		sleep 0.1
+	done
+}
 good1=$(user good 1) good2=$(user good 2)
 
 out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -CAfile "$PKI/ca/gen1.pem")
@@ -56,6 +66,19 @@ t_match "unsigned request: sigRequired" "sigrequired \(5\)" "$(ask - -issuer "$P
 t_match "suspended verifier: unauthorized" "unauthorized \(6\)" "$(ask suspended -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
 t_match "expired verifier: unauthorized" "unauthorized \(6\)" "$(ask expired -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
 t_match "unregistered signer: unauthorized" "unauthorized \(6\)" "$(ask unregistered -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
+# The registry is followed while the responder runs: a verifier suspended now is refused by this
+# same process (no restart), and answered again once resumed.
+ocspd_pid=$(cat "$DIR/ocspd/pid")
+group_says() { ask group -issuer "$PKI/ca/gen1.pem" -cert "$good1" -CAfile "$PKI/ca/gen1.pem" | grep -qE "$1"; }
+t_ok "the group verifier is answered before its suspension" group_says "Response verify OK"
+t_cleanup_add "repo_jpki_operator '$DIR' resume group >/dev/null 2>&1"
+t_ok "the group verifier is suspended while the responder runs" repo_jpki_operator "$DIR" suspend group
+t_eq "a verifier suspended while the responder runs is refused within 10 s: unauthorized" yes \
+	"$(within 10 group_says "unauthorized \(6\)")"
+t_ok "the group verifier is resumed" repo_jpki_operator "$DIR" resume group
+t_eq "once resumed it is answered again within 10 s" yes "$(within 10 group_says ": good")"
+t_eq "all by the same responder process, never restarted" "$ocspd_pid" "$(cat "$DIR/ocspd/pid")"
+t_ok "that process is still running" kill -0 "$ocspd_pid"
 
 # GET (RFC 6960 Appendix A) and POST of the same request.
 openssl ocsp -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce -signer "$V/signature.pem" \
@@ -161,8 +184,11 @@ t_match "openssl: an unsigned request from an allowed network is answered" ": go
 repo_ocspd_stop "$DIR"
 
 # The HTTPS listener: a registered client certificate stands for a signature.
+# Its max-certids comes from a configuration file, which SIGHUP reads again (below).
 HP=$(jpki_free_port)
-repo_ocspd_start "$DIR" "$PKI" --https-port "$HP" --https-cert "$PKI/tls/server.pem" \
+CONF=$T/ocspd.conf
+echo "max-certids = 16" > "$CONF"
+repo_ocspd_start "$DIR" "$PKI" --config "$CONF" --https-port "$HP" --https-cert "$PKI/tls/server.pem" \
 	--https-key "$PKI/tls/server.key" --https-client-ca "$V/ca.pem"
 openssl ocsp -issuer "$PKI/ca/gen2.pem" -cert "$good2" -no_nonce -reqout "$T/unsigned.der" >/dev/null 2>&1
 https() { # VERIFIER|-: POST the unsigned request over HTTPS with that client certificate
@@ -192,11 +218,12 @@ mv "$tok" "$tok.away"
 # holds in memory; a worker that has to open the key cannot. So while the token is gone
 # every answer is good or tryLater — never a crash, never another status — and tryLater does
 # come.
-seen=$(for _ in $(seq 1 30); do ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" |
-	grep -oE ': good|trylater|Error querying' | head -1 | sed 's/^$/none/'; done | sort | uniq -c)
+# One word per request, "other" for any answer (or none) but those two, so that nothing escapes.
+seen=$(for _ in $(seq 1 30); do s=$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" |
+	grep -oE ': good$|trylater \(3\)|Error querying' | head -1); echo "${s:-other}"; done | sort | uniq -c)
 t_match "token unavailable: tryLater is answered" "trylater" "$seen"
 t_not "token unavailable: only good or tryLater, the daemon never fails ($(echo $seen))" \
-	grep -qvE "^ *[0-9]+ (: good|trylater)$" <<<"$seen"
+	grep -qvE "^ *[0-9]+ (: good|trylater \(3\))$" <<<"$seen"
 mv "$tok.away" "$tok"
 start=${EPOCHREALTIME/./}
 back=""
@@ -205,11 +232,31 @@ while [ $(( ${EPOCHREALTIME/./} - start )) -lt 10000000 ]; do
 done
 t_eq "token back: the responder recovers by itself" yes "$back"
 
-# SIGHUP reloads key and settings; the daemon keeps serving.
-kill -HUP "$(cat "$DIR/ocspd/pid")"
+# SIGHUP reloads key and settings; the daemon keeps serving. It takes effect: max-certids lowered
+# to 1 in the configuration file makes a request with two CertIDs malformedRequest, and raised
+# again answers both. The log says "reloaded" each time, never "reload refused".
+ocspd_pid=$(cat "$DIR/ocspd/pid")
+rev2=$(user revoked/keyCompromise 2)
+two() { ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -cert "$rev2" -CAfile "$PKI/ca/gen2.pem"; }
+reloads() { grep -c "jpki-ocspd info: reloaded$" "$DIR/ocspd/log"; }
+hup() { # MAX-CERTIDS: write it in the file, send SIGHUP, wait (5 s at most) for the reload to be logged
+	local n
+	n=$(reloads)
+	echo "max-certids = $1" > "$CONF"
+	kill -HUP "$ocspd_pid"
+	within 5 eval '[ "$(reloads)" -gt "$n" ] || grep -q "reload refused" "$DIR/ocspd/log"' >/dev/null
+}
+t_eq "before SIGHUP: two CertIDs, two answers" 2 "$(two | grep -cE ': (good|revoked)$')"
+hup 1
+t_ok "SIGHUP was logged as a reload" grep -q "jpki-ocspd info: reloaded$" "$DIR/ocspd/log"
+t_match "after SIGHUP with max-certids 1: two CertIDs are malformedRequest" "malformedrequest \(1\)" "$(two)"
 t_match "after SIGHUP the daemon still answers" ": good" \
 	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
-t_ok "SIGHUP was logged as a reload" grep -qi "reload" "$DIR/ocspd/log"
+hup 16
+t_eq "after SIGHUP with max-certids 16 again: two CertIDs, two answers" 2 "$(two | grep -cE ': (good|revoked)$')"
+t_eq "both SIGHUPs were logged as reloads" 2 "$(reloads)"
+t_not "no reload was refused" grep -q "reload refused" "$DIR/ocspd/log"
+t_eq "the same process serves after both SIGHUPs" "$ocspd_pid" "$(cat "$DIR/ocspd/pid")"
 # The port is this responder's alone (no SO_REUSEPORT): a second responder is refused with the
 # reason, and the first keeps serving. Another on ::1 answers over IPv6.
 second() { # second LISTEN PORT [OPTION…]: a responder like the first, its own state and pid file
@@ -255,9 +302,59 @@ t_eq "max-per-ip 2: two connections answered, the third closed unanswered" \
 kill -TERM "$(cat "$T/second/pid")" 2>/dev/null
 wait "$spid" || true	# ended by the signal
 
+# SIGTERM with answers in flight: 16 clients send signed requests with nonces for 2 s, SIGTERM
+# comes while they do. The daemon exits cleanly, and every answer a client received is whole:
+# good/revoked with the nonce echoed and the signature verified, or tryLater. A client may get
+# no answer at all (refused, or the connection closed before any byte); never a partial one.
 pid=$(cat "$DIR/ocspd/pid")
+logn=$(wc -l < "$DIR/ocspd/log")
+mkdir -p "$T/term"
+term_client() { # N: requests one after another for 2 s; each in $T/term/N.I.{req,resp,out}
+	local n=$1 i=0 end=$(( ${EPOCHREALTIME/./} + 2000000 )) f
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		i=$((i + 1))
+		f=$T/term/$n.$i
+		openssl ocsp -issuer "$PKI/ca/gen2.pem" -cert "$good2" -cert "$rev2" -signer "$V/signature.pem" \
+			-signkey "$V/signature.key" -reqout "$f.req" >/dev/null 2>&1 || { echo "reqout failed" > "$f.out"; continue; }
+		curl -s --max-time 20 -o "$f.resp" -w '%{http_code} %{size_download}' -H 'Content-Type: application/ocsp-request' \
+			--data-binary @"$f.req" "$URL" > "$f.out"
+		echo " $?" >> "$f.out"
+	done
+}
+cpids=()
+for n in $(seq 1 16); do term_client "$n" & cpids+=($!); done
+sleep 0.7
 kill -TERM "$pid"
-for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 t_not "SIGTERM stops the daemon" kill -0 "$pid"
+wait "$pid" 2>/dev/null
+t_eq "under load, SIGTERM ends the daemon with status 0" 0 "$?"
+wait "${cpids[@]}"
+stoplog=$(tail -n +"$((logn + 1))" "$DIR/ocspd/log")
+t_match "under load, the stop is logged: requests in flight finished, then stopped" \
+	"stopping after the requests in flight.*jpki-ocspd info: stopped" "$(tr '\n' ' ' <<<"$stoplog")"
+t_not "under load, no abort or panic in the log" grep -qiE "abort|panic" <<<"$stoplog"
+answered=0 unanswered=0 bad=""
+for o in "$T"/term/*.out; do
+	f=${o%.out}
+	read -r code size rc < "$o"
+	if [ "$code" = 000 ] && [ "$size" = 0 ] && [[ $rc =~ ^(7|52|56)$ ]]; then
+		unanswered=$((unanswered + 1))	# refused, or closed before the answer began
+		continue
+	fi
+	if [ "$code" = 200 ] && [ "$rc" = 0 ]; then
+		# The answer on standard output, the verification (signature, nonce) on standard error.
+		v=$(openssl ocsp -reqin "$f.req" -respin "$f.resp" -CAfile "$PKI/ca/gen2.pem" -resp_text 2>"$f.err")
+		st=$(grep -oE 'Cert Status: [a-z]+' <<<"$v" | sort | tr '\n' ' ')
+		if [ "$(grep -c "Responder Error: trylater (3)" <<<"$v")" = 1 ] && [ -z "$st" ] ||
+			{ [ "$st" = "Cert Status: good Cert Status: revoked " ] && [ "$(cat "$f.err")" = "Response verify OK" ]; }; then
+			answered=$((answered + 1))
+			continue
+		fi
+	fi
+	bad+=" ${f##*/}($(cat "$o"))"
+done
+t_ok "under load, answers were received before the stop ($answered answered, $unanswered not)" test "$answered" -ge 16
+t_eq "under load, every answer received is whole: good/revoked verified with its nonce, or tryLater" "" "$bad"
 
 t_done
