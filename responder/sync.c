@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,6 +33,7 @@ static atomic_bool running;
 static int dirty;		/* the model changed since the last snapshot */
 static int refreshing;		/* inside the refresh phase: publish at its end */
 static char *ca_ndn;
+static char *verifier_nbase;	/* registry entries count only below it (verifier-base) */
 
 static char *normalize(const char *dn)
 {
@@ -40,6 +42,16 @@ static char *normalize(const char *dn)
 	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAPV3, &out, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		return NULL;
 	return out;
+}
+
+/* ndn is base or below it; both normalised. */
+static bool below(const char *ndn, const char *base)
+{
+	size_t n = strlen(ndn), b = strlen(base);
+
+	if (n == b)
+		return strcasecmp(ndn, base) == 0;
+	return n > b && ndn[n - b - 1] == ',' && strcasecmp(ndn + n - b, base) == 0;
 }
 
 static void uuid_text(const struct berval *u, char *out)
@@ -158,7 +170,7 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid, ldap
 		model_crl *c = values(ld, msg, "certificateRevocationList;binary", &n);
 
 		model_set_partition(&repo, id, dn, c, n);
-	} else if (has_class(ld, msg, "jpkiVerifier")) {
+	} else if (has_class(ld, msg, "jpkiVerifier") && ndn != NULL && below(ndn, verifier_nbase)) {
 		model_verifier v;
 
 		memset(&v, 0, sizeof(v));
@@ -291,6 +303,11 @@ int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, 
 		snprintf(err, errlen, "ca-dn \"%s\" is not a DN", c->ca_dn);
 		return -1;
 	}
+	verifier_nbase = normalize(c->verifier_base != NULL ? c->verifier_base : c->ca_dn);
+	if (verifier_nbase == NULL) {
+		snprintf(err, errlen, "verifier-base \"%s\" is not a DN", c->verifier_base);
+		return -1;
+	}
 	/* The last good copy first: answers start before slapd is reachable. */
 	if (c->state_dir != NULL) {
 		rc = store_load(c->state_dir, &repo, err, errlen);
@@ -319,5 +336,6 @@ void sync_stop(void)
 	atomic_store(&running, false);
 	model_free(&repo);
 	ldap_memfree(ca_ndn);
-	ca_ndn = NULL;
+	ldap_memfree(verifier_nbase);
+	ca_ndn = verifier_nbase = NULL;
 }

@@ -72,9 +72,20 @@ ocspd_pid=$(cat "$DIR/ocspd/pid")
 group_says() { ask group -issuer "$PKI/ca/gen1.pem" -cert "$good1" -CAfile "$PKI/ca/gen1.pem" | grep -qE "$1"; }
 t_ok "the group verifier is answered before its suspension" group_says "Response verify OK"
 t_cleanup_add "repo_jpki_operator '$DIR' resume group >/dev/null 2>&1"
+# An active jpkiVerifier entry outside verifier-base (written by the rootdn, which the overlay
+# lets through; right under the CA entry, where the responder reads) registers nobody. The suspension below comes after it in the sync stream, so
+# once the suspension is seen, so has this entry been.
+(eval "$(instance_env "$DIR")"
+ "$JPKI_BUILDDIR/tools/jpki" verifier add --base "$REPO_CA_DN" --id elsewhere --type signature-verifier \
+	--org Elsewhere --start 2020-01-01T00:00:00Z --end 2099-12-31T23:59:59Z --method ocsp \
+	--cert "$V/unregistered.pem" -H "$INSTANCE_URI" -D "$INSTANCE_ROOTDN" -y "$INSTANCE_ROOTPW_FILE") >/dev/null
+t_ok "a verifier entry is written outside verifier-base, readable by the responder" repo_ldap_as "$DIR" responder ldapsearch -LLL \
+	-b "uid=elsewhere,$REPO_CA_DN" -s base dn
 t_ok "the group verifier is suspended while the responder runs" repo_jpki_operator "$DIR" suspend group
 t_eq "a verifier suspended while the responder runs is refused within 10 s: unauthorized" yes \
 	"$(within 10 group_says "unauthorized \(6\)")"
+t_match "its certificate's signer, registered only outside verifier-base: unauthorized" "unauthorized \(6\)" \
+	"$(ask unregistered -issuer "$PKI/ca/gen1.pem" -cert "$good1")"
 t_ok "the group verifier is resumed" repo_jpki_operator "$DIR" resume group
 t_eq "once resumed it is answered again within 10 s" yes "$(within 10 group_says ": good")"
 t_eq "all by the same responder process, never restarted" "$ocspd_pid" "$(cat "$DIR/ocspd/pid")"
