@@ -5,17 +5,21 @@
 
 #include "verifier.h"
 
+#define RULE "rule verifier-access (CPS 4-4-4-3): "
+
 static access_result allowed(const registered *r, time_t now, ocspd_answer_info *info, const char *how)
 {
 	char why[160];
 
+	info->auth = how;
 	if (r == NULL) {
-		info->auth = how;
+		snprintf(info->why, sizeof(info->why), RULE "the %s is no registered verifier's",
+			strcmp(how, "signature") == 0 ? "signer" : "client certificate");
 		return ACCESS_UNAUTHORIZED;
 	}
 	snprintf(info->verifier, sizeof(info->verifier), "%s", r->dn);
-	info->auth = how;
 	if (!jpki_verifier_allows(&r->state, JPKI_METHOD_OCSP, now, why, sizeof(why))) {
+		snprintf(info->why, sizeof(info->why), RULE "%s", why);
 		ocspd_log(OCSPD_LOG_INFO, "refused %s: %s", r->dn, why);
 		return ACCESS_UNAUTHORIZED;
 	}
@@ -51,7 +55,7 @@ static access_result signed_request(OCSP_REQUEST *req, const snapshot *s, time_t
 	}
 	sk_X509_free(one);
 	ocspd_log(OCSPD_LOG_INFO, "refused a signed request: its signer is no registered verifier");
-	return ACCESS_UNAUTHORIZED;
+	return allowed(NULL, now, info, "signature");
 }
 
 access_result access_check(OCSP_REQUEST *req, const ocspd_client *client, const snapshot *s,

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@
 #define NONCE_MIN 1
 #define NONCE_MAX 32	/* RFC 8954 */
 
-static int status_only(int status, unsigned char **resp, size_t *resplen, ocspd_answer_info *info)
+/* An answer without response bytes (info->why already names its rule). */
+static int status_bytes(int status, unsigned char **resp, size_t *resplen, ocspd_answer_info *info)
 {
 	OCSP_RESPONSE *r = OCSP_response_create(status, NULL);
 	int len = r != NULL ? i2d_OCSP_RESPONSE(r, resp) : -1;
@@ -34,6 +36,19 @@ static int status_only(int status, unsigned char **resp, size_t *resplen, ocspd_
 		return -1;
 	*resplen = (size_t)len;
 	return 0;
+}
+
+/* The same, with the rule that gave it, for the audit record. */
+__attribute__((format(printf, 5, 6)))
+static int status_only(int status, unsigned char **resp, size_t *resplen, ocspd_answer_info *info,
+	const char *why, ...)
+{
+	va_list ap;
+
+	va_start(ap, why);
+	vsnprintf(info->why, sizeof(info->why), why, ap);
+	va_end(ap);
+	return status_bytes(status, resp, resplen, info);
 }
 
 /* The request, parsed whole: one DER OCSPRequest and nothing after it. The certificates a
@@ -258,7 +273,8 @@ static void unrecorded(job *j, const char *why, int policy)
 	OPENSSL_free(j->resp);
 	j->resp = NULL;
 	j->resplen = 0;
-	if (status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, &j->info) < 0) {
+	if (status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, &j->info,
+		    "rule audit fail-closed (CPS 4-11-2): the record could not be written: %.150s", why) < 0) {
 		OPENSSL_free(j->resp);
 		j->resp = NULL;
 	}
@@ -284,7 +300,7 @@ static void finish(job *j)
 	int policy;
 	struct jpki_audit *a = ocspd_audit(&policy);
 	jpki_audit_record r = { 0 };
-	char local[1024], *details = local;
+	char local[1024], *details = local, result[320];
 	size_t need = j->ids.len + 64;
 	jpki_err err;
 
@@ -300,7 +316,11 @@ static void finish(job *j)
 	snprintf(details, need, "{\"certids\":[%s],\"cache\":\"%s\",\"nonce\":%s}",
 		j->ids.text != NULL ? j->ids.text : "", j->info.cache_hit ? "hit" : "fresh", j->nonce ? "true" : "false");
 	r.event = "ocsp-request";
-	r.result = status_name(j->info.response_status);
+	if (j->info.response_status != OCSP_RESPONSE_STATUS_SUCCESSFUL && j->info.why[0] != '\0') {
+		snprintf(result, sizeof(result), "%s: %s", status_name(j->info.response_status), j->info.why);
+		r.result = result;
+	} else
+		r.result = status_name(j->info.response_status);
 	r.identity = j->info.verifier;
 	r.auth = j->info.auth != NULL ? j->info.auth : "none";
 	r.client = j->client;
@@ -328,13 +348,15 @@ static void sign(void *arg)
 	int n;
 
 	if (signer_sign(j->bs, j->issuer) < 0) {
-		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, &j->info);
+		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, &j->info,
+			"the responder key could not sign (token unavailable)");
 		goto out;
 	}
 	r = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, j->bs);
 	n = r != NULL ? i2d_OCSP_RESPONSE(r, &j->resp) : -1;
 	if (n <= 0) {
-		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, &j->info);
+		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, &j->info,
+			"the signed response could not be encoded");
 		goto out;
 	}
 	j->resplen = (size_t)n;
@@ -393,22 +415,28 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 
 	if (req == NULL || (n = OCSP_request_onereq_count(req)) <= 0 || (unsigned)n > c->max_certids ||
 	    (nonce = nonce_state(req)) < 0) {
+		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info, "%s",
+			req == NULL ? "RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it" :
+			n <= 0 ? "RFC 6960 4.1.1: no CertID" :
+			(unsigned)n > c->max_certids ? "max-certids: more CertIDs than the responder answers at once" :
+			"RFC 8954: a nonce of 1 to 32 octets");
 		OCSP_REQUEST_free(req);
-		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info);
 		return;
 	}
 	j->nonce = nonce == 1;
 	s = state_acquire();
 	if (s == NULL) {
-		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info);
+		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info,
+			"no repository data loaded yet: never good without it");
 		goto out;
 	}
 	switch (access_check(req, client, s, c, now, info)) {
 	case ACCESS_SIG_REQUIRED:
-		status_only(OCSP_RESPONSE_STATUS_SIGREQUIRED, &j->resp, &j->resplen, info);
+		status_only(OCSP_RESPONSE_STATUS_SIGREQUIRED, &j->resp, &j->resplen, info,
+			"rule verifier-access (CPS 4-4-4-3): a signed request or a client certificate is required");
 		goto out;
 	case ACCESS_UNAUTHORIZED:
-		status_only(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &j->resp, &j->resplen, info);
+		status_bytes(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &j->resp, &j->resplen, info);	/* why: access_check's */
 		goto out;
 	case ACCESS_OK:
 		break;
@@ -425,11 +453,18 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 	bs = OCSP_BASICRESP_new();
 	if (bs == NULL ||
 	    (out = add_statuses(bs, req, s, now, info, &issuer, &j->ids)) == -2) {
-		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info);
+		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info,
+			"the statuses could not be encoded");
 		goto out;
 	}
-	if (out == -1 || (nonce == 1 && !OCSP_copy_nonce(bs, req))) {
-		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info);
+	if (out == -1) {
+		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info,
+			"rule current-crl: a partition CRL needed for this answer is past its nextUpdate");
+		goto out;
+	}
+	if (nonce == 1 && !OCSP_copy_nonce(bs, req)) {
+		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info,
+			"the nonce could not be copied");
 		goto out;
 	}
 	/* To the signing threads, with the snapshot that owns issuer. */

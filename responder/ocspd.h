@@ -90,6 +90,7 @@ typedef struct ocspd_answer_info {
 	int response_status;	/* OCSP responseStatus sent */
 	char verifier[256];	/* who asked (DN), or "" */
 	const char *auth;	/* "signature", "client-certificate", "network", "none" */
+	char why[240];		/* the rule behind an answer other than successful, for the record */
 } ocspd_answer_info;
 
 /* The answer to one request: resp (OPENSSL_malloc'd; the callee takes it) is a DER

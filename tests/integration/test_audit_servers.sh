@@ -62,6 +62,15 @@ t_eq "report: signature verifier, ldap: 7 requests, 7 partition entries" "7,7" "
 t_eq "report: group verifier, ldap: 3 requests, 3 entries" "3,3" "$(row group ldap)"
 t_eq "report: signature verifier, ocsp: 2 requests, 4 CertIDs" "2,4" "$(row signature ocsp)"
 t_eq "report: group verifier, ocsp: 3 requests, 6 CertIDs" "3,6" "$(row group ocsp)"
+# Refused OCSP requests are recorded with the rule and the reason that refused them.
+last_ocspd() { "$JPKI" audit show --dir "$A" --component ocspd --json | tail -1; }
+ocsp_as suspended "${g1[0]}" >/dev/null
+t_match "a suspended verifier's refused request: its record names the rule and the reason" \
+	'"result":"unauthorized: rule verifier-access \(CPS 4-4-4-3\): verifier is suspended"' "$(last_ocspd)"
+openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" -cert "${g1[0]}" >/dev/null 2>&1
+t_match "an unsigned request's record names the rule" \
+	'"result":"sigRequired: rule verifier-access \(CPS 4-4-4-3\): a signed request or a client certificate is required"' \
+	"$(last_ocspd)"
 
 # --- publications and registry changes are recorded ------------------------------------------------
 repo_issue "$DIR" "$PKI" gen1 "$T/old" --crl-number 9 >/dev/null
