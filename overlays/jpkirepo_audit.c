@@ -59,7 +59,8 @@ int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const ch
 		return 0;
 	Debug(LDAP_DEBUG_ANY, "jpkirepo: conn=%lu op=%lu audit record not written: %s\n", op->o_connid,
 		op->o_opid, err.text);
-	snprintf(why, whylen, "jpkirepo: the audit record could not be written (%.200s)", err.text);
+	snprintf(why, whylen, "jpkirepo: rule audit fail-closed (CPS 4-11-2): the audit record could not be "
+		"written (%.160s)", err.text);
 	return ji->audit_policy == JPKI_AUDIT_FAIL_OPEN ? 0 : -1;
 }
 

@@ -189,7 +189,8 @@ if mount -t tmpfs -o size=256k tmpfs "$full" 2>/dev/null; then
 		grep -q '^certificateRevocationList' <<<"$out" && served=$((served + 1))
 	done
 	t_ok "disk full, fail-closed: a read is refused" test -n "$refused"
-	t_match "disk full, fail-closed: the refusal names the audit trail" "audit record could not be written" "$(tr '\n' ' ' <<<"$refused")"
+	t_match "disk full, fail-closed: the refusal names the rule" \
+		"rule audit fail-closed \(CPS 4-11-2\): the audit record could not be written" "$(tr '\n' ' ' <<<"$refused")"
 	t_eq "disk full, fail-closed: the refused read carries no CRL value" 0 "$leaked"
 	t_eq "disk full: every read that was served has its record ($served)" "$served" \
 		"$(grep -c '"identity":"uid=signature,ou=verifiers' "$full"/slapd-*.jsonl)"
