@@ -20,7 +20,13 @@ export SOFTHSM2_CONF=$PKI/softhsm2.conf INSTANCE_LOGLEVEL=none
 # Issue 2/3 comparisons leave the audit trail out (bench/audit.sh measures its cost).
 export REPO_AUDIT=0
 W=$(mktemp -d "${TMPDIR:-/tmp}/jpki-bench.XXXXXX")
-[ -n "${BENCH_KEEP:-}" ] || trap 'instance_stop "$W/overlay" >/dev/null 2>&1; instance_stop "$W/static" >/dev/null 2>&1; rm -rf "$W"' EXIT
+# The servers are always stopped (by pid); BENCH_KEEP keeps only the files.
+cleanup() {
+	instance_stop "$W/overlay" >/dev/null 2>&1
+	instance_stop "$W/static" >/dev/null 2>&1
+	if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
 
 VERIFIER="uid=signature,$REPO_VERIFIER_BASE"
 # The static equivalent of the overlay's decision for this run: the verifier and the
