@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "digest.h"
+#include "utctime.h"
 
 static const char zeros[JPKI_AUDIT_HEX_LEN + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
@@ -168,32 +169,17 @@ void jpki_audit_sha256_hex(const void *data, size_t len, char out[JPKI_AUDIT_HEX
 
 int jpki_audit_time_parse(const char *text, time_t *t, long *usec)
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-	struct tm tm, back;
+	const char *frac;
 	time_t s;
-	size_t i;
 
-	if (strlen(text) != sizeof(shape) - 1)
+	if (strlen(text) != JPKI_UTC_ISO_LEN + 7)
 		return -1;
-	for (i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)text[i]) : text[i] != shape[i])
-			return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = atoi(text) - 1900;
-	tm.tm_mon = atoi(text + 5) - 1;
-	tm.tm_mday = atoi(text + 8);
-	tm.tm_hour = atoi(text + 11);
-	tm.tm_min = atoi(text + 14);
-	tm.tm_sec = atoi(text + 17);
-	back = tm;
-	s = timegm(&back);
-	/* timegm normalises 2026-02-30; the round trip shows it. */
-	if (s == (time_t)-1 || back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon ||
-	    back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour || back.tm_min != tm.tm_min ||
-	    back.tm_sec != tm.tm_sec)
+	frac = text + JPKI_UTC_ISO_LEN - 1;	/* ".ddddddZ" in place of the "Z" */
+	if (frac[0] != '.' || strspn(frac + 1, "0123456789") != 6 || frac[7] != 'Z' ||
+	    jpki_utc_iso_head(text, &s) < 0)
 		return -1;
 	*t = s;
-	*usec = strtol(text + 20, NULL, 10);
+	*usec = strtol(frac + 1, NULL, 10);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "dn.h"
 #include "reason.h"
+#include "utctime.h"
 
 static const char *const labels[] = {
 	[JPKI_RULE_NONE] = "(none)",
@@ -65,14 +66,6 @@ int jpki_asn1_time_to_time(const ASN1_TIME *t, time_t *out)
 		return -1;
 	*out = timegm(&tm);
 	return 0;
-}
-
-static void format_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int jpki_check_size(size_t len, const jpki_crl_policy *p, jpki_verdict *v)
@@ -304,14 +297,14 @@ int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t no
 	if (jpki_asn1_time_to_time(X509_CRL_get0_lastUpdate(crl), &tu) < 0)
 		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE, "thisUpdate cannot be read");
 	if (tu > now + p->clock_skew) {
-		format_time(tu, a, sizeof(a));
+		jpki_utc_iso(tu, a);
 		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE,
 			"thisUpdate %s is %ld s in the future (allowed skew %ld s)", a, (long)(tu - now),
 			p->clock_skew);
 	}
 	if (stored != NULL && tu < stored->this_update) {
-		format_time(tu, a, sizeof(a));
-		format_time(stored->this_update, b, sizeof(b));
+		jpki_utc_iso(tu, a);
+		jpki_utc_iso(stored->this_update, b);
 		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE,
 			"thisUpdate %s is older than the stored CRL's %s", a, b);
 	}
@@ -335,7 +328,7 @@ int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpk
 			"nextUpdate - thisUpdate is %ld s; the maximum is %ld s", (long)(nu - tu),
 			p->max_validity);
 	if (nu <= now) {
-		format_time(nu, a, sizeof(a));
+		jpki_utc_iso(nu, a);
 		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "the CRL expired at %s", a);
 	}
 	return 0;

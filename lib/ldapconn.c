@@ -4,22 +4,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-int jpki_read_secret(const char *path, char *buf, size_t len, jpki_err *err)
-{
-	FILE *fp = fopen(path, "r");
-	size_t n;
-
-	if (fp == NULL)
-		return jpki_errf(err, "%s: cannot open: %m", path);
-	if (fgets(buf, (int)len, fp) == NULL) {
-		fclose(fp);
-		return jpki_errf(err, "%s: empty", path);
-	}
-	fclose(fp);
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	return 0;
-}
+#include "secret.h"
 
 int jpki_ldap_connect(const jpki_ldap_opts *o, LDAP **out, jpki_err *err)
 {
@@ -52,7 +37,8 @@ int jpki_ldap_connect(const jpki_ldap_opts *o, LDAP **out, jpki_err *err)
 			jpki_errf(err, "a password file is needed to bind as %s", o->bind_dn);
 			goto fail;
 		}
-		if (jpki_read_secret(o->password_file, password, sizeof(password), err) < 0)
+		if (jpki_secret_read("password file", o->password_file, password, sizeof(password),
+			err) < 0)
 			goto fail;
 	}
 	cred.bv_val = password;

@@ -9,14 +9,12 @@
 typedef struct jpki_ldap_opts {
 	const char *uri;
 	const char *bind_dn;		/* NULL: anonymous */
-	const char *password_file;	/* first line is the password */
+	const char *password_file;	/* the password alone, read by jpki_secret_read */
 	const char *tls_ca_file;	/* verifies the server certificate */
 	int starttls;
 	int timeout;			/* seconds for connect and each operation; 0: 30 */
 } jpki_ldap_opts;
 
 int jpki_ldap_connect(const jpki_ldap_opts *o, LDAP **out, jpki_err *err);
-/* The first line of a file, without its newline, into buf. */
-int jpki_read_secret(const char *path, char *buf, size_t len, jpki_err *err);
 
 #endif

@@ -7,36 +7,15 @@
 #include <string.h>
 
 #include "reason.h"
+#include "utctime.h"
 
 #define MAX_SERIAL_OCTETS 20	/* RFC 5280 4.1.2.2 */
 
 int jpki_parse_utc(const char *text, time_t *out)
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-	struct tm tm, want, back;
-	const char *end;
-	time_t t;
-	size_t i;
-
-	/* Exactly this shape: strptime alone would also take blanks before numbers. */
-	if (strlen(text) != sizeof(shape) - 1)
+	if (strlen(text) != JPKI_UTC_ISO_LEN || text[JPKI_UTC_ISO_LEN - 1] != 'Z')
 		return -1;
-	for (i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)text[i]) : text[i] != shape[i])
-			return -1;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return -1;
-	want = tm;
-	t = timegm(&tm);
-	/* strptime takes 2026-02-30 and timegm normalises it; the round trip shows it. */
-	if (gmtime_r(&t, &back) == NULL || back.tm_year != want.tm_year || back.tm_mon != want.tm_mon ||
-	    back.tm_mday != want.tm_mday || back.tm_hour != want.tm_hour || back.tm_min != want.tm_min ||
-	    back.tm_sec != want.tm_sec)
-		return -1;
-	*out = t;
-	return 0;
+	return jpki_utc_iso_head(text, out);
 }
 
 static ASN1_INTEGER *parse_serial(const char *hex)

@@ -12,7 +12,9 @@ lib_libjpki_la_SOURCES = \
 	lib/ledger.c lib/ledger.h \
 	lib/crl_issue.c lib/crl_issue.h \
 	lib/ldapconn.c lib/ldapconn.h \
-	lib/verifier.c lib/verifier.h
+	lib/verifier.c lib/verifier.h \
+	lib/utctime.c lib/utctime.h \
+	lib/secret.c lib/secret.h
 lib_libjpki_la_SOURCES += \
 	lib/audit.c lib/audit.h \
 	lib/audit_read.c lib/audit_read.h

@@ -21,6 +21,8 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "secret.h"
+
 #define DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define MODULE_ENV "JPKI_PKCS11_MODULE"
 #define PIN_MAX 256
@@ -297,49 +299,17 @@ static PKCS11_SLOT *find_slot(P11KitUri *uri, struct p11_module *m, jpki_err *er
 
 /* --- PIN ----------------------------------------------------------------------------- */
 
-static int read_pin_file(const char *path, char *pin, size_t n, jpki_err *err)
-{
-	FILE *f;
-	size_t len;
-
-	if (strncmp(path, "file:", 5) == 0)
-		path += 5;
-	f = fopen(path, "r");
-	if (f == NULL)
-		return jpki_errf(err, "PIN file %s: %s", path, strerror(errno));
-	len = fread(pin, 1, n - 1, f);
-	if (ferror(f)) {
-		int e = errno;
-
-		fclose(f);
-		OPENSSL_cleanse(pin, n);
-		return jpki_errf(err, "PIN file %s: read failed: %s", path, strerror(e));
-	}
-	fclose(f);
-	pin[len] = '\0';
-	if (len == n - 1) {
-		OPENSSL_cleanse(pin, n);
-		return jpki_errf(err, "PIN file %s: longer than %zu bytes", path, n - 2);
-	}
-	if (len > 0 && pin[len - 1] == '\n')
-		pin[--len] = '\0';
-	if (len > 0 && pin[len - 1] == '\r')
-		pin[--len] = '\0';
-	if (len == 0 || strlen(pin) != len) {
-		OPENSSL_cleanse(pin, n);
-		return jpki_errf(err, "PIN file %s: empty or contains a NUL byte", path);
-	}
-	return 0;
-}
-
 /* Fills pin; returns 1 if a PIN was found, 0 if none was given, -1 on error. */
 static int get_pin(P11KitUri *uri, const char *pin_file, char *pin, size_t n, jpki_err *err)
 {
 	const char *src = pin_file != NULL ? pin_file : p11_kit_uri_get_pin_source(uri);
 	const char *val;
 
-	if (src != NULL && *src != '\0')
-		return read_pin_file(src, pin, n, err) == 0 ? 1 : -1;
+	if (src != NULL && *src != '\0') {
+		if (strncmp(src, "file:", 5) == 0)
+			src += 5;
+		return jpki_secret_read("PIN file", src, pin, n, err) == 0 ? 1 : -1;
+	}
 	val = p11_kit_uri_get_pin_value(uri);
 	if (val == NULL || *val == '\0')
 		return 0;
@@ -351,7 +321,7 @@ static int get_pin(P11KitUri *uri, const char *pin_file, char *pin, size_t n, jp
 
 static int login(PKCS11_SLOT *slot, P11KitUri *uri, const char *pin_file, jpki_err *err)
 {
-	char pin[PIN_MAX + 2];
+	char pin[PIN_MAX + 1];
 	int have, logged_in = 0, rc;
 
 	if (PKCS11_is_logged_in(slot, 0, &logged_in) == 0 && logged_in)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utctime.h"
+
 static const char *const status_names[] = {
 	[JPKI_VERIFIER_UNKNOWN] = "unknown",
 	[JPKI_VERIFIER_ACTIVE] = "active",
@@ -47,10 +49,9 @@ unsigned jpki_method_parse(const char *text, size_t len)
 
 int jpki_generalized_time_parse(const char *text, size_t len, time_t *out, jpki_err *err)
 {
-	struct tm tm = { 0 }, back;
 	int v[6], widths[6] = { 4, 2, 2, 2, 2, 2 }, i, j;
 	size_t pos = 0;
-	time_t day;
+	time_t t;
 
 	for (i = 0; i < 6; i++) {
 		v[i] = 0;
@@ -70,20 +71,12 @@ int jpki_generalized_time_parse(const char *text, size_t len, time_t *out, jpki_
 	if (v[3] > 23 || v[4] > 59 || v[5] > 60)
 		return jpki_errf(err, "'%.*s': %02d:%02d:%02d is not a time of day", QUOTED(text, len),
 			v[3], v[4], v[5]);
-	tm.tm_year = v[0] - 1900;
-	tm.tm_mon = v[1] - 1;
-	tm.tm_mday = v[2];
-	/* timegm normalises 2026-02-31 to March 3; the round trip of the date shows it. */
-	back = tm;
-	day = timegm(&back);
-	if (v[2] < 1 || day == (time_t)-1 || gmtime_r(&day, &back) == NULL ||
-	    back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday)
+	/* Month and time of day are in range by now: only the day can be missing. A leap second
+	 * :60 counts as the next minute's first. */
+	if (jpki_utc_from_fields(v[0], v[1], v[2], v[3], v[4], v[5] == 60 ? 59 : v[5], &t) < 0)
 		return jpki_errf(err, "'%.*s': %04d-%02d has no day %02d", QUOTED(text, len), v[0],
 			v[1], v[2]);
-	tm.tm_hour = v[3];
-	tm.tm_min = v[4];
-	tm.tm_sec = v[5];	/* a leap second :60 counts as the next minute's first */
-	*out = timegm(&tm);
+	*out = v[5] == 60 ? t + 1 : t;
 	return 0;
 shape:
 	return jpki_errf(err, "'%.*s' is not a GeneralizedTime YYYYMMDDHHMMSS[.fff]Z",
@@ -158,8 +151,7 @@ static void say(char *why, size_t len, const char *fmt, const char *arg)
 bool jpki_verifier_allows(const jpki_verifier_state *s, jpki_method m, time_t now, char *why,
 	size_t whylen)
 {
-	char when[32];
-	struct tm tm;
+	char when[JPKI_UTC_ISO_LEN + 1];
 
 	if (s->status != JPKI_VERIFIER_ACTIVE) {
 		say(why, whylen, "verifier is %s", jpki_verifier_status_name(s->status));
@@ -170,8 +162,7 @@ bool jpki_verifier_allows(const jpki_verifier_state *s, jpki_method m, time_t no
 		return false;
 	}
 	if (now < s->start || now > s->end) {
-		gmtime_r(now < s->start ? &s->start : &s->end, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		jpki_utc_iso(now < s->start ? s->start : s->end, when);
 		say(why, whylen, now < s->start ? "agreement starts %s" : "agreement ended %s", when);
 		return false;
 	}

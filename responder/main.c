@@ -23,6 +23,7 @@
 
 #include "http.h"
 #include "ocspd.h"
+#include "utctime.h"
 
 #ifndef OCSPD_SYSCONFDIR
 #define OCSPD_SYSCONFDIR "/etc"
@@ -41,10 +42,8 @@ static bool log_journal;	/* stderr read by journald: "<level>" prefixes, no time
 
 void ocspd_log(int level, const char *fmt, ...)
 {
-	char msg[2048], ts[32];
+	char msg[2048], ts[JPKI_UTC_ISO_LEN + 1];
 	const char *name;
-	struct tm tm;
-	time_t now;
 	va_list ap;
 
 	if (level > atomic_load(&log_level))
@@ -63,9 +62,7 @@ void ocspd_log(int level, const char *fmt, ...)
 	}
 	name = level <= OCSPD_LOG_ERR ? "error" : level == OCSPD_LOG_WARNING ? "warning"
 		: level == OCSPD_LOG_DEBUG ? "debug" : "info";
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	jpki_utc_iso(time(NULL), ts);
 	fprintf(stderr, "%s jpki-ocspd %s: %s\n", ts, name, msg);
 }
 

@@ -61,3 +61,13 @@ check_PROGRAMS += tests/unit/test_verifier
 tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c tests/unit/cunit_main.h
 tests_unit_test_verifier_CFLAGS = $(JPKI_UNIT_CFLAGS) $(LDAP_CFLAGS)
 tests_unit_test_verifier_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_utctime
+tests_unit_test_utctime_SOURCES = tests/unit/test_utctime.c tests/unit/cunit_main.h
+tests_unit_test_utctime_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_utctime_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_secret
+tests_unit_test_secret_SOURCES = tests/unit/test_secret.c tests/unit/cunit_main.h
+tests_unit_test_secret_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_secret_LDADD = $(JPKI_UNIT_LDADD)

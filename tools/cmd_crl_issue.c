@@ -14,6 +14,7 @@
 #include "municipality.h"
 #include "p11key.h"
 #include "trust.h"
+#include "utctime.h"
 
 #define DEFAULT_CA_DN "ou=Chiba-ken,o=JPKI,c=JP"
 
@@ -221,8 +222,8 @@ int cmd_crl_issue(int argc, char **argv)
 		}
 	}
 	revoked = users.n;
-	strftime(tu, sizeof(tu), "%Y-%m-%dT%H:%M:%SZ", gmtime(&p.this_update));
-	strftime(nu, sizeof(nu), "%Y-%m-%dT%H:%M:%SZ", gmtime(&p.next_update));
+	jpki_utc_iso(p.this_update, tu);
+	jpki_utc_iso(p.next_update, nu);
 	printf("wrote %zu partition CRLs (%zu revocations)%s to %s: cRLNumber %lld, thisUpdate %s, nextUpdate %s\n",
 		muni.n, revoked, o.ca_ledger ? " and the ARL" : "", o.out_dir, o.number, tu, nu);
 	rc = 0;

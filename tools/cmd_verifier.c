@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "dn.h"
 #include "ledger.h"
+#include "secret.h"
 #include "verifier.h"
 
 #define DEFAULT_BASE "ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP"
@@ -334,7 +335,7 @@ static int cmd_add(LDAP *ld, vopts *o)
 		char pw[512];
 		struct berval user = { strlen(dn), dn }, newpw, generated = { 0, NULL };
 
-		if (jpki_read_secret(o->password_file, pw, sizeof(pw), &err) < 0) {
+		if (jpki_secret_read("password file", o->password_file, pw, sizeof(pw), &err) < 0) {
 			fprintf(stderr, "jpki verifier add: %s (the entry was added without a password)\n", err.text);
 			rc = -1;
 			goto out;

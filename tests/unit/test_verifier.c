@@ -213,6 +213,9 @@ static void test_time_valid(void)
 	accepted("20260228235959.999Z", 1772323199);
 	accepted(START, START_T);
 	accepted(END, END_T);
+	/* a leap second counts as the next minute's first, across a year's end too */
+	accepted("20260401000060Z", START_T + 60);
+	accepted("20261231235960Z", 1798761600);	/* 2027-01-01T00:00:00Z */
 }
 
 static void test_time_malformed(void)
