@@ -273,11 +273,7 @@ http {
 EOF
 	"$NGINX" -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/logs/error.log" </dev/null >/dev/null 2>&1 &
 	NGINX_PID=$!
-	for _ in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		kill -0 "$NGINX_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	jpki_wait_port 127.0.0.1 "$port" 5 "$NGINX_PID" && return 0
 	log "nginx did not start; see $W/nginx/logs/error.log"
 	exit 1
 }

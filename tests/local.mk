@@ -3,10 +3,11 @@
 EXTRA_DIST += tests/unit/cunit_main.h tests/integration/test_dit.sh
 
 check_PROGRAMS += tests/unit/test_municipality
-tests_unit_test_municipality_SOURCES = tests/unit/test_municipality.c tests/unit/cunit_main.h
+tests_unit_test_municipality_SOURCES = tests/unit/test_municipality.c tests/unit/fixture.c \
+	tests/unit/fixture.h tests/unit/cunit_main.h
 tests_unit_test_municipality_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(OPENSSL_CFLAGS) \
 	-DJPKI_TEST_DATADIR='"$(abs_top_srcdir)/data"'
-tests_unit_test_municipality_LDADD = lib/libjpki.la $(CUNIT_LIBS)
+tests_unit_test_municipality_LDADD = lib/libjpki.la $(CUNIT_LIBS) $(OPENSSL_LIBS)
 
 # Shared fixture (in-memory RSA CA, certificates, CRLs) linked into the tests below.
 EXTRA_DIST += tests/unit/fixture.h

@@ -27,6 +27,7 @@
 # Read by instance_start:
 #   INSTANCE_URLS          overrides the value recorded by instance_init when set
 #   INSTANCE_PRELOAD       LD_PRELOAD for slapd only (e.g. libfaketime); FAKETIME is passed along
+#                          (instance_stop removes what libfaketime left in /dev/shm)
 #   INSTANCE_START_TIMEOUT [10] seconds;  INSTANCE_STOP_TIMEOUT [10] seconds
 #
 # instance_start records DIR in JPKI_INSTANCES_STARTED; tests/lib/assert.sh stops those at exit.
@@ -66,6 +67,57 @@ EOF
 	done
 	_inst_log "no free port found"
 	return 1
+}
+
+# Wait until HOST:PORT accepts a TCP connection, at most SECONDS [10, whole seconds]; with
+# PID, give up as soon as that process has ended. HOST: an IPv4 or IPv6 address (::1 or
+# [::1]) or a name. Returns 0 once a connection was made (and closed again), 1 on timeout,
+# 2 when PID ended first. Meant for local listeners, where a refused connection fails at
+# once; one attempt on an unreachable remote host may outlast the bound.
+jpki_wait_port() {
+	local usage="usage: jpki_wait_port HOST PORT [SECONDS [PID]]"
+	local host=${1:?$usage} port=${2:?$usage} secs=${3:-10} pid=${4:-} deadline
+	[[ $port =~ ^[0-9]+$ && $secs =~ ^[0-9]+$ ]] || { _inst_log "$usage"; return 1; }
+	host=${host#[}
+	host=${host%]}
+	deadline=$(( ${EPOCHREALTIME//[!0-9]/} + secs * 1000000 ))
+	while :; do
+		(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+		[ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || return 2
+		(( ${EPOCHREALTIME//[!0-9]/} < deadline )) || return 1
+		sleep 0.05
+	done
+}
+
+# libfaketime 0.9.10, preloaded, gives each process /dev/shm/faketime_shm_PID and
+# /dev/shm/sem.faketime_sem_PID (and FAKETIME_SHARED naming them), and removes them only
+# when the process image that made them exits normally. They stay behind when that image
+# execs another (a preloaded wrapper such as "env LD_PRELOAD=… setsid slapd" makes them and
+# hands them to the server, which never removes what it did not make), and when the process
+# is killed by a signal. Hence: LD_PRELOAD is given to the server's own exec only, and a
+# stop helper removes the objects of a preloaded pid once it has ended.
+
+# Does PID run with libfaketime preloaded? Ask before stopping it.
+jpki_faketime_preloaded() {
+	tr '\0' '\n' < "/proc/${1:?usage: jpki_faketime_preloaded PID}/environ" 2>/dev/null |
+		grep -q '^LD_PRELOAD=.*libfaketime'
+}
+
+# The libfaketime objects of each PID that exist, one path a line.
+jpki_faketime_objects() {
+	local pid f
+	for pid in "$@"; do
+		for f in "/dev/shm/faketime_shm_$pid" "/dev/shm/sem.faketime_sem_$pid"; do
+			[ ! -e "$f" ] || echo "$f"
+		done
+	done
+}
+
+# Remove the libfaketime objects of PID, which has ended (refused while it still runs).
+jpki_faketime_cleanup() {
+	local pid=${1:?usage: jpki_faketime_cleanup PID}
+	! kill -0 "$pid" 2>/dev/null || return 1
+	rm -f "/dev/shm/faketime_shm_$pid" "/dev/shm/sem.faketime_sem_$pid"
 }
 
 # The recorded settings of an instance: DIR/conf/instance.env (shell assignments).
@@ -235,7 +287,9 @@ instance_start() {
 	fi
 	local startmark
 	startmark=$({ wc -l < "$dir/run/slapd.log"; } 2>/dev/null || echo 0)
-	env "${envs[@]}" setsid "$JPKI_SLAPD" -f "$dir/conf/slapd.conf" -h "$urls" "${dflags[@]}" \
+	# setsid and env run without the preload: slapd is the first image it enters (see
+	# jpki_faketime_cleanup).
+	setsid env "${envs[@]}" "$JPKI_SLAPD" -f "$dir/conf/slapd.conf" -h "$urls" "${dflags[@]}" \
 		</dev/null >/dev/null 2>>"$dir/run/slapd.log" &
 	local bgpid=$!
 
@@ -262,8 +316,9 @@ instance_start() {
 }
 
 instance_stop() {
-	local dir=${1:?usage: instance_stop DIR} pid i
+	local dir=${1:?usage: instance_stop DIR} pid i faked=0
 	pid=$(instance_pid "$dir") || { rm -f "$dir/run/slapd.pid"; return 0; }
+	jpki_faketime_preloaded "$pid" && faked=1
 	kill -TERM "$pid" 2>/dev/null
 	local timeout=${INSTANCE_STOP_TIMEOUT:-10}
 	local deadline=$(( ${EPOCHREALTIME/./} + timeout * 1000000 ))
@@ -281,7 +336,9 @@ instance_stop() {
 	fi
 	rm -f "$dir/run/slapd.pid"
 	wait "$pid" 2>/dev/null   # reap it when it is our child
-	! kill -0 "$pid" 2>/dev/null
+	kill -0 "$pid" 2>/dev/null && return 1
+	[ "$faked" = 0 ] || jpki_faketime_cleanup "$pid"
+	return 0
 }
 
 # Shell assignments for callers: eval "$(instance_env DIR)".

@@ -198,7 +198,7 @@ repo_publish() {
 # The responder certificates of both generations go in one bundle: each answer carries the
 # one its issuer generation vouches for.
 repo_ocspd_start() {
-	local dir=${1:?} pki=${2:?} od port pid i
+	local dir=${1:?} pki=${2:?} od port pid
 	shift 2
 	od=$dir/ocspd
 	mkdir -p "$od/state"
@@ -206,8 +206,9 @@ repo_ocspd_start() {
 	port=$(cat "$od/port")
 	repo_ocspd_stop "$dir"
 	cat "$pki/ocsp/responder.pem" "$pki/ocsp/responder-gen1.pem" > "$od/responder-certs.pem"
-	env SOFTHSM2_CONF="$pki/softhsm2.conf" ${OCSPD_PRELOAD:+LD_PRELOAD="$OCSPD_PRELOAD"} \
-		setsid "$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground --listen 127.0.0.1 --port "$port" \
+	# The preload reaches jpki-ocspd only, not setsid or env (see jpki_faketime_cleanup).
+	setsid env SOFTHSM2_CONF="$pki/softhsm2.conf" ${OCSPD_PRELOAD:+LD_PRELOAD="$OCSPD_PRELOAD"} \
+		"$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground --listen 127.0.0.1 --port "$port" \
 		--ldap-uri "$(repo_uri "$dir")" --bind-dn "$REPO_RESPONDER_DN" --password-file "$dir/secrets/responder.pw" \
 		--ca-dn "$REPO_CA_DN" --verifier-base "$REPO_VERIFIER_BASE" --trust-anchor "$pki/ca/gen1.pem" \
 		--state-dir "$od/state" --key-uri "$(cat "$pki/ocsp/key.uri")" \
@@ -219,22 +220,28 @@ repo_ocspd_start() {
 	# Ready when it listens and has published a snapshot from the repository (the state
 	# copy is rewritten then); with REPO_OCSPD_NO_WAIT_SYNC, listening is enough.
 	touch "$od/started"
-	for i in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || { echo "repo: jpki-ocspd exited at start; see $od/log" >&2; tail -5 "$od/log" >&2; return 1; }
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
-		   { [ -n "${REPO_OCSPD_NO_WAIT_SYNC:-}" ] || [ "$od/state/repository.state" -nt "$od/started" ]; }; then
-			return 0
-		fi
+	local deadline=$(( ${EPOCHREALTIME//[!0-9]/} + 10000000 )) rc
+	jpki_wait_port 127.0.0.1 "$port" 10 "$pid"
+	rc=$?
+	while [ "$rc" = 0 ] && [ -z "${REPO_OCSPD_NO_WAIT_SYNC:-}" ] &&
+	      ! [ "$od/state/repository.state" -nt "$od/started" ]; do
+		kill -0 "$pid" 2>/dev/null || { rc=2; break; }
+		(( ${EPOCHREALTIME//[!0-9]/} < deadline )) || { rc=1; break; }
 		sleep 0.05
 	done
-	echo "repo: jpki-ocspd was not ready within 10 s; see $od/log" >&2
+	case $rc in
+	0) return 0 ;;
+	2) echo "repo: jpki-ocspd exited at start; see $od/log" >&2; tail -5 "$od/log" >&2 ;;
+	*) echo "repo: jpki-ocspd was not ready within 10 s; see $od/log" >&2 ;;
+	esac
 	return 1
 }
 
 repo_ocspd_stop() {
-	local dir=${1:?} pid i
+	local dir=${1:?} pid i faked=0
 	[ -s "$dir/ocspd/pid" ] || return 0
 	pid=$(cat "$dir/ocspd/pid")
+	jpki_faketime_preloaded "$pid" && faked=1
 	if kill -TERM "$pid" 2>/dev/null; then
 		for i in $(seq 1 100); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -243,6 +250,13 @@ repo_ocspd_stop() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -f "$dir/ocspd/pid"
+	if [ "$faked" = 1 ]; then
+		for _ in $(seq 1 40); do   # after a SIGKILL, until it is gone
+			jpki_faketime_cleanup "$pid" && break
+			sleep 0.05
+		done
+	fi
+	return 0
 }
 
 repo_ocspd_url() { echo "http://127.0.0.1:$(cat "${1:?}/ocspd/port")/"; }

@@ -154,12 +154,15 @@ t_match "show names the reason" "access now: ldap no, ocsp no — agreement ende
 op add --id edge --type signature-verifier --org Edge --start 2031-01-01T00:00:00Z --end 2031-06-30T23:59:59Z \
 	--method ldap --verifier-password-file <(printf 'edge-pw') >/dev/null
 printf 'edge-pw' > "$S/verifier-edge.pw"
+faked=()
 for at in "2030-12-31 23:59:59:0" "2031-01-01 00:00:00:2" "2031-06-30 23:59:59:2" "2031-07-01 00:00:00:0"; do
 	instance_stop "$DIR"
 	INSTANCE_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 FAKETIME="${at%:*}" instance_start "$DIR" >/dev/null 2>&1
+	faked+=("$(instance_pid "$DIR")")
 	t_eq "agreement 2031-01-01T00:00:00Z..2031-06-30T23:59:59Z at ${at%:*}" "${at##*:}" "$(crl_values edge 'certificateRevocationList;binary')"
 done
 instance_stop "$DIR"
+t_eq "the frozen-clock slapds left nothing in /dev/shm" "" "$(jpki_faketime_objects "${faked[@]}")"
 instance_start "$DIR" >/dev/null
 
 # --- generated filters and attribute lists ---------------------------------------------------------

@@ -5,12 +5,14 @@
 #  (c) Debian's slapd tools load schema/jpki.schema + the LDIF (slapd.conf form) and
 #      schema/jpki.ldif + the LDIF (cn=config form), and the schema refuses bad entries.
 # No running server: slaptest/slapadd/slapcat on throwaway configs under a temp dir.
-# Prints PASS:/FAIL: per check and a final "N passed, N failed"; exits 1 on any failure.
+# Prints PASS:/FAIL: per check and a final "N passed, N failed" (tests/lib/assert.sh);
+# exits 1 on any failure.
 set -u
 export LC_ALL=C
 PATH="$PATH:/usr/sbin:/usr/bin"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/assert.sh"
 
-SRC=${JPKI_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+SRC=$JPKI_SRCDIR
 TSV=$SRC/data/municipalities.tsv
 LDIF=$SRC/ldif/chiba.ldif
 SCHEMA=$SRC/schema/jpki.schema
@@ -19,27 +21,10 @@ SUFFIX="o=JPKI,c=JP"
 CA="ou=Chiba-ken,$SUFFIX"
 CDP="ou=CRL Distribution Points,$CA"
 
-passed=0
-failed=0
-pass() { echo "PASS: $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $1${2:+ -- $2}"; failed=$((failed + 1)); }
-# expect NAME DETAIL COMMAND...: PASS if COMMAND succeeds, else FAIL with DETAIL.
-expect() {
-	local name=$1 detail=$2
-	shift 2
-	if "$@"; then pass "$name"; else fail "$name" "$detail"; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_dit.XXXXXX") || { fail "mktemp"; finish; }
-trap 'rm -rf "$T"' EXIT
+T=$(t_tmpdir) || { t_fail "mktemp"; t_done; exit 1; }
 
 for f in "$TSV" "$LDIF" "$SCHEMA" "$SCHEMA_LDIF" "$SRC/scripts/gen-ldif"; do
-	[ -r "$f" ] || { fail "input present: ${f#"$SRC"/}"; finish; }
+	[ -r "$f" ] || { t_fail "input present: ${f#"$SRC"/}"; t_done; exit 1; }
 done
 
 # Check digit, computed here on its own: last digit of 11 - (6,5,4,3,2-weighted sum) mod 11.
@@ -80,18 +65,18 @@ ldif_flat "$LDIF" >"$T/flat"
 grep -v '^#' "$TSV" | grep -v '^$' >"$T/rows"
 
 n_rows=$(wc -l <"$T/rows")
-expect "table lists 54 municipalities" "got $n_rows" [ "$n_rows" -eq 54 ]
+t_eq "table lists 54 municipalities" 54 "$n_rows"
 
 bad=
 while IFS=$'\t' read -r code name romaji extra; do
 	{ [ -n "$name" ] && [ -n "$romaji" ] && [ -z "${extra:-}" ] && code_valid "$code"; } || bad="$bad $code"
 done <"$T/rows"
-expect "every table code has a valid check digit" "bad:$bad" [ -z "$bad" ]
+t_eq "every table code has a valid check digit" "" "$bad"
 
 cut -f1 "$T/flat" | sort -u >"$T/dns"
 grep -E "^cn=[^,]*,$CDP\$" "$T/dns" >"$T/part_dns"
 n_part=$(wc -l <"$T/part_dns")
-expect "LDIF has exactly 54 partition entries" "got $n_part" [ "$n_part" -eq 54 ]
+t_eq "LDIF has exactly 54 partition entries" 54 "$n_part"
 
 # One attribute value of one entry (all values, one per line).
 val() { awk -F'\t' -v dn="$1" -v a="${2,,}" '$1 == dn && $2 == a { print $3 }' "$T/flat"; }
@@ -108,7 +93,7 @@ while IFS=$'\t' read -r code name romaji _; do
 		bad="$bad $code"
 	fi
 done <"$T/rows"
-expect "each partition's classes, cn, code, kanji and romaji match the table" "mismatch:$bad" [ -z "$bad" ]
+t_eq "each partition's classes, cn, code, kanji and romaji match the table" "" "$bad"
 
 bad=
 while read -r dn; do
@@ -116,7 +101,7 @@ while read -r dn; do
 	code=${code%%,*}
 	{ code_valid "$code" && grep -q "^$code	" "$T/rows"; } || bad="$bad $code"
 done <"$T/part_dns"
-expect "every partition in the LDIF is a listed, valid code" "extra:$bad" [ -z "$bad" ]
+t_eq "every partition in the LDIF is a listed, valid code" "" "$bad"
 
 bad=
 for dn in "$SUFFIX" "$CA" "$CDP" "ou=Verifiers,$CA" "ou=Services,$CA" \
@@ -126,20 +111,20 @@ for dn in "$SUFFIX" "$CA" "$CDP" "ou=Verifiers,$CA" "ou=Services,$CA" \
 done
 n_dns=$(wc -l <"$T/dns")
 [ "$n_dns" -eq 63 ] || bad="$bad (entries: $n_dns)"
-expect "fixed DIT entries present, 63 entries in all" "missing:$bad" [ -z "$bad" ]
+t_eq "fixed DIT entries present, 63 entries in all" "" "$bad"
 
 oc=$(val "$CA" objectclass | tr '[:upper:]' '[:lower:]' | sort | tr '\n' ' ')
-expect "CA entry is organizationalUnit + pkiCA" "$oc" [ "$oc" = "organizationalunit pkica " ]
+t_eq "CA entry is organizationalUnit + pkiCA" "organizationalunit pkica " "$oc"
 
 if grep -v '^#' "$LDIF" | grep -q '[^ -~]'; then
-	fail "LDIF values outside printable ASCII are base64 (::)"
+	t_fail "LDIF values outside printable ASCII are base64 (::)"
 else
-	pass "LDIF values outside printable ASCII are base64 (::)"
+	t_pass "LDIF values outside printable ASCII are base64 (::)"
 fi
 if grep -qiE '^(userPassword|cACertificate|certificateRevocationList|authorityRevocationList)[;:]' "$LDIF"; then
-	fail "LDIF holds no passwords, certificates or CRLs"
+	t_fail "LDIF holds no passwords, certificates or CRLs"
 else
-	pass "LDIF holds no passwords, certificates or CRLs"
+	t_pass "LDIF holds no passwords, certificates or CRLs"
 fi
 
 # ---------------------------------------------------------------- schema forms agree
@@ -165,31 +150,34 @@ ldif_defs() {
 schema_defs >"$T/defs.schema"
 ldif_defs >"$T/defs.ldif"
 if [ -s "$T/defs.schema" ] && diff -u "$T/defs.schema" "$T/defs.ldif" >"$T/defs.diff"; then
-	pass "schema/jpki.schema and schema/jpki.ldif define the same"
+	t_pass "schema/jpki.schema and schema/jpki.ldif define the same"
 else
-	fail "schema/jpki.schema and schema/jpki.ldif define the same" "$(head -20 "$T/defs.diff")"
+	t_fail "schema/jpki.schema and schema/jpki.ldif define the same" "$(head -20 "$T/defs.diff")"
 fi
 # All OIDs hang off the single JPKIRoot macro; the only numeric OID is the macro's.
 n_macro=$(grep -c '^olcObjectIdentifier: JPKIRoot 2\.25\.[0-9]*$' "$T/defs.schema")
 n_defs=$(grep -c '^olc\(AttributeTypes\|ObjectClasses\): ( ' "$T/defs.schema")
 n_rooted=$(grep -c '^olc\(AttributeTypes\|ObjectClasses\): ( JPKIRoot:[12]\.[0-9]* NAME ' "$T/defs.schema")
 n_oid=$(grep -c '^olcObjectIdentifier' "$T/defs.schema")
-[ "$n_macro:$n_oid" = 1:1 ] && [ "$n_defs" -gt 0 ] && [ "$n_defs" -eq "$n_rooted" ]
-expect "every OID under the one JPKIRoot 2.25 macro" \
-	"macro=$n_macro/$n_oid defs=$n_defs rooted=$n_rooted" [ $? -eq 0 ]
+if [ "$n_macro:$n_oid" = 1:1 ] && [ "$n_defs" -gt 0 ] && [ "$n_defs" -eq "$n_rooted" ]; then
+	t_pass "every OID under the one JPKIRoot 2.25 macro"
+else
+	t_fail "every OID under the one JPKIRoot 2.25 macro" "macro=$n_macro/$n_oid defs=$n_defs rooted=$n_rooted"
+fi
 
 # ---------------------------------------------------------------- (b) regenerate
 if "$SRC/scripts/gen-ldif" "$TSV" >"$T/regen.ldif" 2>"$T/regen.err" &&
 	diff -u "$LDIF" "$T/regen.ldif" >"$T/regen.diff"; then
-	pass "scripts/gen-ldif reproduces ldif/chiba.ldif"
+	t_pass "scripts/gen-ldif reproduces ldif/chiba.ldif"
 else
-	fail "scripts/gen-ldif reproduces ldif/chiba.ldif" "$(cat "$T/regen.err"; head -20 "$T/regen.diff" 2>/dev/null)"
+	t_fail "scripts/gen-ldif reproduces ldif/chiba.ldif" "$(cat "$T/regen.err"; head -20 "$T/regen.diff" 2>/dev/null)"
 fi
 
 # ---------------------------------------------------------------- (c) slapd tools
 if ! command -v slapadd >/dev/null || ! command -v slaptest >/dev/null; then
-	fail "slapd tools installed (slapadd, slaptest)"
-	finish
+	t_fail "slapd tools installed (slapadd, slaptest)"
+	t_done
+	exit $?
 fi
 
 # slapd.conf form
@@ -208,19 +196,19 @@ directory $T/db
 maxsize 104857600
 CONF
 if slaptest -f "$T/slapd.conf" -u >"$T/slaptest.log" 2>&1; then
-	pass "slaptest accepts schema/jpki.schema (slapd.conf)"
+	t_pass "slaptest accepts schema/jpki.schema (slapd.conf)"
 else
-	fail "slaptest accepts schema/jpki.schema (slapd.conf)" "$(cat "$T/slaptest.log")"
+	t_fail "slaptest accepts schema/jpki.schema (slapd.conf)" "$(cat "$T/slaptest.log")"
 fi
 if slapadd -f "$T/slapd.conf" -l "$LDIF" >"$T/slapadd.log" 2>&1; then
-	pass "slapadd loads ldif/chiba.ldif (slapd.conf)"
+	t_pass "slapadd loads ldif/chiba.ldif (slapd.conf)"
 else
-	fail "slapadd loads ldif/chiba.ldif (slapd.conf)" "$(cat "$T/slapadd.log")"
+	t_fail "slapadd loads ldif/chiba.ldif (slapd.conf)" "$(cat "$T/slapadd.log")"
 fi
 n=$(slapcat -f "$T/slapd.conf" 2>/dev/null | grep -c '^dn:')
-expect "slapcat returns the 63 entries" "got $n" [ "$n" -eq 63 ]
+t_eq "slapcat returns the 63 entries" 63 "$n"
 n=$(slapcat -f "$T/slapd.conf" -a '(jpkiMunicipalityCode=121002)' 2>/dev/null | grep -c '^dn: cn=121002,')
-expect "jpkiMunicipalityCode equality match finds 121002" "got $n" [ "$n" -eq 1 ]
+t_eq "jpkiMunicipalityCode equality match finds 121002" 1 "$n"
 
 # The schema must refuse what the overlay and tools count on it refusing.
 VER="ou=Verifiers,$CA"
@@ -237,11 +225,11 @@ verifier() { # $1: uid, then extra attribute lines; $2: lines to drop (regex)
 }
 refused() { # $1: check name, $2: regex the refusal must match; LDIF in $T/neg.ldif
 	if slapadd -f "$T/slapd.conf" -l "$T/neg.ldif" >"$T/neg.log" 2>&1; then
-		fail "schema refuses: $1" "slapadd accepted it"
+		t_fail "schema refuses: $1" "slapadd accepted it"
 	elif ! grep -qiE "$2" "$T/neg.log"; then
-		fail "schema refuses: $1" "refused for another reason: $(cat "$T/neg.log")"
+		t_fail "schema refuses: $1" "refused for another reason: $(cat "$T/neg.log")"
 	else
-		pass "schema refuses: $1"
+		t_pass "schema refuses: $1"
 	fi
 }
 # slapadd normalises values but does not run syntax validators (a non-numeric
@@ -272,13 +260,13 @@ refused "userPassword on a service without jpkiService" "userPassword.*not allow
 	"objectClass: applicationProcess" "objectClass: jpkiService" "cn: test-service" \
 	"userPassword: {SSHA}placeholderplaceholderplaceholder"; } >"$T/pos.ldif"
 if slapadd -f "$T/slapd.conf" -l "$T/pos.ldif" >"$T/pos.log" 2>&1; then
-	pass "schema accepts a full verifier and a service with a password"
+	t_pass "schema accepts a full verifier and a service with a password"
 else
-	fail "schema accepts a full verifier and a service with a password" "$(cat "$T/pos.log")"
+	t_fail "schema accepts a full verifier and a service with a password" "$(cat "$T/pos.log")"
 fi
 n=$(slapcat -f "$T/slapd.conf" -a '(&(jpkiAgreementEnd<=20200101000000Z)(jpkiAllowedMethod=OCSP))' 2>/dev/null |
 	grep -c '^dn: uid=sv0001,')
-expect "agreement ordering and method matching work" "got $n" [ "$n" -eq 1 ]
+t_eq "agreement ordering and method matching work" 1 "$n"
 
 # cn=config form
 mkdir -p "$T/cfg" "$T/db2"
@@ -296,16 +284,16 @@ mkdir -p "$T/cfg" "$T/db2"
 } >"$T/config.ldif"
 if slapadd -n0 -F "$T/cfg" -l "$T/config.ldif" >"$T/cfg.log" 2>&1 &&
 	slaptest -F "$T/cfg" -u >>"$T/cfg.log" 2>&1; then
-	pass "slapadd -n0 / slaptest -F accept schema/jpki.ldif (cn=config)"
+	t_pass "slapadd -n0 / slaptest -F accept schema/jpki.ldif (cn=config)"
 else
-	fail "slapadd -n0 / slaptest -F accept schema/jpki.ldif (cn=config)" "$(cat "$T/cfg.log")"
+	t_fail "slapadd -n0 / slaptest -F accept schema/jpki.ldif (cn=config)" "$(cat "$T/cfg.log")"
 fi
 if slapadd -F "$T/cfg" -b "$SUFFIX" -l "$LDIF" >"$T/slapadd2.log" 2>&1; then
-	pass "slapadd loads ldif/chiba.ldif (cn=config)"
+	t_pass "slapadd loads ldif/chiba.ldif (cn=config)"
 else
-	fail "slapadd loads ldif/chiba.ldif (cn=config)" "$(cat "$T/slapadd2.log")"
+	t_fail "slapadd loads ldif/chiba.ldif (cn=config)" "$(cat "$T/slapadd2.log")"
 fi
 n=$(slapcat -F "$T/cfg" -b "$SUFFIX" -a '(jpkiMunicipalityNameRomaji=chiba-shi)' 2>/dev/null | grep -c '^dn: cn=121002,')
-expect "cn=config database finds Chiba-shi" "got $n" [ "$n" -eq 1 ]
+t_eq "cn=config database finds Chiba-shi" 1 "$n"
 
-finish
+t_done

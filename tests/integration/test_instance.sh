@@ -71,7 +71,16 @@ if [ -n "$faketime_so" ]; then
 	out=$(instance_ldap "$dir.2" ldapsearch -LLL -b "cn=Current,cn=Time,cn=Monitor" -s base \
 		monitorTimestamp 2>&1)
 	t_match "slapd sees the faked time" 'monitorTimestamp: 20310203' "$out"
+	pid=$(instance_pid "$dir.2")
 	t_ok "faked instance stops" instance_stop "$dir.2"
+	t_eq "libfaketime's /dev/shm objects gone with it" "" "$(jpki_faketime_objects "$pid")"
+	# One that ignores SIGTERM (stopped) is killed, and its objects are removed all the same.
+	INSTANCE_PRELOAD=$faketime_so FAKETIME="@2031-02-03 04:05:06" instance_start "$dir.2"
+	pid=$(instance_pid "$dir.2")
+	t_match "libfaketime's /dev/shm objects while it runs" "faketime_shm_$pid" "$(jpki_faketime_objects "$pid")"
+	kill -STOP "$pid"
+	INSTANCE_STOP_TIMEOUT=1 t_ok "stopped faked instance is killed" instance_stop "$dir.2"
+	t_eq "libfaketime's /dev/shm objects removed after SIGKILL" "" "$(jpki_faketime_objects "$pid")"
 else
 	t_skip "libfaketime" "not installed"
 fi

@@ -286,7 +286,7 @@ t_match "the first still answers" ": good" "$(ask signature -issuer "$PKI/ca/gen
 p6=$(jpki_free_port)
 (second ::1 "$p6") >/dev/null 2>&1 &
 spid=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/::1/$p6") 2>/dev/null && break; sleep 0.05; done
+jpki_wait_port ::1 "$p6" 5 "$spid"
 t_match "a responder listening on ::1 answers over IPv6" ": good" \
 	"$(for _ in $(seq 1 50); do out=$(openssl ocsp -url "http://[::1]:$p6/" -signer "$V/signature.pem" \
 		-signkey "$V/signature.key" -issuer "$PKI/ca/gen2.pem" -cert "$good2" 2>&1);
@@ -298,7 +298,7 @@ wait "$spid" || true	# ended by the signal
 pl=$(jpki_free_port)
 (second 127.0.0.1 "$pl" --max-per-ip 2) >/dev/null 2>&1 &
 spid=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$pl") 2>/dev/null && break; sleep 0.05; done
+jpki_wait_port 127.0.0.1 "$pl" 5 "$spid"
 sleep 0.2	# the probe connection above is closed and forgotten
 exec 7<>"/dev/tcp/127.0.0.1/$pl" 8<>"/dev/tcp/127.0.0.1/$pl" 9<>"/dev/tcp/127.0.0.1/$pl"
 trap '' PIPE	# the refused connection may be closed before the request is written to it

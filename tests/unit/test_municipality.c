@@ -1,5 +1,5 @@
 /* Unit tests for lib/municipality.c: check digit, code validation, table loading. */
-#define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "municipality.h"
 
 #include <CUnit/CUnit.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cunit_main.h"
+#include "fixture.h"
 
 #ifndef JPKI_TEST_DATADIR
 #error "JPKI_TEST_DATADIR must point at the source tree's data/"
@@ -105,37 +106,10 @@ static void test_default_path(void)
 	CU_ASSERT_STRING_EQUAL(p, JPKI_DATADIR "/municipalities.tsv");
 }
 
-/* Writes content to a fresh temp file; the caller unlinks and frees the path. */
-static char *write_temp(const char *content)
-{
-	const char *dir = getenv("TMPDIR");
-	char *path;
-	int fd;
-	size_t len = strlen(content);
-
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	path = malloc(strlen(dir) + 32);
-	if (path == NULL)
-		return NULL;
-	sprintf(path, "%s/test_municipality.XXXXXX", dir);
-	fd = mkstemp(path);
-	if (fd < 0 || write(fd, content, len) != (ssize_t)len) {
-		if (fd >= 0) {
-			close(fd);
-			unlink(path);
-		}
-		free(path);
-		return NULL;
-	}
-	close(fd);
-	return path;
-}
-
 /* Loads content and returns the load result; err gets the message. */
 static int load_text(const char *content, jpki_municipalities *m, jpki_err *err)
 {
-	char *path = write_temp(content);
+	char *path = fx_write_temp(content);
 	int rc;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
