@@ -23,6 +23,11 @@ typedef enum jpki_rule {
 	JPKI_RULE_WRITER,	/* only the publisher writes CRLs and CA certificates */
 	JPKI_RULE_CA_CERT,	/* cACertificate values must chain to a trust anchor */
 	JPKI_RULE_COMPLETE_ONLY,	/* complete CRLs only: deltaRevocationList is never written */
+	/* The verifier registry (lib/registry_check.h). */
+	JPKI_RULE_REGISTRY_VALUES,	/* status, agreement period and methods readable */
+	JPKI_RULE_REGISTRY_TERMINATED,	/* a terminated agreement is not reopened */
+	JPKI_RULE_REGISTRY_CERTIFICATE,	/* hashes and subjects are those of the certificates */
+	JPKI_RULE_REGISTRY_UNIQUE,	/* one certificate, one subject: one verifier */
 } jpki_rule;
 
 typedef struct jpki_verdict {

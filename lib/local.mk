@@ -14,7 +14,8 @@ lib_libjpki_la_SOURCES = \
 	lib/ldapconn.c lib/ldapconn.h \
 	lib/verifier.c lib/verifier.h \
 	lib/utctime.c lib/utctime.h \
-	lib/secret.c lib/secret.h
+	lib/secret.c lib/secret.h \
+	lib/registry_check.c lib/registry_check.h
 lib_libjpki_la_SOURCES += \
 	lib/audit.c lib/audit.h \
 	lib/audit_read.c lib/audit_read.h

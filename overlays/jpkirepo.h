@@ -79,6 +79,11 @@ void jpkirepo_registry_changed(jpkirepo_registry *r);
 int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
 	struct berval *ndn, char *why, size_t whylen);
 
+/* jpkirepo_registry_rules.c: 0 when the write may go on; -1 when it was refused (answered). */
+int jpkirepo_registry_check_add(Operation *op, SlapReply *rs, slap_overinst *on);
+int jpkirepo_registry_check_modify(Operation *op, SlapReply *rs, slap_overinst *on);
+int jpkirepo_registry_check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on);
+
 /* jpkirepo_audit.c */
 int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const char *result,
 	const char *details, char *why, size_t whylen);

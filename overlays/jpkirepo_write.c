@@ -320,15 +320,18 @@ out:
 static int registry_written(Operation *op, SlapReply *rs)
 {
 	jpkirepo_info *ji = op->o_callback->sc_private;
-	char details[1400], result[160], why[300];
+	char details[1400], result[480], why[300];
 
 	if (rs->sr_type != REP_RESULT)
 		return SLAP_CB_CONTINUE;
 	if (rs->sr_err == LDAP_SUCCESS)
 		jpkirepo_registry_changed(ji->registry);
 	/* The outcome; the request itself was recorded before it ran. */
-	snprintf(result, sizeof(result), rs->sr_err == LDAP_SUCCESS ? "ok" : "error: %s",
-		ldap_err2string(rs->sr_err));
+	if (rs->sr_err == LDAP_SUCCESS)
+		snprintf(result, sizeof(result), "ok");
+	else	/* with the rule that refused it, when it was ours */
+		snprintf(result, sizeof(result), "error: %s%s%s", ldap_err2string(rs->sr_err),
+			rs->sr_text != NULL ? ": " : "", rs->sr_text != NULL ? rs->sr_text : "");
 	jpkirepo_audit_write_details(op, "done", details, sizeof(details));
 	jpkirepo_audit(op, ji, "registry-change", result, details, why, sizeof(why));
 	return SLAP_CB_CONTINUE;
@@ -404,7 +407,8 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
 	/* Moving an entry in or out of the registry changes who is a verifier. */
-	if (watch_registry(op, rs, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL) < 0)
+	if (watch_registry(op, rs, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL) < 0 ||
+	    jpkirepo_registry_check_modrdn(op, rs, on) < 0)
 		return rs->sr_err;
 	return SLAP_CB_CONTINUE;
 }
@@ -415,7 +419,8 @@ int jpkirepo_op_add(Operation *op, SlapReply *rs)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	int rc, holding = 1;
 
-	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0 || watch_registry(op, rs, ji, NULL) < 0)
+	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0 || watch_registry(op, rs, ji, NULL) < 0 ||
+	    jpkirepo_registry_check_add(op, rs, on) < 0)
 		return rs->sr_err;
 	ldap_pvt_thread_mutex_lock(&ji->write_lock);
 	rc = check_write(op, rs, NULL, NULL, op->ora_e->e_attrs, &holding);
@@ -432,7 +437,8 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs)
 	Entry *e = NULL;
 	int rc, ours = 0, holding = 1;
 
-	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 || watch_registry(op, rs, ji, NULL) < 0)
+	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 || watch_registry(op, rs, ji, NULL) < 0 ||
+	    jpkirepo_registry_check_modify(op, rs, on) < 0)
 		return rs->sr_err;
 	for (ml = op->orm_modlist; ml != NULL && !ours; ml = ml->sml_next)
 		ours = is_ad_subtype(ml->sml_desc, ji->ad_crl) || is_ad_subtype(ml->sml_desc, ji->ad_arl) ||

@@ -72,3 +72,9 @@ check_PROGRAMS += tests/unit/test_secret
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c tests/unit/cunit_main.h
 tests_unit_test_secret_CFLAGS = $(JPKI_UNIT_CFLAGS)
 tests_unit_test_secret_LDADD = $(JPKI_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_registry_check
+tests_unit_test_registry_check_SOURCES = tests/unit/test_registry_check.c tests/unit/fixture.c \
+	tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_registry_check_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_registry_check_LDADD = $(JPKI_UNIT_LDADD)
