@@ -1,7 +1,10 @@
 /* jpki crl issue: one CRL per municipality partition (区分CRL, CPS 4-4-4-4) and the ARL,
  * signed with the CA key in the HSM. Every ledger line is checked before anything is signed
  * or written; every CRL is checked against the repository's own rules before it is written. */
+#include <limits.h>
 #include <openssl/pem.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -142,7 +145,7 @@ typedef struct built {
 } built;
 
 static int build_one(const jpki_crl_params *p, const jpki_trust *t, const jpki_ledger *l,
-	const char *code, built *out, jpki_err *err)
+	const char *code, built *out, bool *warned, jpki_err *err)
 {
 	jpki_crl_policy pol;
 	jpki_verdict v;
@@ -150,13 +153,26 @@ static int build_one(const jpki_crl_params *p, const jpki_trust *t, const jpki_l
 	if (jpki_crl_build(p, l->items, l->n, code != NULL ? same_municipality : NULL, code,
 		    &out->der, &out->len, err) < 0)
 		return -1;
+	/* The repository's rules as it applies them by default. Its validity and size limits are
+	 * settings (jpkirepo-max-validity, jpkirepo-max-size): beyond them the CRL is still
+	 * issued, with a warning, once, and checked against every other rule. */
 	jpki_crl_policy_default(&pol);
-	pol.max_validity = p->next_update - p->this_update;
-	pol.max_size = (size_t)-1;
 	if (jpki_crl_check(out->der, out->len, p->dp_dn, p->kind, t, NULL, 0, p->this_update, &pol,
-		    NULL, NULL, &v) < 0)
-		return jpki_errf(err, "the CRL for %s fails the repository's %s", p->dp_dn, v.text);
-	return 0;
+		    NULL, NULL, &v) == 0)
+		return 0;
+	if (v.rule == JPKI_RULE_VALIDITY || v.rule == JPKI_RULE_SIZE) {
+		if (!*warned)
+			fprintf(stderr, "jpki crl issue: warning: a repository with the default policy will "
+				"refuse the CRL for %s (%s) unless its jpkirepo-max-validity or "
+				"jpkirepo-max-size allows it\n", p->dp_dn, v.text);
+		*warned = true;
+		pol.max_validity = LONG_MAX;
+		pol.max_size = SIZE_MAX;
+		if (jpki_crl_check(out->der, out->len, p->dp_dn, p->kind, t, NULL, 0, p->this_update,
+			    &pol, NULL, NULL, &v) == 0)
+			return 0;
+	}
+	return jpki_errf(err, "the CRL for %s fails the repository's %s", p->dp_dn, v.text);
 }
 
 int cmd_crl_issue(int argc, char **argv)
@@ -174,6 +190,7 @@ int cmd_crl_issue(int argc, char **argv)
 	jpki_crl_params p;
 	jpki_err err;
 	int rc = EXIT_REFUSED;
+	bool warned = false;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
@@ -204,14 +221,14 @@ int cmd_crl_issue(int argc, char **argv)
 			goto fail;
 		}
 		snprintf(crls[ncrl].name, sizeof(crls[ncrl].name), "%s.crl", muni.items[i].code);
-		if (build_one(&p, trust, &users, muni.items[i].code, &crls[ncrl], &err) < 0)
+		if (build_one(&p, trust, &users, muni.items[i].code, &crls[ncrl], &warned, &err) < 0)
 			goto fail;
 	}
 	if (o.ca_ledger != NULL) {
 		snprintf(dn, sizeof(dn), "%s", o.ca_dn);
 		p.kind = JPKI_CRL_ARL;
 		snprintf(crls[ncrl].name, sizeof(crls[ncrl].name), "arl.crl");
-		if (build_one(&p, trust, &cas, NULL, &crls[ncrl], &err) < 0)
+		if (build_one(&p, trust, &cas, NULL, &crls[ncrl], &warned, &err) < 0)
 			goto fail;
 		ncrl++;
 	}

@@ -19,6 +19,14 @@ tu=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t_ok "issue from the generation 1 ledgers" issue --ledger "$PKI/ledger/gen1.csv" \
 	--ca-ledger "$PKI/ledger/arl-gen1.csv" --this-update "$tu" --crl-number 42 --out "$T/ok"
 t_eq "54 partition CRLs and the ARL" 55 "$(ls "$T/ok"/*.crl | wc -l)"
+# Validity beyond the repository's default (72 h, CPS 4-4-9): issued, with one warning that
+# names the rule a repository would refuse it by.
+mkdir -p "$T/long"
+out=$(issue --ledger "$PKI/ledger/gen1.csv" --validity 96h --out "$T/long" 2>&1)
+t_eq "a 96 h CRL is issued" 54 "$(ls "$T/long"/*.crl 2>/dev/null | wc -l)"
+t_match "with a warning naming rule (g) and the setting" 	"warning: a repository with the default policy will refuse .*rule \(g\) validity: nextUpdate - thisUpdate is 345600 s; the maximum is 259200 s.*jpkirepo-max-validity" "$out"
+t_eq "once, not per partition" 1 "$(grep -c warning <<<"$out")"
+t_eq "no warning within the default" "" "$(issue --ledger "$PKI/ledger/gen1.csv" --out "$T/long" 2>&1 | grep warning)"
 first=$(sed -n 2p "$PKI/ledger/gen1.csv")
 code=${first##*,}
 serial=${first%%,*}
