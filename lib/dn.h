@@ -5,7 +5,11 @@
 #include <openssl/x509.h>
 #include "err.h"
 
-#define JPKI_DEFAULT_PARTITION_BASE "ou=CRL Distribution Points,ou=Chiba-ken,o=JPKI,c=JP"
+/* The repository's DIT as shipped (ldif/): the CA entry and what hangs under it. */
+#define JPKI_DEFAULT_CA_DN "ou=Chiba-ken,o=JPKI,c=JP"
+#define JPKI_DEFAULT_PARTITION_BASE "ou=CRL Distribution Points," JPKI_DEFAULT_CA_DN
+#define JPKI_DEFAULT_VERIFIER_BASE "ou=Verifiers," JPKI_DEFAULT_CA_DN
+#define JPKI_DEFAULT_SERVICES_DN "ou=Services," JPKI_DEFAULT_CA_DN
 
 /* Parses an LDAP DN with libldap and builds the X509_NAME with the same RDNs (root first). */
 X509_NAME *jpki_dn_to_x509_name(const char *ldap_dn, jpki_err *err);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dn.h"
 #include "ocspd.h"
 
 #ifndef OCSPD_LOCALSTATEDIR
@@ -109,9 +110,9 @@ void ocspd_config_defaults(ocspd_config *c)
 	c->max_request = 65536;
 	c->path = xstrdup("/");
 	c->ldap_uri = xstrdup("ldapi:///");
-	c->bind_dn = xstrdup("cn=responder,ou=Services,ou=Chiba-ken,o=JPKI,c=JP");
-	c->ca_dn = xstrdup("ou=Chiba-ken,o=JPKI,c=JP");
-	c->verifier_base = xstrdup("ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP");
+	c->bind_dn = xstrdup("cn=responder," JPKI_DEFAULT_SERVICES_DN);
+	c->ca_dn = xstrdup(JPKI_DEFAULT_CA_DN);
+	c->verifier_base = xstrdup(JPKI_DEFAULT_VERIFIER_BASE);
 	c->state_dir = xstrdup(OCSPD_LOCALSTATEDIR "/lib/jpki-ocspd");
 	jpki_crl_policy_default(&c->policy);
 	c->max_certids = 16;

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dn.h"
 
-#define DEFAULT_CA_DN "ou=Chiba-ken,o=JPKI,c=JP"
 
 typedef struct bvlist {
 	struct berval **v;
@@ -25,7 +25,7 @@ static void usage(FILE *to)
 		"files (self-signed and link certificates of every live generation) and, if given,\n"
 		"crossCertificatePair;binary with the --cross-pair files.\n"
 		"  --ca-dn DN               the CA entry (default \"%s\")\n" CLI_LDAP_USAGE,
-		DEFAULT_CA_DN);
+		JPKI_DEFAULT_CA_DN);
 }
 
 static int push(bvlist *l, unsigned char *der, size_t len)
@@ -101,7 +101,7 @@ int cmd_ca_publish(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	jpki_ldap_opts lo;
-	const char *ca_dn = DEFAULT_CA_DN;
+	const char *ca_dn = JPKI_DEFAULT_CA_DN;
 	bvlist certs = { 0 }, pairs = { 0 };
 	LDAPMod mcert = { LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, "cACertificate;binary", { NULL } };
 	LDAPMod mpair = { LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, "crossCertificatePair;binary", { NULL } };

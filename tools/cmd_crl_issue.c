@@ -19,7 +19,6 @@
 #include "trust.h"
 #include "utctime.h"
 
-#define DEFAULT_CA_DN "ou=Chiba-ken,o=JPKI,c=JP"
 
 typedef struct issue_opts {
 	const char *ledger, *ca_ledger, *ca_cert, *ca_key, *pin_file, *out_dir;
@@ -47,7 +46,7 @@ static void usage(FILE *to)
 		"  --partition-base DN     parent of the partitions (default \"%s\")\n"
 		"  --ca-dn DN              the CA entry that holds the ARL (default \"%s\")\n"
 		"  --municipalities TSV    the municipality table (default %s)\n",
-		JPKI_DEFAULT_PARTITION_BASE, DEFAULT_CA_DN, jpki_municipalities_default_path());
+		JPKI_DEFAULT_PARTITION_BASE, JPKI_DEFAULT_CA_DN, jpki_municipalities_default_path());
 }
 
 static int parse_args(int argc, char **argv, issue_opts *o)
@@ -76,7 +75,7 @@ static int parse_args(int argc, char **argv, issue_opts *o)
 	o->validity = JPKI_DEFAULT_MAX_VALIDITY;
 	o->number = -1;
 	o->partition_base = JPKI_DEFAULT_PARTITION_BASE;
-	o->ca_dn = DEFAULT_CA_DN;
+	o->ca_dn = JPKI_DEFAULT_CA_DN;
 	o->municipalities = jpki_municipalities_default_path();
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {

@@ -1,7 +1,6 @@
 /* jpki verifier add | suspend | resume | terminate | list | show: the registry of verifiers
  * (署名検証者, 団体署名検証者) that may read user CRLs and ask OCSP (CPS 2-6-3, 2-8-3).
  * Runs as the operator identity; every entry is uid=<id>,<base>. */
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +9,10 @@
 #include "cli.h"
 #include "dn.h"
 #include "ledger.h"
+#include "registry_check.h"
 #include "secret.h"
 #include "verifier.h"
 
-#define DEFAULT_BASE "ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP"
 #define MAX_CERTS 8
 
 typedef struct vopts {
@@ -45,7 +44,7 @@ static void usage(FILE *to)
 		"  --base DN                the registry (default $JPKI_VERIFIER_BASE, else \"%s\")\n"
 		CLI_LDAP_USAGE
 		"  (bind defaults: $JPKI_OPERATOR_DN and $JPKI_OPERATOR_PASSWORD_FILE)\n",
-		DEFAULT_BASE);
+		JPKI_DEFAULT_VERIFIER_BASE);
 }
 
 static int parse_methods(const char *text, unsigned *out)
@@ -84,7 +83,7 @@ static int parse_args(int argc, char **argv, vopts *o)
 	cli_ldap_defaults(&o->ldap);
 	o->ldap.bind_dn = getenv("JPKI_OPERATOR_DN");
 	o->ldap.password_file = getenv("JPKI_OPERATOR_PASSWORD_FILE");
-	o->base = getenv("JPKI_VERIFIER_BASE") ? getenv("JPKI_VERIFIER_BASE") : DEFAULT_BASE;
+	o->base = getenv("JPKI_VERIFIER_BASE") ? getenv("JPKI_VERIFIER_BASE") : JPKI_DEFAULT_VERIFIER_BASE;
 	while ((opt = getopt_long(argc, argv, CLI_LDAP_SHORTOPTS "h", longopts, NULL)) != -1) {
 		if (cli_ldap_option(&o->ldap, opt, optarg))
 			continue;
@@ -152,8 +151,7 @@ static int load_cert(const char *path, cert_info *ci, jpki_err *err)
 {
 	BIO *b = BIO_new_file(path, "r");
 	X509 *x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	unsigned char md[32], *der = NULL;
-	unsigned int mdlen = 0, i;
+	unsigned char *der = NULL;
 	int len;
 
 	BIO_free(b);
@@ -166,9 +164,7 @@ static int load_cert(const char *path, cert_info *ci, jpki_err *err)
 		return jpki_errf(err, "%s: cannot encode", path);
 	ci->der.bv_val = (char *)der;
 	ci->der.bv_len = (ber_len_t)len;
-	EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < mdlen; i++)
-		sprintf(ci->sha256 + 2 * i, "%02x", md[i]);
+	jpki_cert_sha256_hex(der, (size_t)len, ci->sha256);
 	return 0;
 }
 
