@@ -20,3 +20,10 @@ bench_index_bench_SOURCES = bench/index-bench.c bench/latency.c bench/latency.h 
 bench_index_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
 bench_index_bench_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -pthread
 bench_index_bench_LDADD = lib/libjpki.la $(OPENSSL_LIBS) -lpthread
+# Finding a request's verifier: the snapshot's indexes against the scans they replaced.
+noinst_PROGRAMS += bench/verifier-bench
+bench_verifier_bench_SOURCES = bench/verifier-bench.c bench/latency.c bench/latency.h \
+	responder/access.c responder/snapshot.c responder/request_der.c responder/config.c
+bench_verifier_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
+bench_verifier_bench_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+bench_verifier_bench_LDADD = lib/libjpki.la $(OPENSSL_LIBS) $(LDAP_LIBS)

@@ -13,7 +13,10 @@ typedef enum access_result {
 	ACCESS_UNAUTHORIZED,	/* signed or certified by no allowed verifier */
 } access_result;
 
-access_result access_check(OCSP_REQUEST *req, const ocspd_client *client, const snapshot *s,
-	const ocspd_config *c, time_t now, ocspd_answer_info *info);
+/* requestor: the encoding of the request's requestorName (a directoryName's Name), or NULL
+ * (ocsp_request_requestor_name() finds it in the request's DER). */
+access_result access_check(OCSP_REQUEST *req, const unsigned char *requestor, size_t requestor_len,
+	const ocspd_client *client, const snapshot *s, const ocspd_config *c, time_t now,
+	ocspd_answer_info *info);
 
 #endif

@@ -53,14 +53,19 @@ static int status_only(int status, unsigned char **resp, size_t *resplen, ocspd_
 
 /* The request, parsed whole: one DER OCSPRequest and nothing after it. The certificates a
  * signed request carries are dropped unread: the registry's, never the request's, are used
- * (OCSP_NOINTERN), and decoding them was most of the cost of parsing. */
-static OCSP_REQUEST *parse(const unsigned char *der, size_t len)
+ * (OCSP_NOINTERN), and decoding them was most of the cost of parsing. *requestor: a copy of
+ * the requestorName's encoding (free() it), or NULL; OpenSSL 3.0 has no getter for it. */
+static OCSP_REQUEST *parse(const unsigned char *der, size_t len, unsigned char **requestor,
+	size_t *requestor_len)
 {
+	const unsigned char *name;
 	unsigned char local[4096], *heap = NULL, *out = local;
 	const unsigned char *p;
 	size_t outlen;
 	OCSP_REQUEST *req;
 
+	*requestor = NULL;
+	*requestor_len = 0;
 	if (len == 0)
 		return NULL;
 	if (len > sizeof(local))
@@ -75,6 +80,10 @@ static OCSP_REQUEST *parse(const unsigned char *der, size_t len)
 		OCSP_REQUEST_free(req);
 		req = NULL;
 	}
+	if (req != NULL && OCSP_request_is_signed(req) &&
+	    ocsp_request_requestor_name(der, len, &name, requestor_len) == 1 &&
+	    (*requestor = malloc(*requestor_len)) != NULL)
+		memcpy(*requestor, name, *requestor_len);
 	ERR_clear_error();
 	free(heap);
 	return req;
@@ -405,7 +414,9 @@ void ocspd_answer_start(const unsigned char *der, size_t len, const ocspd_client
 static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_client *client)
 {
 	const ocspd_config *c = ocspd_current_config();
-	OCSP_REQUEST *req = parse(der, len);
+	unsigned char *requestor;
+	size_t requestor_len;
+	OCSP_REQUEST *req = parse(der, len, &requestor, &requestor_len);
 	ocspd_answer_info *info = &j->info;
 	OCSP_BASICRESP *bs = NULL;
 	snapshot *s = NULL;
@@ -421,6 +432,7 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 			(unsigned)n > c->max_certids ? "max-certids: more CertIDs than the responder answers at once" :
 			"RFC 8954: a nonce of 1 to 32 octets");
 		OCSP_REQUEST_free(req);
+		free(requestor);
 		return;
 	}
 	j->nonce = nonce == 1;
@@ -430,7 +442,7 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 			"no repository data loaded yet: never good without it");
 		goto out;
 	}
-	switch (access_check(req, client, s, c, now, info)) {
+	switch (access_check(req, requestor, requestor_len, client, s, c, now, info)) {
 	case ACCESS_SIG_REQUIRED:
 		status_only(OCSP_RESPONSE_STATUS_SIGREQUIRED, &j->resp, &j->resplen, info,
 			"rule verifier-access (CPS 4-4-4-3): a signed request or a client certificate is required");
@@ -478,5 +490,6 @@ out:
 	ERR_clear_error();
 	OCSP_BASICRESP_free(bs);
 	OCSP_REQUEST_free(req);
+	free(requestor);
 	snapshot_unref(s);
 }

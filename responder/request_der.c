@@ -104,3 +104,42 @@ done:
 	ERR_pop_to_mark();
 	return ok;
 }
+
+/*
+ *   TBSRequest ::= SEQUENCE { version [0] EXPLICIT Version DEFAULT v1,
+ *                             requestorName [1] EXPLICIT GeneralName OPTIONAL, ... }
+ *   GeneralName ::= CHOICE { ..., directoryName [4] Name, ... }	-- EXPLICIT: Name is a CHOICE
+ */
+int ocsp_request_requestor_name(const unsigned char *der, size_t len, const unsigned char **name,
+	size_t *namelen)
+{
+	const unsigned char *p = der, *end = der + len, *q, *at;
+	long n;
+	int ok = 0;
+
+	if (der == NULL || len == 0 || len > INT_MAX / 2)
+		return 0;
+	ERR_set_mark();
+	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE) ||
+	    !header(&p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+		goto done;
+	end = p + n;	/* the tbsRequest's end */
+	q = p;
+	if (header(&q, end, V_ASN1_CONTEXT_SPECIFIC, 1, 0, &n))
+		p = q + n;	/* a version */
+	/* [1] holds one GeneralName, [4] one Name: each fills its parent */
+	if (!header(&p, end, V_ASN1_CONTEXT_SPECIFIC, 1, 1, &n))
+		goto done;
+	end = p + n;
+	if (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 4))
+		goto done;
+	at = p;
+	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
+		goto done;
+	*name = at;
+	*namelen = (size_t)(end - at);
+	ok = 1;
+done:
+	ERR_pop_to_mark();
+	return ok;
+}

@@ -31,6 +31,9 @@ void snapshot_unref(snapshot *s)
 	}
 	free(s->keys);
 	free(s->verifiers);
+	free(s->by_hash);
+	free(s->by_subject);
+	free(s->by_subject_der);
 	jpki_trust_free(s->trust);
 	free(s);
 }
@@ -229,6 +232,89 @@ static int copy_registry(snapshot *s, const model *m)
 	return 0;
 }
 
+static int cmp_hash(const void *a, const void *b)
+{
+	const cert_hash *x = a, *y = b;
+	int c = memcmp(x->sha256, y->sha256, sizeof(x->sha256));
+
+	if (c != 0)
+		return c;
+	return x->verifier < y->verifier ? -1 : x->verifier > y->verifier;
+}
+
+static int cmp_subject(const void *a, const void *b)
+{
+	const signer_cand *x = a, *y = b;
+	int c = X509_NAME_cmp(x->subject, y->subject);
+
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int cmp_der(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+static int cmp_subject_der(const void *a, const void *b)
+{
+	const signer_cand *x = a, *y = b;
+	int c = cmp_der(x->der, x->derlen, y->der, y->derlen);
+
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The registry's two indexes, made once per snapshot: each request then costs a binary
+ * search, not a scan of every verifier. */
+static int index_registry(snapshot *s)
+{
+	size_t i, n, c, at = 0, nhash = 0, ncert = 0;
+
+	for (i = 0; i < s->nverifiers; i++) {
+		nhash += s->verifiers[i].ncerts;
+		ncert += (size_t)sk_X509_num(s->verifiers[i].certs);
+	}
+	s->by_hash = calloc(nhash + 1, sizeof(*s->by_hash));
+	s->by_subject = calloc(ncert + 1, sizeof(*s->by_subject));
+	s->by_subject_der = calloc(ncert + 1, sizeof(*s->by_subject_der));
+	if (s->by_hash == NULL || s->by_subject == NULL || s->by_subject_der == NULL)
+		return -1;
+	for (i = 0; i < s->nverifiers; i++) {
+		const registered *r = &s->verifiers[i];
+
+		for (c = 0; c < r->ncerts; c++) {
+			memcpy(s->by_hash[s->nby_hash].sha256, r->cert_sha256[c], 32);
+			s->by_hash[s->nby_hash++].verifier = r;
+		}
+		for (c = 0; c < (size_t)sk_X509_num(r->certs); c++) {
+			signer_cand *e = &s->by_subject[s->nby_subject++];
+
+			e->cert = sk_X509_value(r->certs, (int)c);
+			e->subject = X509_get_subject_name(e->cert);
+			if (!X509_NAME_get0_der(e->subject, &e->der, &e->derlen))
+				return -1;
+			e->verifier = r;
+			e->at = at++;
+		}
+	}
+	/* A hash two verifiers list (the overlay refuses it; old data may have it) is the first's,
+	 * as when the verifiers were scanned in order. */
+	qsort(s->by_hash, s->nby_hash, sizeof(*s->by_hash), cmp_hash);
+	for (i = n = 0; i < s->nby_hash; i++)
+		if (n == 0 || memcmp(s->by_hash[n - 1].sha256, s->by_hash[i].sha256, 32) != 0)
+			s->by_hash[n++] = s->by_hash[i];
+	s->nby_hash = n;
+	qsort(s->by_subject, s->nby_subject, sizeof(*s->by_subject), cmp_subject);
+	memcpy(s->by_subject_der, s->by_subject, s->nby_subject * sizeof(*s->by_subject));
+	qsort(s->by_subject_der, s->nby_subject, sizeof(*s->by_subject_der), cmp_subject_der);
+	return 0;
+}
+
 snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
 	unsigned long generation, time_t now)
 {
@@ -239,7 +325,8 @@ snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl
 	atomic_init(&s->refs, 1);
 	s->generation = generation;
 	s->built_at = now;
-	if (build_trust(s, m, anchors) < 0 || build_keys(s, m, pol, now) < 0 || copy_registry(s, m) < 0) {
+	if (build_trust(s, m, anchors) < 0 || build_keys(s, m, pol, now) < 0 || copy_registry(s, m) < 0 ||
+	    index_registry(s) < 0) {
 		snapshot_unref(s);
 		return NULL;
 	}
@@ -299,15 +386,72 @@ bool served_key_current(const served_key *k, time_t now)
 	return k->all_current_at_build && k->earliest_next > now;
 }
 
+static int cmp_hash_key(const void *key, const void *e)
+{
+	return memcmp(key, ((const cert_hash *)e)->sha256, 32);
+}
+
 const registered *snapshot_verifier_by_cert(const snapshot *s, const unsigned char sha256[32])
 {
-	size_t i, j;
+	const cert_hash *e = bsearch(sha256, s->by_hash, s->nby_hash, sizeof(*s->by_hash), cmp_hash_key);
 
-	for (i = 0; i < s->nverifiers; i++)
-		for (j = 0; j < s->verifiers[i].ncerts; j++)
-			if (memcmp(s->verifiers[i].cert_sha256[j], sha256, 32) == 0)
-				return &s->verifiers[i];
-	return NULL;
+	return e != NULL ? e->verifier : NULL;
+}
+
+/* A subject's encoding as a bsearch key. */
+typedef struct der_key {
+	const unsigned char *der;
+	size_t len;
+} der_key;
+
+static int cmp_subject_der_key(const void *key, const void *e)
+{
+	const der_key *k = key;
+	const signer_cand *c = e;
+
+	return cmp_der(k->der, k->len, c->der, c->derlen);
+}
+
+const signer_cand *snapshot_signers_by_subject_der(const snapshot *s, const unsigned char *der,
+	size_t len, size_t *n)
+{
+	der_key key = { der, len };
+	const signer_cand *e = bsearch(&key, s->by_subject_der, s->nby_subject,
+		sizeof(*s->by_subject_der), cmp_subject_der_key);
+	const signer_cand *first = e, *end = s->by_subject_der + s->nby_subject;
+
+	*n = 0;
+	if (e == NULL)
+		return NULL;
+	while (first > s->by_subject_der && cmp_subject_der_key(&key, &first[-1]) == 0)
+		first--;
+	while (e < end && cmp_subject_der_key(&key, e) == 0)
+		e++;
+	*n = (size_t)(e - first);
+	return first;
+}
+
+static int cmp_subject_key(const void *key, const void *e)
+{
+	return X509_NAME_cmp(key, ((const signer_cand *)e)->subject);
+}
+
+const signer_cand *snapshot_signers_by_subject(const snapshot *s, const X509_NAME *name, size_t *n)
+{
+	const signer_cand *e = bsearch(name, s->by_subject, s->nby_subject, sizeof(*s->by_subject),
+		cmp_subject_key);
+	const signer_cand *first = e, *end = s->by_subject + s->nby_subject;
+
+	*n = 0;
+	if (e == NULL)
+		return NULL;
+	/* bsearch finds any of the equal ones: widen to all of them */
+	while (first > s->by_subject && X509_NAME_cmp(name, first[-1].subject) == 0)
+		first--;
+	while (e < end && X509_NAME_cmp(name, e->subject) == 0)
+		e++;
+	*n = (size_t)(e - first);
+	return first;
 }
 
 static void model_crls_free(model_crl *c, size_t n)

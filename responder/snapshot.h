@@ -47,6 +47,22 @@ typedef struct registered {
 	STACK_OF(X509) *certs;	/* to find a signed request's signer by requestorName */
 } registered;
 
+/* A jpkiCertificateSHA256 value and its verifier: the HTTPS client certificate's index. */
+typedef struct cert_hash {
+	unsigned char sha256[32];
+	const registered *verifier;
+} cert_hash;
+
+/* One registry certificate: the signed requests' index, by subject. */
+typedef struct signer_cand {
+	const X509_NAME *subject;	/* the certificate's */
+	const unsigned char *der;	/* its encoding (cached in the certificate) */
+	size_t derlen;
+	X509 *cert;			/* owned by the verifier's certs */
+	const registered *verifier;
+	size_t at;			/* registry order: the tie-break */
+} signer_cand;
+
 typedef struct snapshot {
 	atomic_int refs;
 	unsigned long generation;	/* changes whenever the data changes: cache key */
@@ -55,6 +71,11 @@ typedef struct snapshot {
 	size_t nkeys;
 	registered *verifiers;
 	size_t nverifiers;
+	cert_hash *by_hash;		/* sorted by hash; one entry a hash, the first verifier's */
+	size_t nby_hash;
+	signer_cand *by_subject;	/* sorted by subject (X509_NAME_cmp), then registry order */
+	signer_cand *by_subject_der;	/* the same, sorted by the subject's encoding */
+	size_t nby_subject;
 	time_t built_at;
 } snapshot;
 
@@ -106,8 +127,17 @@ const served_key *snapshot_find_issuer(const snapshot *s, OCSP_CERTID *id);
 const revoked *served_key_lookup(const served_key *k, const ASN1_INTEGER *serial);
 /* Every partition has a CRL of this key that is current at now. */
 bool served_key_current(const served_key *k, time_t now);
-/* The registered verifier holding a certificate with this SHA-256, or NULL. */
+/* The registered verifier holding a certificate with this SHA-256 (the first in registry
+ * order, should two list it), or NULL. */
 const registered *snapshot_verifier_by_cert(const snapshot *s, const unsigned char sha256[32]);
+/* The registry's certificates whose subject is name, equal as OpenSSL matches a
+ * requestorName with a subject (X509_NAME_cmp), in registry order: *n of them from the one
+ * returned, or NULL and *n 0. */
+const signer_cand *snapshot_signers_by_subject(const snapshot *s, const X509_NAME *name, size_t *n);
+/* The same for the certificates whose subject is encoded exactly as der (the usual case: a
+ * client copies its certificate's subject into the requestorName), without decoding it. */
+const signer_cand *snapshot_signers_by_subject_der(const snapshot *s, const unsigned char *der,
+	size_t len, size_t *n);
 
 void model_free(model *m);
 

@@ -58,6 +58,15 @@ tests_unit_test_request_der_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
 tests_unit_test_request_der_CFLAGS = $(JPKI_UNIT_CFLAGS)
 tests_unit_test_request_der_LDADD = $(JPKI_UNIT_LDADD)
 
+check_PROGRAMS += tests/unit/test_snapshot_index
+tests_unit_test_snapshot_index_SOURCES = tests/unit/test_snapshot_index.c responder/access.c \
+	responder/access.h responder/snapshot.c responder/snapshot.h responder/request_der.c \
+	responder/request_der.h responder/config.c tests/unit/fixture.c tests/unit/fixture.h \
+	tests/unit/cunit_main.h
+tests_unit_test_snapshot_index_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
+tests_unit_test_snapshot_index_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_snapshot_index_LDADD = $(JPKI_UNIT_LDADD)
+
 check_PROGRAMS += tests/unit/test_verifier
 tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c tests/unit/cunit_main.h
 tests_unit_test_verifier_CFLAGS = $(JPKI_UNIT_CFLAGS) $(LDAP_CFLAGS)
