@@ -1,7 +1,5 @@
 # tests: unit tests (CUnit, one binary per lib module) and integration scripts.
 # Every test prints one "N passed, N failed" line and exits non-zero on failure.
-EXTRA_DIST += tests/unit/cunit_main.h tests/integration/test_dit.sh
-
 check_PROGRAMS += tests/unit/test_municipality
 tests_unit_test_municipality_SOURCES = tests/unit/test_municipality.c tests/unit/fixture.c \
 	tests/unit/fixture.h tests/unit/cunit_main.h
@@ -10,7 +8,6 @@ tests_unit_test_municipality_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(OPENSSL_CFL
 tests_unit_test_municipality_LDADD = lib/libjpki.la $(CUNIT_LIBS) $(OPENSSL_LIBS)
 
 # Shared fixture (in-memory RSA CA, certificates, CRLs) linked into the tests below.
-EXTRA_DIST += tests/unit/fixture.h
 JPKI_UNIT_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(OPENSSL_CFLAGS) \
 	-DJPKI_TEST_DATADIR='"$(abs_top_srcdir)/data"'
 JPKI_UNIT_LDADD = lib/libjpki.la $(CUNIT_LIBS) $(OPENSSL_LIBS) $(LDAP_LIBS)
@@ -49,7 +46,6 @@ check_PROGRAMS += tests/unit/test_audit
 tests_unit_test_audit_SOURCES = tests/unit/test_audit.c tests/unit/cunit_main.h
 tests_unit_test_audit_CFLAGS = $(JPKI_UNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_audit_LDADD = $(JPKI_UNIT_LDADD) $(JANSSON_LIBS) -lpthread
-EXTRA_DIST += tests/integration/test_audit_cli.sh
 
 check_PROGRAMS += tests/unit/test_request_der
 tests_unit_test_request_der_SOURCES = tests/unit/test_request_der.c responder/request_der.c \
