@@ -599,7 +599,10 @@ static void group_wait(jpki_audit *a)
 	until.tv_nsec += (long)(a->group_wait_us % 1000000) * 1000;
 	until.tv_sec += a->group_wait_us / 1000000 + until.tv_nsec / 1000000000;
 	until.tv_nsec %= 1000000000;
-	while (a->pending->nrecords < JPKI_AUDIT_GROUP_RECORDS && !a->stopping)
+	/* Until the batch is big enough or nothing more is expected: a record that came need
+	 * not wait for others that will not. */
+	while (a->pending->nrecords < JPKI_AUDIT_GROUP_RECORDS && !a->stopping &&
+	       a->expect(a->expect_arg) > 0)
 		if (pthread_cond_timedwait(&a->work, &a->mu, &until) != 0)
 			break;
 }

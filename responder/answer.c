@@ -382,6 +382,7 @@ out:
 	j->bs = NULL;
 	snapshot_unref(j->s);
 	j->s = NULL;
+	signpool_signed();
 	finish(j);
 }
 

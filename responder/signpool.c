@@ -20,6 +20,8 @@ static pthread_t *threads;
 static unsigned nthreads;
 static bool running, stopping;
 static atomic_uint backlog;
+/* The job this signing thread runs is still counted in backlog. */
+static _Thread_local bool counted;
 
 static void *signing_thread(void *arg)
 {
@@ -36,8 +38,9 @@ static void *signing_thread(void *arg)
 		if ((head = j->next) == NULL)
 			tail = NULL;
 		pthread_mutex_unlock(&mu);
+		counted = true;
 		j->fn(j->arg);
-		atomic_fetch_sub(&backlog, 1);
+		signpool_signed();
 		free(j);
 		pthread_mutex_lock(&mu);
 	}
@@ -94,6 +97,14 @@ void signpool_submit(signpool_job *fn, void *arg)
 	tail = j;
 	pthread_cond_signal(&work);
 	pthread_mutex_unlock(&mu);
+}
+
+void signpool_signed(void)
+{
+	if (counted) {
+		counted = false;
+		atomic_fetch_sub(&backlog, 1);
+	}
 }
 
 unsigned signpool_backlog(void)

@@ -14,8 +14,12 @@ int signpool_start(unsigned threads, char *err, size_t errlen);
 /* Runs job(arg) on a signing thread, in the order submitted; before the pool is started or
  * after it stopped, on the caller's thread. */
 void signpool_submit(signpool_job *job, void *arg);
-/* Jobs queued or running: answers that will want their audit records soon. */
+/* Jobs queued or being signed: answers whose audit records will come soon. */
 unsigned signpool_backlog(void);
+/* Called by a job once its signature is made, before it hands over its audit record, so
+ * that the audit writer does not wait for a record that has already come (its group wait
+ * lasts while signpool_backlog() is not 0). Once per job; nothing outside a signing thread. */
+void signpool_signed(void);
 /* Runs the jobs still queued, then joins the threads. */
 void signpool_stop(void);
 

@@ -9,6 +9,8 @@
 #include <CUnit/CUnit.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +480,61 @@ static void test_group_wait(void)
 	rm_dir(dir);
 }
 
+static atomic_uint in_flight;
+
+static unsigned expect_in_flight(void *arg)
+{
+	(void)arg;
+	return atomic_load(&in_flight);
+}
+
+/* Like wait_all, giving up after seconds: false when the completions did not all come. */
+static bool wait_all_for(completions *c, int seconds)
+{
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&c->mu);
+	while (c->ok + c->failed < c->expected)
+		if (pthread_cond_timedwait(&c->all, &c->mu, &until) != 0)
+			break;
+	done = c->ok + c->failed == c->expected;
+	pthread_mutex_unlock(&c->mu);
+	return done;
+}
+
+/* The group wait ends as soon as nothing more is expected: the last answer in flight does
+ * not sit out the window (60 s here; the completions must come long before). */
+static void test_group_wait_ends(void)
+{
+	char *dir = new_dir();
+	completions c = { .mu = PTHREAD_MUTEX_INITIALIZER, .all = PTHREAD_COND_INITIALIZER, .expected = 1 };
+	jpki_audit_opts o = { .dir = dir, .component = "ocspd", .group_wait_us = 60000000,
+		.expect = expect_in_flight };
+	jpki_audit *a = NULL;
+	jpki_err err = { "" };
+
+	jpki_audit_set_clock(NULL);
+	CU_ASSERT_FATAL(jpki_audit_open(&o, &a, &err) == 0);
+	/* Nothing else expected: the lone record is not held. */
+	atomic_store(&in_flight, 0);
+	CU_ASSERT(submit(a, &c, NULL) == 0);
+	CU_ASSERT(wait_all_for(&c, 10));
+	/* Two in flight: the first record waits for the second, which then ends the wait. */
+	atomic_store(&in_flight, 1);
+	c.expected = 3;
+	CU_ASSERT(submit(a, &c, NULL) == 0);
+	usleep(50000);	/* let the writer start its wait */
+	atomic_store(&in_flight, 0);
+	CU_ASSERT(submit(a, &c, NULL) == 0);
+	CU_ASSERT(wait_all_for(&c, 10));
+	CU_ASSERT(c.ok == 3);
+	jpki_audit_close(a);
+	rm_dir(dir);
+}
+
 /* A record that cannot be written completes with the reason; what is on disk still verifies. */
 static void test_submit_failure(void)
 {
@@ -775,6 +832,7 @@ int main(void)
 	    !CU_add_test(s, "submitted records complete once, on disk", test_submit) ||
 	    !CU_add_test(s, "a submitted record that cannot be written", test_submit_failure) ||
 	    !CU_add_test(s, "group wait: small batches still written, close not held", test_group_wait) ||
+	    !CU_add_test(s, "group wait: ends when nothing more is expected", test_group_wait_ends) ||
 	    !CU_add_test(s, "a torn last line is recovered", test_torn_line) ||
 	    !CU_add_test(s, "a failed write leaves the chain as on disk", test_write_failure) ||
 	    !CU_add_test(s, "refusals: details, result, lock, component, directory", test_refusals) ||
