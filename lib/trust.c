@@ -282,6 +282,24 @@ out:
 	return rc;
 }
 
+jpki_trust *jpki_trust_from_anchors(STACK_OF(X509) *anchors, jpki_err *err)
+{
+	jpki_trust *t = jpki_trust_new();
+	int i;
+
+	if (t == NULL) {
+		jpki_errf(err, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < sk_X509_num(anchors); i++) {
+		if (jpki_trust_add_anchor(t, sk_X509_value(anchors, i), err) < 0) {
+			jpki_trust_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
 size_t jpki_trust_extend_stored(jpki_trust *t, const unsigned char *const *ders, const size_t *lens,
 	size_t n)
 {

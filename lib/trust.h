@@ -25,6 +25,9 @@ int jpki_trust_add_anchor_file(jpki_trust *t, const char *path, jpki_err *err);
  * agree with) only when all of them pass. What the overlay and the responder configure. */
 int jpki_trust_read_anchors(const char *path, STACK_OF(X509) *out, jpki_err *err);
 int jpki_trust_add_anchor(jpki_trust *t, X509 *cert, jpki_err *err);
+/* A new set of the configured anchors (as jpki_trust_read_anchors read them); NULL with err
+ * when one is refused or memory runs out. */
+jpki_trust *jpki_trust_from_anchors(STACK_OF(X509) *anchors, jpki_err *err);
 /* Every certificate must be signed by a trusted key, counting keys that the others in the
  * set bring in (a link certificate signed by a trusted key, for the CA's own name, trusts its
  * subject key). On refusal names the first certificate no trusted key signs; t is unchanged. */

@@ -94,7 +94,6 @@ void jpkirepo_audit_write_details(Operation *op, const char *decision, char *out
 jpki_trust *jpkirepo_trust_acquire(Operation *op, slap_overinst *on);
 void jpkirepo_trust_release(jpkirepo_info *ji);
 void jpkirepo_trust_mark_stale(jpkirepo_info *ji);
-jpki_trust *jpkirepo_trust_anchors_only(jpkirepo_info *ji, jpki_err *err);
 
 /* jpkirepo_cache.c: meta of stored CRLs by SHA-256 of their DER, so that a write does not
  * parse the CRL it replaces (a 100,000-entry CRL costs ~85 ms to parse). */

@@ -3,30 +3,12 @@
  * write of cACertificate, so that a restart and a replica see the same keys. */
 #include "jpkirepo.h"
 
-jpki_trust *jpkirepo_trust_anchors_only(jpkirepo_info *ji, jpki_err *err)
-{
-	jpki_trust *t = jpki_trust_new();
-	int i;
-
-	if (t == NULL) {
-		jpki_errf(err, "out of memory");
-		return NULL;
-	}
-	for (i = 0; i < sk_X509_num(ji->anchors); i++) {
-		if (jpki_trust_add_anchor(t, sk_X509_value(ji->anchors, i), err) < 0) {
-			jpki_trust_free(t);
-			return NULL;
-		}
-	}
-	return t;
-}
-
 /* Anchors extended by the CA entry's cACertificate values, as far as they verify
  * (jpki_trust_extend_stored: order does not matter, a bad value loses only itself). */
 static jpki_trust *rebuild(Operation *op, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
-	jpki_trust *t = jpkirepo_trust_anchors_only(ji, NULL);
+	jpki_trust *t = jpki_trust_from_anchors(ji->anchors, NULL);
 	Entry *e = NULL;
 	Attribute *a;
 	const unsigned char **ders = NULL;

@@ -153,7 +153,7 @@ out:
 static int check_cacerts(jpkirepo_info *ji, const valset *result, jpki_verdict *v)
 {
 	jpki_err err;
-	jpki_trust *t = jpkirepo_trust_anchors_only(ji, &err);
+	jpki_trust *t = jpki_trust_from_anchors(ji->anchors, &err);
 	const unsigned char **ders;
 	size_t *lens;
 	unsigned i;

@@ -117,6 +117,28 @@ static void test_anchor_not_self_signed(void)
 	jpki_trust_free(t);
 }
 
+/* The configured anchors as one set: both generations, or nothing when one is refused. */
+static void test_from_anchors(void)
+{
+	STACK_OF(X509) *st = sk_X509_new_null();
+	X509 *nwo = fx_link(FX_GEN2, FX_GEN1);
+	jpki_trust *t;
+	jpki_err err = { "" };
+
+	CU_ASSERT_FATAL(st != NULL && nwo != NULL);
+	sk_X509_push(st, fx_ca_cert(FX_GEN1));
+	sk_X509_push(st, fx_ca_cert(FX_GEN2));
+	t = jpki_trust_from_anchors(st, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(jpki_trust_count(t), 2);
+	jpki_trust_free(t);
+	sk_X509_push(st, nwo);
+	CU_ASSERT_PTR_NULL(jpki_trust_from_anchors(st, &err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "not self-signed"));
+	sk_X509_free(st);
+	X509_free(nwo);
+}
+
 static void test_anchor_two_names(void)
 {
 	jpki_trust *t = jpki_trust_new();
@@ -512,6 +534,7 @@ int main(void)
 	    !CU_add_test(s, "anchor: non-CA refused", test_anchor_not_ca) ||
 	    !CU_add_test(s, "anchor: not self-signed refused", test_anchor_not_self_signed) ||
 	    !CU_add_test(s, "anchor: two CA names refused", test_anchor_two_names) ||
+	    !CU_add_test(s, "anchors as one set", test_from_anchors) ||
 	    !CU_add_test(s, "anchor file", test_anchor_file) ||
 	    !CU_add_test(s, "read anchors across files", test_read_anchors) ||
 	    !CU_add_test(s, "extend: NewWithOld brings gen2 in", test_extend_new_with_old) ||
