@@ -4,6 +4,7 @@
  * and verifying the same CRLs (d2i_X509_CRL + X509_CRL_verify) in the same run.
  *
  *   index-bench ANCHOR-PEM ROUNDS PARTITION-DN CRL-FILE [PARTITION-DN CRL-FILE]...
+ *               [--replace PARTITION-DN CRL-FILE]
  *
  * Each round runs the baseline, then snapshot_build() on a model holding the given partitions
  * (their CRL DER already in memory, as the sync thread holds it). Prints the median times and,
@@ -12,6 +13,12 @@
  * memory it keeps per serial (/proc/self/statm after malloc_trim, less before), and the
  * heap the parsed X509_CRL takes per entry for comparison. Fails when the index does not hold
  * every entry of the CRLs or a serial of the CRL is not found in it.
+ *
+ * With --replace, then, each round: a snapshot of the model, the partition's CRL replaced by
+ * CRL-FILE (as the sync thread does on a change), and the next snapshot built both ways:
+ * snapshot_build_from() taking over from the previous one, and snapshot_build() checking
+ * everything; the medians, the heap the incremental snapshot keeps per serial, and a failure
+ * when the two differ in any entry or time.
  */
 #include <malloc.h>
 #include <stdarg.h>
@@ -96,6 +103,118 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
+/* A copy of the DER as a model's one-CRL array. */
+static model_crl *crl_copy(const unsigned char *der, size_t len)
+{
+	model_crl *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->der = malloc(len)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->der, der, len);
+	c->len = len;
+	return c;
+}
+
+/* The two snapshots serve the same: entry for entry, time for time. */
+static int same_index(const snapshot *a, const snapshot *b)
+{
+	size_t k;
+
+	if (a->nkeys != b->nkeys)
+		return 0;
+	for (k = 0; k < a->nkeys; k++) {
+		const served_key *x = &a->keys[k], *y = &b->keys[k];
+
+		if (x->nentries != y->nentries || x->nparts != y->nparts ||
+		    (x->nentries > 0 && memcmp(x->entries, y->entries, x->nentries * sizeof(*x->entries)) != 0) ||
+		    (x->nparts > 0 && memcmp(x->parts, y->parts, x->nparts * sizeof(*x->parts)) != 0) ||
+		    x->all_current_at_build != y->all_current_at_build || x->oldest_this != y->oldest_this ||
+		    x->earliest_next != y->earliest_next)
+			return 0;
+	}
+	return 1;
+}
+
+/* The --replace case: one small partition's new CRL, built incrementally and in full. */
+static int replace_case(model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol, int rounds, const char *dn,
+	const char *file)
+{
+	double inc_t[MAX_ROUNDS], full_t[MAX_ROUNDS], hash_t[MAX_ROUNDS];
+	size_t newlen = 0, oldlen, nindexed = 0, checked = 0, reused = 0, k;
+	long heap = 0;
+	unsigned char *newder = read_file(file, &newlen), *oldder;
+	model_partition *mp = NULL;
+	char *uuid;
+	int r, p, differ = 0;
+
+	for (p = 0; p < (int)m->nparts && mp == NULL; p++)
+		if (strcmp(m->parts[p].dn, dn) == 0 && m->parts[p].ncrls == 1)
+			mp = &m->parts[p];
+	if (newder == NULL || mp == NULL) {
+		fprintf(stderr, "index-bench: --replace: %s unreadable or %s not a partition with one CRL\n", file, dn);
+		return 1;
+	}
+	oldlen = mp->crls[0].len;
+	oldder = malloc(oldlen);
+	uuid = strdup(mp->uuid);
+	if (oldder == NULL || uuid == NULL)
+		return 1;
+	memcpy(oldder, mp->crls[0].der, oldlen);
+	for (r = 0; r < rounds; r++) {
+		snapshot *prev, *inc, *full;
+		size_t h0, h1;
+		double t0;
+		model_crl *c = crl_copy(oldder, oldlen);
+
+		if (c == NULL || model_set_partition(m, uuid, dn, c, 1) < 0)
+			return 1;
+		malloc_trim(0);
+		h0 = heap_in_use();
+		prev = snapshot_build(m, anchors, pol, 1, time(NULL));
+		if ((c = crl_copy(newder, newlen)) == NULL || prev == NULL)
+			return 1;
+		/* the change as the sync thread applies it: the new CRL hashed as it enters */
+		t0 = bench_now();
+		if (model_set_partition(m, uuid, dn, c, 1) < 0)
+			return 1;
+		hash_t[r] = bench_now() - t0;
+		t0 = bench_now();
+		inc = snapshot_build_from(prev, m, anchors, pol, 2, time(NULL));
+		inc_t[r] = bench_now() - t0;
+		if (inc == NULL)
+			return 1;
+		snapshot_unref(prev);
+		malloc_trim(0);
+		/* what the incremental snapshot keeps, the model's own change (the DER) left out */
+		h1 = heap_in_use();
+		heap = (long)h1 - (long)h0 - ((long)newlen - (long)oldlen);
+		t0 = bench_now();
+		full = snapshot_build(m, anchors, pol, 2, time(NULL));
+		full_t[r] = bench_now() - t0;
+		if (full == NULL)
+			return 1;
+		differ += !same_index(inc, full);
+		checked = inc->crls_checked;
+		reused = inc->crls_reused;
+		for (k = nindexed = 0; k < inc->nkeys; k++)
+			nindexed += inc->keys[k].nentries;
+		snapshot_unref(inc);
+		snapshot_unref(full);
+	}
+	printf("replace: partitions=%zu dn=%s new_crl_bytes=%zu indexed=%zu checked=%zu taken_over=%zu differ=%d\n",
+		m->nparts, dn, newlen, nindexed, checked, reused, differ);
+	printf("replace: hash_new_crl_s=%.6f incremental_build_s=%.3f full_build_s=%.3f speedup=%.1f "
+	       "incremental_index_heap_per_serial=%.1f\n",
+		median(hash_t, rounds), median(inc_t, rounds), median(full_t, rounds),
+		median(full_t, rounds) / median(inc_t, rounds), nindexed ? (double)heap / (double)nindexed : 0.0);
+	free(newder);
+	free(oldder);
+	free(uuid);
+	return differ == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	model m;
@@ -109,9 +228,17 @@ int main(int argc, char **argv)
 	long idx_rss = 0;
 	double base_t[MAX_ROUNDS], build_t[MAX_ROUNDS], parse_t[MAX_ROUNDS];
 	char uuid[32];
+	const char *replace_dn = NULL, *replace_file = NULL;
+	double t0, hash_s = 0;
 
+	if (argc >= 8 && strcmp(argv[argc - 3], "--replace") == 0) {
+		replace_dn = argv[argc - 2];
+		replace_file = argv[argc - 1];
+		argc -= 3;
+	}
 	if (argc < 5 || (argc - 3) % 2 != 0) {
-		fprintf(stderr, "usage: index-bench ANCHOR-PEM ROUNDS PARTITION-DN CRL-FILE [PARTITION-DN CRL-FILE]...\n");
+		fprintf(stderr, "usage: index-bench ANCHOR-PEM ROUNDS PARTITION-DN CRL-FILE [PARTITION-DN CRL-FILE]...\n"
+				"                   [--replace PARTITION-DN CRL-FILE]\n");
 		return 2;
 	}
 	rounds = atoi(argv[2]);
@@ -139,9 +266,12 @@ int main(int argc, char **argv)
 		}
 		der_bytes += c->len;
 		snprintf(uuid, sizeof(uuid), "partition-%d", p);
+		t0 = bench_now();
 		if (model_set_partition(&m, uuid, argv[3 + 2 * p], c, 1) < 0)
 			return 1;
+		hash_s += bench_now() - t0;	/* the SHA-256 the model keeps, made as a CRL enters */
 	}
+	printf("model: partitions=%d der_bytes=%zu entry_hash_s=%.3f\n", nparts, der_bytes, hash_s);
 
 	for (r = 0; r < rounds; r++) {
 		double t0, t1;
@@ -239,7 +369,11 @@ int main(int argc, char **argv)
 		sizeof(revoked), nindexed ? (double)idx_heap / (double)nindexed : 0.0,
 		nindexed ? (double)idx_rss / (double)nindexed : 0.0,
 		total_entries ? (double)crl_heap / (double)total_entries : 0.0);
+	if (nindexed != total_entries || missing != 0 || total_entries == 0)
+		return 1;
+	if (replace_dn != NULL && replace_case(&m, anchors, &pol, rounds, replace_dn, replace_file) != 0)
+		return 1;
 	model_free(&m);
 	sk_X509_pop_free(anchors, X509_free);
-	return nindexed == total_entries && missing == 0 && total_entries > 0 ? 0 : 1;
+	return 0;
 }

@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,10 +30,37 @@ int model_set_ca(model *m, const char *uuid, model_crl *certs, size_t n)
 	return 0;
 }
 
+/* The SHA-256 of crls[nhashed..ncrls): computed once, so that a build tells an unchanged CRL
+ * without checking it again. Left short on failure: those CRLs are then always checked. */
+static void hash_crls(model_partition *p)
+{
+	unsigned char (*h)[32];
+
+	if (p->nhashed >= p->ncrls)
+		return;
+	h = realloc(p->crl_sha256, (p->ncrls + 1) * sizeof(*h));
+	if (h == NULL)
+		return;
+	p->crl_sha256 = h;
+	for (; p->nhashed < p->ncrls; p->nhashed++)
+		if (!EVP_Digest(p->crls[p->nhashed].der, p->crls[p->nhashed].len, h[p->nhashed], NULL,
+			    EVP_sha256(), NULL))
+			break;
+}
+
+void model_hash_crls(model *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nparts; i++)
+		hash_crls(&m->parts[i]);
+}
+
 int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *crls, size_t n)
 {
 	size_t i;
 	model_partition *p = NULL, *grown;
+	char *d = strdup(dn);	/* first: dn may be the partition's own */
 
 	for (i = 0; i < m->nparts && p == NULL; i++)
 		if (strcmp(m->parts[i].uuid, uuid) == 0)
@@ -41,6 +69,7 @@ int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *c
 		grown = realloc(m->parts, (m->nparts + 1) * sizeof(*grown));
 		if (grown == NULL) {
 			crls_free(crls, n);
+			free(d);
 			return -1;
 		}
 		m->parts = grown;
@@ -51,9 +80,11 @@ int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *c
 		crls_free(p->crls, p->ncrls);
 		free(p->dn);
 	}
-	p->dn = strdup(dn);
+	p->dn = d;
 	p->crls = crls;
 	p->ncrls = n;
+	p->nhashed = 0;
+	hash_crls(p);
 	p->seen = 1;
 	return p->uuid != NULL && p->dn != NULL ? 0 : -1;
 }
@@ -99,6 +130,7 @@ static void remove_partition(model *m, size_t i)
 	free(m->parts[i].uuid);
 	free(m->parts[i].dn);
 	crls_free(m->parts[i].crls, m->parts[i].ncrls);
+	free(m->parts[i].crl_sha256);
 	m->parts[i] = m->parts[--m->nparts];
 }
 

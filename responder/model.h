@@ -10,6 +10,8 @@ int model_set_ca(model *m, const char *uuid, model_crl *certs, size_t n);
 int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *crls, size_t n);
 int model_set_verifier(model *m, const model_verifier *v);	/* copies v's strings, takes arrays */
 void model_remove(model *m, const char *uuid);
+/* Hashes the CRLs that were appended to a partition's crls directly (store_load does). */
+void model_hash_crls(model *m);
 
 /* A full refresh: everything is marked unseen; entries set or named present are seen;
  * model_sweep() removes what was not. */

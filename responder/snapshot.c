@@ -23,12 +23,17 @@ void snapshot_unref(snapshot *s)
 	for (i = 0; i < s->nkeys; i++) {
 		free(s->keys[i].entries);
 		free(s->keys[i].parts);
+		free(s->keys[i].sources);
 	}
+	for (i = 0; s->part_dns != NULL && i < s->nparts; i++)
+		free(s->part_dns[i]);
 	for (i = 0; i < s->nverifiers; i++) {
 		free(s->verifiers[i].dn);
 		free(s->verifiers[i].cert_sha256);
+		free(s->verifiers[i].der_sha256);
 		sk_X509_pop_free(s->verifiers[i].certs, X509_free);
 	}
+	free(s->part_dns);
 	free(s->keys);
 	free(s->verifiers);
 	free(s->by_hash);
@@ -58,6 +63,22 @@ static int cmp_revoked(const void *a, const void *b)
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
 	return memcmp(x->serial, y->serial, x->len);
+}
+
+/* The index's order: by serial (what a lookup searches), then by the rest, so that one serial
+ * in two partitions comes out in one order however the index was made. */
+static int cmp_entry(const void *a, const void *b)
+{
+	const revoked *x = a, *y = b;
+	int c = cmp_revoked(a, b);
+
+	if (c != 0)
+		return c;
+	if (x->partition != y->partition)
+		return x->partition < y->partition ? -1 : 1;
+	if (x->revoked_at != y->revoked_at)
+		return x->revoked_at < y->revoked_at ? -1 : 1;
+	return (x->reason > y->reason) - (x->reason < y->reason);
 }
 
 /* Appends the CRL's entries to k (partition index p). */
@@ -131,57 +152,283 @@ static int build_trust(snapshot *s, const model *m, STACK_OF(X509) *anchors)
 	return 0;
 }
 
-/* Every partition CRL, checked with the repository's rules, into its key's index. */
-static int build_keys(snapshot *s, const model *m, const jpki_crl_policy *pol, time_t now)
+/* Is prev's checking of a CRL still what this build's would be? Every rule but the time ones
+ * depends only on the CRL, its partition's DN, the CA keys (and name) and the policy. */
+static bool same_rules(const snapshot *prev, const snapshot *s, const jpki_crl_policy *pol)
 {
-	size_t i, p, c, *caps;
+	const X509_NAME *a = jpki_trust_ca_name(prev->trust), *b = jpki_trust_ca_name(s->trust);
+	size_t i;
+
+	if (prev->nkeys != s->nkeys || prev->policy.clock_skew != pol->clock_skew ||
+	    prev->policy.max_validity != pol->max_validity || prev->policy.max_size != pol->max_size ||
+	    (a == NULL) != (b == NULL) || (a != NULL && X509_NAME_cmp(a, b) != 0))
+		return false;
+	for (i = 0; i < s->nkeys; i++)
+		if (X509_cmp(prev->keys[i].key->cert, s->keys[i].key->cert) != 0 ||
+		    memcmp(prev->keys[i].key->id, s->keys[i].key->id, sizeof(s->keys[i].key->id)) != 0)
+			return false;
+	return true;
+}
+
+/* What the build takes over from prev: per key and prev partition, the number its entries
+ * get here (TAKE_FREE: not taken; TAKE_NONE: its CRL is decided, without entries). */
+#define TAKE_FREE (-1)
+#define TAKE_NONE (-2)
+typedef struct carry {
+	const snapshot *prev;	/* NULL: a full build */
+	long *old_of;		/* per partition: prev's number for the same DN, or -1 */
+	int32_t **take;		/* [key][prev partition] */
+} carry;
+
+static void carry_free(carry *cy, size_t nkeys)
+{
+	size_t k;
+
+	for (k = 0; cy->take != NULL && k < nkeys; k++)
+		free(cy->take[k]);
+	free(cy->take);
+	free(cy->old_of);
+}
+
+static int carry_init(carry *cy, const snapshot *prev, const snapshot *s, const model *m)
+{
+	unsigned char *claimed = calloc(prev->nparts + 1, 1);
+	size_t p, q, k;
+
+	cy->prev = prev;
+	cy->old_of = calloc(m->nparts + 1, sizeof(*cy->old_of));
+	cy->take = calloc(s->nkeys + 1, sizeof(*cy->take));
+	if (claimed == NULL || cy->old_of == NULL || cy->take == NULL)
+		goto fail;
+	for (p = 0; p < m->nparts; p++) {
+		cy->old_of[p] = -1;
+		for (q = 0; q < prev->nparts && cy->old_of[p] < 0; q++)
+			if (!claimed[q] && strcmp(prev->part_dns[q], m->parts[p].dn) == 0)
+				claimed[q] = 1, cy->old_of[p] = (long)q;
+	}
+	for (k = 0; k < s->nkeys; k++) {
+		if ((cy->take[k] = malloc((prev->nparts + 1) * sizeof(**cy->take))) == NULL)
+			goto fail;
+		for (q = 0; q < prev->nparts; q++)
+			cy->take[k][q] = TAKE_FREE;
+	}
+	free(claimed);
+	return 0;
+fail:
+	free(claimed);
+	return -1;
+}
+
+/* The rules that depend on now (g, f), applied by lib/crl_check itself to a CRL holding only
+ * the stored times: its verdict today, all the other rules having passed. 1: refused (v
+ * filled), 0: passes, -1: cannot tell. */
+static int time_rules(time_t tu, time_t nu, time_t now, const jpki_crl_policy *pol, jpki_verdict *v)
+{
+	X509_CRL *t = X509_CRL_new();
+	ASN1_TIME *a = ASN1_TIME_set(NULL, tu), *b = ASN1_TIME_set(NULL, nu);
+	int rc = -1;
+
+	if (t != NULL && a != NULL && b != NULL && X509_CRL_set1_lastUpdate(t, a) && X509_CRL_set1_nextUpdate(t, b))
+		rc = jpki_check_validity(t, now, pol, v) < 0 || jpki_check_this_update(t, NULL, now, pol, v) < 0;
+	ASN1_TIME_free(a);
+	ASN1_TIME_free(b);
+	X509_CRL_free(t);
+	return rc;
+}
+
+/* What the next build needs to know of a CRL used for (or lapsed from) partition p. */
+static void note_source(served_key *k, size_t p, const unsigned char *sha256, time_t tu, time_t nu,
+	crl_source_state state)
+{
+	crl_source *src = &k->sources[p];
+
+	if (src->state != CRL_SOURCE_NONE || sha256 == NULL) {
+		src->state = CRL_SOURCE_MIXED;
+		return;
+	}
+	memcpy(src->sha256, sha256, sizeof(src->sha256));
+	src->this_update = tu;
+	src->next_update = nu;
+	src->state = state;
+}
+
+static void refused(const model *m, size_t p, size_t c, const jpki_verdict *v)
+{
+	ocspd_log(OCSPD_LOG_WARNING, "CRL %zu of %s not used: %s", c + 1, m->parts[p].dn, v->text);
+}
+
+/* CRL c of partition p decided from what prev recorded of it: 1 (taken over, or refused by
+ * the time rules as a check would refuse it now), 0 (to be checked). */
+static int take_over(snapshot *s, carry *cy, const model *m, size_t p, size_t c, const jpki_crl_policy *pol,
+	time_t now)
+{
+	long q = cy->old_of[p];
+	const unsigned char *h = m->parts[p].crl_sha256[c];
+	size_t k;
 	jpki_verdict v;
 
+	for (k = 0; q >= 0 && k < s->nkeys; k++) {
+		const crl_source *src = &cy->prev->keys[k].sources[q];
+		int t;
+
+		if (cy->take[k][q] != TAKE_FREE || memcmp(src->sha256, h, sizeof(src->sha256)) != 0 ||
+		    (src->state != CRL_SOURCE_INDEXED && src->state != CRL_SOURCE_LAPSED))
+			continue;
+		t = time_rules(src->this_update, src->next_update, now, pol, &v);
+		if (t < 0 || (t == 0 && src->state == CRL_SOURCE_LAPSED))
+			return 0;	/* current again (the clock went back): its entries are needed */
+		s->crls_reused++;
+		if (t == 1) {
+			refused(m, p, c, &v);
+			cy->take[k][q] = TAKE_NONE;
+			note_source(&s->keys[k], p, h, src->this_update, src->next_update, CRL_SOURCE_LAPSED);
+			return 1;
+		}
+		cy->take[k][q] = (int32_t)p;
+		s->keys[k].parts[p].this_update = src->this_update;
+		s->keys[k].parts[p].next_update = src->next_update;
+		note_source(&s->keys[k], p, h, src->this_update, src->next_update, CRL_SOURCE_INDEXED);
+		return 1;
+	}
+	return 0;
+}
+
+/* CRL c of partition p checked with the repository's rules and, if it passes, indexed. */
+static int check_crl(snapshot *s, const model *m, size_t p, size_t c, const jpki_crl_policy *pol, time_t now,
+	size_t *caps)
+{
+	const model_crl *mc = &m->parts[p].crls[c];
+	const unsigned char *h = c < m->parts[p].nhashed ? m->parts[p].crl_sha256[c] : NULL;
+	jpki_crl_meta meta;
+	jpki_verdict v;
+	X509_CRL *crl = NULL;
+	size_t i;
+	int rc = 0;
+
+	s->crls_checked++;
+	if (jpki_crl_check(mc->der, mc->len, m->parts[p].dn, JPKI_CRL_PARTITION, s->trust, NULL, 0, now, pol,
+		    &meta, &crl, &v) < 0) {
+		refused(m, p, c, &v);
+		return 0;
+	}
+	for (i = 0; i < s->nkeys && rc == 0; i++) {
+		if (memcmp(s->keys[i].key->id, meta.key_id, sizeof(meta.key_id)) != 0)
+			continue;
+		s->keys[i].parts[p].this_update = meta.this_update;
+		s->keys[i].parts[p].next_update = meta.next_update;
+		note_source(&s->keys[i], p, h, meta.this_update, meta.next_update, CRL_SOURCE_INDEXED);
+		rc = index_crl(&s->keys[i], &caps[i], crl, (uint16_t)p);
+	}
+	X509_CRL_free(crl);
+	jpki_crl_meta_clear(&meta);
+	return rc;
+}
+
+/* The entries with one serial in two partitions come out of renumbering in another order:
+ * put back (an insertion pass, linear when such serials are few, as they are). */
+static void fix_ties(revoked *e, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		revoked x = e[i];
+
+		for (j = i; j > 0 && cmp_entry(&e[j - 1], &x) > 0; j--)
+			e[j] = e[j - 1];
+		e[j] = x;
+	}
+}
+
+/* The key's index: the entries of the CRLs checked now, sorted, merged with those taken over
+ * from old, filtered out of its sorted index in one pass (so already in order). */
+static int finish_index(served_key *k, const served_key *old, const int32_t *take, size_t nold_parts)
+{
+	revoked *fresh = k->entries, *out;
+	size_t nfresh = k->nentries, ntaken = 0, i, j, o;
+	int32_t last = -1;
+	bool renumbered_in_order = true;
+
+	qsort(fresh, nfresh, sizeof(*fresh), cmp_entry);
+	for (i = 0; old != NULL && i < nold_parts; i++) {
+		if (take[i] < 0)
+			continue;
+		renumbered_in_order = renumbered_in_order && take[i] > last;
+		last = take[i];
+	}
+	for (i = 0; old != NULL && i < old->nentries; i++)
+		ntaken += take[old->entries[i].partition] >= 0;
+	if (ntaken == 0) {
+		/* the growth slack is not kept */
+		if (nfresh > 0 && (out = realloc(fresh, nfresh * sizeof(*out))) != NULL)
+			k->entries = out;
+		return 0;
+	}
+	out = malloc((ntaken + nfresh) * sizeof(*out));
+	if (out == NULL)
+		return -1;
+	for (i = o = 0; i < old->nentries; i++) {
+		int32_t p = take[old->entries[i].partition];
+
+		if (p < 0)
+			continue;
+		out[o] = old->entries[i];
+		out[o++].partition = (uint16_t)p;
+	}
+	if (!renumbered_in_order)
+		fix_ties(out, ntaken);
+	/* from the end, so that the fresh run (the small one) is all the extra memory */
+	for (i = ntaken, j = nfresh, o = ntaken + nfresh; j > 0;)
+		out[--o] = i > 0 && cmp_entry(&out[i - 1], &fresh[j - 1]) > 0 ? out[--i] : fresh[--j];
+	free(fresh);
+	k->entries = out;
+	k->nentries = ntaken + nfresh;
+	return 0;
+}
+
+/* Every partition CRL, checked with the repository's rules (or taken over from prev, when
+ * unchanged and checked with the same rules), into its key's index. */
+static int build_keys(snapshot *s, const model *m, const jpki_crl_policy *pol, time_t now, const snapshot *prev)
+{
+	size_t i, p, c, *caps;
+	carry cy = { 0 };
+	int rc = -1;
+
+	s->policy = *pol;
+	s->nparts = m->nparts;
+	s->part_dns = calloc(m->nparts + 1, sizeof(*s->part_dns));
 	s->nkeys = jpki_trust_count(s->trust);
 	s->keys = calloc(s->nkeys + 1, sizeof(*s->keys));
 	caps = calloc(s->nkeys + 1, sizeof(*caps));
-	if (s->keys == NULL || caps == NULL) {
-		free(caps);
-		return -1;
-	}
+	if (s->part_dns == NULL || s->keys == NULL || caps == NULL)
+		goto out;
+	for (p = 0; p < m->nparts; p++)
+		if ((s->part_dns[p] = strdup(m->parts[p].dn)) == NULL)
+			goto out;
 	for (i = 0; i < s->nkeys; i++) {
 		s->keys[i].key = jpki_trust_key(s->trust, i);
 		s->keys[i].nparts = m->nparts;
 		s->keys[i].parts = calloc(m->nparts + 1, sizeof(partition_times));
-		if (s->keys[i].parts == NULL)
-			goto fail;
+		s->keys[i].sources = calloc(m->nparts + 1, sizeof(crl_source));
+		if (s->keys[i].parts == NULL || s->keys[i].sources == NULL)
+			goto out;
 		issuer_hashes(&s->keys[i]);
 	}
+	if (prev != NULL && same_rules(prev, s, pol) && carry_init(&cy, prev, s, m) < 0)
+		goto out;
 	for (p = 0; p < m->nparts; p++) {
 		for (c = 0; c < m->parts[p].ncrls; c++) {
-			jpki_crl_meta meta;
-			X509_CRL *crl = NULL;
-			const model_crl *mc = &m->parts[p].crls[c];
-
-			if (jpki_crl_check(mc->der, mc->len, m->parts[p].dn, JPKI_CRL_PARTITION, s->trust, NULL, 0,
-				    now, pol, &meta, &crl, &v) < 0) {
-				ocspd_log(OCSPD_LOG_WARNING, "CRL %zu of %s not used: %s", c + 1, m->parts[p].dn, v.text);
+			if (cy.prev != NULL && c < m->parts[p].nhashed && take_over(s, &cy, m, p, c, pol, now))
 				continue;
-			}
-			for (i = 0; i < s->nkeys; i++) {
-				if (memcmp(s->keys[i].key->id, meta.key_id, sizeof(meta.key_id)) != 0)
-					continue;
-				s->keys[i].parts[p].this_update = meta.this_update;
-				s->keys[i].parts[p].next_update = meta.next_update;
-				if (index_crl(&s->keys[i], &caps[i], crl, (uint16_t)p) < 0) {
-					X509_CRL_free(crl);
-					jpki_crl_meta_clear(&meta);
-					goto fail;
-				}
-			}
-			X509_CRL_free(crl);
-			jpki_crl_meta_clear(&meta);
+			if (check_crl(s, m, p, c, pol, now, caps) < 0)
+				goto out;
 		}
 	}
 	for (i = 0; i < s->nkeys; i++) {
 		served_key *k = &s->keys[i];
 
-		qsort(k->entries, k->nentries, sizeof(*k->entries), cmp_revoked);
+		if (finish_index(k, cy.prev != NULL ? &cy.prev->keys[i] : NULL, cy.prev != NULL ? cy.take[i] : NULL,
+			    cy.prev != NULL ? cy.prev->nparts : 0) < 0)
+			goto out;
 		k->all_current_at_build = m->nparts > 0;
 		for (p = 0; p < k->nparts; p++) {
 			if (k->parts[p].next_update == 0) {
@@ -194,42 +441,93 @@ static int build_keys(snapshot *s, const model *m, const jpki_crl_policy *pol, t
 				k->earliest_next = k->parts[p].next_update;
 		}
 	}
+	rc = 0;
+out:
+	carry_free(&cy, s->nkeys);
 	free(caps);
-	return 0;
-fail:
-	free(caps);
-	return -1;
+	return rc;
 }
 
-static int copy_registry(snapshot *s, const model *m)
+/* A decoded certificate by the SHA-256 of its DER. */
+typedef struct cert_ref {
+	unsigned char sha256[32];
+	X509 *cert;
+} cert_ref;
+
+static int cmp_cert_ref(const void *a, const void *b)
 {
-	size_t i;
+	return memcmp(((const cert_ref *)a)->sha256, ((const cert_ref *)b)->sha256, 32);
+}
+
+/* prev's certificates, sorted by hash: one the registry still holds is shared, not decoded
+ * again (decoding is most of a registry's build). */
+static cert_ref *prev_certs(const snapshot *prev, size_t *n)
+{
+	cert_ref *refs;
+	size_t i, c, total = 0;
+
+	*n = 0;
+	for (i = 0; prev != NULL && i < prev->nverifiers; i++)
+		total += (size_t)sk_X509_num(prev->verifiers[i].certs);
+	if (total == 0 || (refs = malloc(total * sizeof(*refs))) == NULL)
+		return NULL;
+	for (i = 0; i < prev->nverifiers; i++) {
+		for (c = 0; c < (size_t)sk_X509_num(prev->verifiers[i].certs); c++, (*n)++) {
+			memcpy(refs[*n].sha256, prev->verifiers[i].der_sha256[c], 32);
+			refs[*n].cert = sk_X509_value(prev->verifiers[i].certs, (int)c);
+		}
+	}
+	qsort(refs, *n, sizeof(*refs), cmp_cert_ref);
+	return refs;
+}
+
+static int copy_registry(snapshot *s, const model *m, const snapshot *prev)
+{
+	size_t i, nrefs;
+	cert_ref *refs = prev_certs(prev, &nrefs);
+	int rc = -1;
 
 	s->verifiers = calloc(m->nverifiers + 1, sizeof(*s->verifiers));
 	if (s->verifiers == NULL)
-		return -1;
-	for (i = 0; i < m->nverifiers; i++, s->nverifiers++) {
-		registered *r = &s->verifiers[i];
+		goto out;
+	for (i = 0; i < m->nverifiers; i++) {
+		registered *r = &s->verifiers[s->nverifiers++];	/* counted first: freed if half made */
+		const model_verifier *mv = &m->verifiers[i];
 
-		r->dn = strdup(m->verifiers[i].dn);
-		r->state = m->verifiers[i].state;
-		r->ncerts = m->verifiers[i].ncerts;
+		r->dn = strdup(mv->dn);
+		r->state = mv->state;
+		r->ncerts = mv->ncerts;
 		r->cert_sha256 = malloc((r->ncerts + 1) * 32);
-		if (r->dn == NULL || r->cert_sha256 == NULL)
-			return -1;
-		memcpy(r->cert_sha256, m->verifiers[i].cert_sha256, r->ncerts * 32);
+		r->der_sha256 = malloc((mv->ncertders + 1) * 32);
 		r->certs = sk_X509_new_null();
-		if (r->certs == NULL)
-			return -1;
-		for (size_t c = 0; c < m->verifiers[i].ncertders; c++) {
-			const unsigned char *p = m->verifiers[i].certs[c].der;
-			X509 *x = d2i_X509(NULL, &p, (long)m->verifiers[i].certs[c].len);
+		if (r->dn == NULL || r->cert_sha256 == NULL || r->der_sha256 == NULL || r->certs == NULL)
+			goto out;
+		memcpy(r->cert_sha256, mv->cert_sha256, r->ncerts * 32);
+		for (size_t c = 0; c < mv->ncertders; c++) {
+			const unsigned char *p = mv->certs[c].der;
+			cert_ref key, *hit;
+			X509 *x;
 
-			if (x != NULL && !sk_X509_push(r->certs, x))
+			if (!EVP_Digest(p, mv->certs[c].len, key.sha256, NULL, EVP_sha256(), NULL))
+				goto out;
+			hit = nrefs > 0 ? bsearch(&key, refs, nrefs, sizeof(*refs), cmp_cert_ref) : NULL;
+			if (hit != NULL && X509_up_ref(hit->cert))
+				x = hit->cert;
+			else
+				x = d2i_X509(NULL, &p, (long)mv->certs[c].len);
+			if (x == NULL)
+				continue;
+			if (!sk_X509_push(r->certs, x)) {
 				X509_free(x);
+				continue;
+			}
+			memcpy(r->der_sha256[sk_X509_num(r->certs) - 1], key.sha256, 32);
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	free(refs);
+	return rc;
 }
 
 static int cmp_hash(const void *a, const void *b)
@@ -315,8 +613,8 @@ static int index_registry(snapshot *s)
 	return 0;
 }
 
-snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
-	unsigned long generation, time_t now)
+snapshot *snapshot_build_from(const snapshot *prev, const model *m, STACK_OF(X509) *anchors,
+	const jpki_crl_policy *pol, unsigned long generation, time_t now)
 {
 	snapshot *s = calloc(1, sizeof(*s));
 
@@ -325,12 +623,18 @@ snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl
 	atomic_init(&s->refs, 1);
 	s->generation = generation;
 	s->built_at = now;
-	if (build_trust(s, m, anchors) < 0 || build_keys(s, m, pol, now) < 0 || copy_registry(s, m) < 0 ||
-	    index_registry(s) < 0) {
+	if (build_trust(s, m, anchors) < 0 || build_keys(s, m, pol, now, prev) < 0 ||
+	    copy_registry(s, m, prev) < 0 || index_registry(s) < 0) {
 		snapshot_unref(s);
 		return NULL;
 	}
 	return s;
+}
+
+snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
+	unsigned long generation, time_t now)
+{
+	return snapshot_build_from(NULL, m, anchors, pol, generation, now);
 }
 
 const served_key *snapshot_find_issuer(const snapshot *s, OCSP_CERTID *id)
@@ -472,6 +776,7 @@ void model_free(model *m)
 		free(m->parts[i].uuid);
 		free(m->parts[i].dn);
 		model_crls_free(m->parts[i].crls, m->parts[i].ncrls);
+		free(m->parts[i].crl_sha256);
 	}
 	for (i = 0; i < m->nverifiers; i++) {
 		free(m->verifiers[i].uuid);

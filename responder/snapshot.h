@@ -27,12 +27,28 @@ typedef struct partition_times {
 	time_t this_update, next_update;
 } partition_times;
 
+/* Which CRL of one partition a key's entries came from: what the next build may take over
+ * without checking that CRL again (snapshot_build_from). */
+typedef enum crl_source_state {
+	CRL_SOURCE_NONE,	/* no CRL of this key */
+	CRL_SOURCE_INDEXED,	/* one CRL, whose entries are the key's with this partition */
+	CRL_SOURCE_LAPSED,	/* one CRL that passed every rule but the time ones: no entries */
+	CRL_SOURCE_MIXED,	/* several, or one of unknown hash: checked again next time */
+} crl_source_state;
+
+typedef struct crl_source {
+	unsigned char sha256[32];	/* of its DER */
+	time_t this_update, next_update;
+	crl_source_state state;
+} crl_source;
+
 /* One CA key generation the responder serves. */
 typedef struct served_key {
 	const jpki_ca_key *key;		/* owned by the snapshot's trust */
-	revoked *entries;		/* sorted by (len, serial) */
+	revoked *entries;		/* sorted by (len, serial), then partition, time, reason */
 	size_t nentries;
 	partition_times *parts;		/* one per partition entry; 0/0 when it has no CRL of this key */
+	crl_source *sources;		/* one per partition entry */
 	size_t nparts;
 	bool all_current_at_build;	/* every partition had a CRL of this key */
 	time_t oldest_this, earliest_next;	/* over the partitions: behind a "good" */
@@ -45,6 +61,7 @@ typedef struct registered {
 	unsigned char (*cert_sha256)[32];
 	size_t ncerts;
 	STACK_OF(X509) *certs;	/* to find a signed request's signer by requestorName */
+	unsigned char (*der_sha256)[32];	/* of each of certs' DER: the next build reuses them */
 } registered;
 
 /* A jpkiCertificateSHA256 value and its verifier: the HTTPS client certificate's index. */
@@ -71,6 +88,10 @@ typedef struct snapshot {
 	size_t nkeys;
 	registered *verifiers;
 	size_t nverifiers;
+	char **part_dns;		/* the partition DNs in this snapshot's numbering */
+	size_t nparts;
+	jpki_crl_policy policy;		/* the CRLs were checked with */
+	size_t crls_checked, crls_reused;	/* by this build: jpki_crl_check calls; CRLs decided from prev */
 	cert_hash *by_hash;		/* sorted by hash; one entry a hash, the first verifier's */
 	size_t nby_hash;
 	signer_cand *by_subject;	/* sorted by subject (X509_NAME_cmp), then registry order */
@@ -89,6 +110,10 @@ typedef struct model_partition {
 	char *uuid, *dn;
 	model_crl *crls;
 	size_t ncrls;
+	/* SHA-256 of crls[0..nhashed)'s DER, made as they enter (model.c, which alone replaces
+	 * crls); a CRL beyond nhashed is never taken over from the previous snapshot. */
+	unsigned char (*crl_sha256)[32];
+	size_t nhashed;
 	int seen;	/* during a full refresh */
 } model_partition;
 
@@ -118,6 +143,12 @@ typedef struct model {
  * out and logged, never trusted); the index of each key's revoked serials. */
 snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
 	unsigned long generation, time_t now);
+/* The same, taking over from prev (may be NULL) what has not changed: when prev was built
+ * with the same CA keys and policy, a CRL it indexed for a partition of the same DN (same
+ * SHA-256) is not checked again, only its times against now, and its entries are copied
+ * from prev's index. The result equals snapshot_build()'s. prev is only read. */
+snapshot *snapshot_build_from(const snapshot *prev, const model *m, STACK_OF(X509) *anchors,
+	const jpki_crl_policy *pol, unsigned long generation, time_t now);
 snapshot *snapshot_ref(snapshot *s);
 void snapshot_unref(snapshot *s);
 

@@ -218,16 +218,23 @@ static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
 	return LDAP_SUCCESS;
 }
 
-/* A new snapshot from the model, published, and saved unless it came from the copy. */
+/* A new snapshot from the model, published, and saved unless it came from the copy. What the
+ * current one checked and indexed is taken over where unchanged: one partition's new CRL
+ * costs that CRL, not all of them. */
 static void publish(int save)
 {
 	char err[512];
-	snapshot *s = snapshot_build(&repo, anchors, &cfg->policy, state_next_generation(), time(NULL));
+	snapshot *prev = state_acquire();
+	snapshot *s = snapshot_build_from(prev, &repo, anchors, &cfg->policy, state_next_generation(), time(NULL));
+
+	snapshot_unref(prev);
 
 	if (s == NULL) {
 		ocspd_log(OCSPD_LOG_ERR, "cannot build a snapshot (out of memory); keeping the previous one");
 		return;
 	}
+	ocspd_log(OCSPD_LOG_DEBUG, "snapshot %lu: %zu CRL(s) checked, %zu taken over unchanged", s->generation,
+		s->crls_checked, s->crls_reused);
 	state_publish(s);
 	dirty = 0;
 	if (save && cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, err, sizeof(err)) < 0)
@@ -311,6 +318,7 @@ int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, 
 	/* The last good copy first: answers start before slapd is reachable. */
 	if (c->state_dir != NULL) {
 		rc = store_load(c->state_dir, &repo, err, errlen);
+		model_hash_crls(&repo);	/* the copy's CRLs enter the model without their hashes */
 		if (rc < 0)
 			ocspd_log(OCSPD_LOG_ERR, "%s", err);
 		else if (rc == 0) {

@@ -63,6 +63,14 @@ tests_unit_test_snapshot_index_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/respond
 tests_unit_test_snapshot_index_CFLAGS = $(JPKI_UNIT_CFLAGS)
 tests_unit_test_snapshot_index_LDADD = $(JPKI_UNIT_LDADD)
 
+check_PROGRAMS += tests/unit/test_snapshot_incremental
+tests_unit_test_snapshot_incremental_SOURCES = tests/unit/test_snapshot_incremental.c \
+	responder/snapshot.c responder/snapshot.h responder/model.c responder/model.h \
+	tests/unit/fixture.c tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_snapshot_incremental_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
+tests_unit_test_snapshot_incremental_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_snapshot_incremental_LDADD = $(JPKI_UNIT_LDADD)
+
 check_PROGRAMS += tests/unit/test_verifier
 tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c tests/unit/cunit_main.h
 tests_unit_test_verifier_CFLAGS = $(JPKI_UNIT_CFLAGS) $(LDAP_CFLAGS)
