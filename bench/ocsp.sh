@@ -355,6 +355,20 @@ if [ "$index_entries" -gt 0 ]; then
 	INDEX=$("$B/index-bench" "$PKI/ca/gen1.pem" 3 \
 		"cn=121002,ou=CRL Distribution Points,$REPO_CA_DN" "$W/big/121002.crl") || { log "index-bench failed"; exit 1; }
 	sed 's/^/  /' <<<"$INDEX" >&2
+	# A change elsewhere: all 54 partitions (121002 the big one), then another partition's
+	# CRL replaced by a newer one, the next snapshot built incrementally and in full.
+	log "index: the 54 partitions, then cn=122025's CRL replaced"
+	mkdir -p "$W/next"
+	"$JPKI_BUILDDIR/tools/jpki" crl issue --ca-cert "$PKI/ca/gen1.pem" --ca-key "$(cat "$PKI/ca/gen1.key.uri")" \
+		--ledger "$PKI/ledger/gen1.csv" --crl-number "$(($(date +%s) + 1))" --out "$W/next" >/dev/null
+	parts=()
+	for f in "$W"/big/[0-9]*.crl; do
+		parts+=("cn=$(basename "$f" .crl),ou=CRL Distribution Points,$REPO_CA_DN" "$f")
+	done
+	REPLACE=$("$B/index-bench" "$PKI/ca/gen1.pem" 3 "${parts[@]}" \
+		--replace "cn=122025,ou=CRL Distribution Points,$REPO_CA_DN" "$W/next/122025.crl") ||
+		{ log "index-bench --replace failed"; exit 1; }
+	sed 's/^/  /' <<<"$REPLACE" >&2
 fi
 
 # ---- summary --------------------------------------------------------------------------------------
@@ -434,4 +448,8 @@ if [ -n "$INDEX" ]; then
 	awk -v t="$(field snapshot_build_s <<<"$ix")" -v b="$(field index_heap_per_serial <<<"$ix")" \
 		'BEGIN { printf "\ntargets: checked and indexed in <= 2 s: %s (%.3f s); <= 64 bytes per serial: %s (%.1f)\n",
 			t <= 2 ? "met" : "NOT met", t, b <= 64 ? "met" : "NOT met", b }'
+	rx=" $(tr '\n' ' ' <<<"$REPLACE")"
+	echo "another partition's CRL replaced (54 partitions): next snapshot $(field incremental_build_s <<<"$rx") s" \
+		"($(field checked <<<"$rx") checked, $(field taken_over <<<"$rx") taken over) against" \
+		"$(field full_build_s <<<"$rx") s checking everything; differences: $(field differ <<<"$rx")"
 fi
