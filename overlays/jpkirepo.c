@@ -21,6 +21,7 @@ static int jpkirepo_db_init(BackendDB *be, ConfigReply *cr)
 	ji->registry = jpkirepo_registry_new();
 	ldap_pvt_thread_rdwr_init(&ji->trust_lock);
 	ldap_pvt_thread_mutex_init(&ji->write_lock);
+	ldap_pvt_thread_mutex_init(&ji->registry_lock);
 	if (slap_str2ad("certificateRevocationList", &ji->ad_crl, &text) != LDAP_SUCCESS ||
 	    slap_str2ad("authorityRevocationList", &ji->ad_arl, &text) != LDAP_SUCCESS ||
 	    slap_str2ad("cACertificate", &ji->ad_cacert, &text) != LDAP_SUCCESS ||
@@ -100,6 +101,7 @@ static int jpkirepo_db_destroy(BackendDB *be, ConfigReply *cr)
 	jpkirepo_registry_free(ji->registry);
 	ldap_pvt_thread_rdwr_destroy(&ji->trust_lock);
 	ldap_pvt_thread_mutex_destroy(&ji->write_lock);
+	ldap_pvt_thread_mutex_destroy(&ji->registry_lock);
 	ch_free(ji);
 	on->on_bi.bi_private = NULL;
 	return 0;

@@ -36,6 +36,7 @@ typedef struct jpkirepo_info {
 	 * the CA entry whenever stale. */
 	ldap_pvt_thread_rdwr_t trust_lock;
 	ldap_pvt_thread_mutex_t write_lock;	/* held from a write's check until its answer */
+	ldap_pvt_thread_mutex_t registry_lock;	/* the same for writes to the verifier registry */
 	jpki_trust *trust;
 	int trust_stale;
 

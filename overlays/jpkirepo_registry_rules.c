@@ -1,8 +1,10 @@
 /* A write to the verifier registry passes the rules of lib/registry_check before the backend
  * sees it, whoever makes it (`jpki verifier` or a plain ldapmodify): the entry as the write
  * would leave it is made from the stored entry and the modifications by slapd's own mods.c,
- * and no other entry under the registry base may hold one of its certificates or subjects —
- * the responder and the TLS mapping find a verifier by them. Replication is not checked: the
+ * as back-mdb applies them (permissive modify included), and no other entry under the
+ * registry base may hold one of its certificates or subjects — the responder and the TLS
+ * mapping find a verifier by them. A rename or a move into the registry is checked like a
+ * modify or an add. Check and write happen under one lock. Replication is not checked: the
  * provider did. */
 #include "jpkirepo.h"
 
@@ -35,15 +37,25 @@ static int schema_find(schema *s)
 	return s->oc != NULL ? 0 : -1;
 }
 
-/* The values of ad and of its subtypes (userCertificate;binary) as one array. */
-static jpki_values values_of(Operation *op, Entry *e, AttributeDescription *ad)
+/* A description the registry does not use: a tagged or derived one (jpkiVerifierStatus;
+ * lang-ja), which the overlay's and the responder's readers, asking for the exact name, would
+ * never see. userCertificate;binary is the certificate's own. */
+static int odd_description(const schema *s, int i, AttributeDescription *d)
+{
+	if (d == s->ad[i] || !is_ad_subtype(d, s->ad[i]))
+		return 0;
+	return !(i == A_CERT && d->ad_type == s->ad[i]->ad_type && BER_BVISEMPTY(&d->ad_tags));
+}
+
+/* The values of ad (for certificates, with ;binary) as one array. */
+static jpki_values values_of(Operation *op, const schema *s, Entry *e, int i)
 {
 	jpki_values out = { NULL, 0 };
 	struct berval *v = NULL;
 	Attribute *a;
 
 	for (a = e->e_attrs; a != NULL; a = a->a_next) {
-		if (a->a_numvals == 0 || !is_ad_subtype(a->a_desc, ad))
+		if (a->a_numvals == 0 || !is_ad_subtype(a->a_desc, s->ad[i]) || odd_description(s, i, a->a_desc))
 			continue;
 		v = op->o_tmprealloc(v, (out.n + a->a_numvals) * sizeof(*v), op->o_tmpmemctx);
 		memcpy(v + out.n, a->a_vals, a->a_numvals * sizeof(*v));
@@ -60,7 +72,7 @@ static void entry_values(Operation *op, const schema *s, Entry *e, jpki_registry
 	int i;
 
 	for (i = 0; i < A_COUNT; i++)
-		*slot[i] = values_of(op, e, s->ad[i]);
+		*slot[i] = values_of(op, s, e, i);
 }
 
 static void entry_values_free(Operation *op, jpki_registry_entry *r)
@@ -101,8 +113,8 @@ static void filter_add(Operation *op, struct berval *f, const char *attr, const 
 	op->o_tmpfree(esc.bv_val, op->o_tmpmemctx);
 }
 
-/* Searches the registry, as the database's rootdn (or the writer when it has none), for
- * another entry with one of r's certificate hashes or subjects. */
+/* Searches the registry, as the database's rootdn, for another entry with one of r's
+ * certificate hashes or subjects. */
 static int check_unique(Operation *op, slap_overinst *on, jpkirepo_info *ji,
 	const jpki_registry_entry *r, struct berval *self, jpki_verdict *v)
 {
@@ -115,6 +127,10 @@ static int check_unique(Operation *op, slap_overinst *on, jpkirepo_info *ji,
 
 	if (r->sha256.n + r->subjects.n == 0)
 		return 0;
+	/* Not as the writer: ACLs that hide a value from it would hide a conflict too. */
+	if (BER_BVISEMPTY(&op->o_bd->be_rootndn))
+		return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_UNIQUE, "the registry cannot be searched: "
+			"the database has no rootdn to search it as");
 	f.bv_val = op->o_tmpalloc(4, op->o_tmpmemctx);
 	f.bv_len = snprintf(f.bv_val, 4, "(|");
 	for (i = 0; i < r->sha256.n; i++)
@@ -127,6 +143,9 @@ static int check_unique(Operation *op, slap_overinst *on, jpkirepo_info *ji,
 
 	nop.o_tag = LDAP_REQ_SEARCH;
 	nop.o_callback = &cb;
+	/* None of the write's controls (assertion, noop, permissive…) applies to this search. */
+	nop.o_ctrls = NULL;
+	memset(nop.o_ctrlflag, 0, sizeof(nop.o_ctrlflag));
 	nop.o_req_dn = ji->verifier_base;
 	nop.o_req_ndn = ji->verifier_nbase;
 	nop.ors_scope = LDAP_SCOPE_SUBTREE;
@@ -138,10 +157,8 @@ static int check_unique(Operation *op, slap_overinst *on, jpkirepo_info *ji,
 	nop.ors_attrsonly = 1;
 	nop.ors_filterstr = f;
 	nop.ors_filter = str2filter_x(&nop, f.bv_val);
-	if (!BER_BVISEMPTY(&op->o_bd->be_rootndn)) {
-		nop.o_dn = op->o_bd->be_rootdn;
-		nop.o_ndn = op->o_bd->be_rootndn;
-	}
+	nop.o_dn = op->o_bd->be_rootdn;
+	nop.o_ndn = op->o_bd->be_rootndn;
 	nop.o_bd = on->on_info->oi_origdb;
 	if (nop.ors_filter == NULL) {
 		op->o_tmpfree(f.bv_val, op->o_tmpmemctx);
@@ -160,12 +177,26 @@ static int check_unique(Operation *op, slap_overinst *on, jpkirepo_info *ji,
 	return 0;
 }
 
+/* The first attribute of e with a description the registry does not use, or NULL. */
+static AttributeDescription *odd_attribute(const schema *s, Entry *e)
+{
+	Attribute *a;
+	int i;
+
+	for (a = e->e_attrs; a != NULL; a = a->a_next)
+		for (i = 0; i < A_COUNT; i++)
+			if (odd_description(s, i, a->a_desc))
+				return a->a_desc;
+	return NULL;
+}
+
 /* before: as stored (NULL for an entry new to the registry); after: as the write leaves it. */
 static int check_entry(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s,
 	Entry *before, Entry *after, struct berval *self)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	jpki_registry_entry b, a;
+	AttributeDescription *odd;
 	jpki_verdict v;
 	int rc = 0;
 
@@ -174,11 +205,19 @@ static int check_entry(Operation *op, SlapReply *rs, slap_overinst *on, const sc
 	if (before != NULL && !is_entry_objectclass(before, s->oc, 0))
 		before = NULL;
 	memset(&b, 0, sizeof(b));
+	memset(&a, 0, sizeof(a));
+	if ((odd = odd_attribute(s, after)) != NULL) {
+		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "%s: the registry's attributes take no "
+			"options (the verifier's access is read from %s alone)", odd->ad_cname.bv_val,
+			odd->ad_type->sat_cname.bv_val);
+		goto refused;
+	}
 	if (before != NULL)
 		entry_values(op, s, before, &b);
 	entry_values(op, s, after, &a);
 	if (jpki_registry_check(before != NULL ? &b : NULL, &a, &v) < 0 ||
 	    check_unique(op, on, ji, &a, self, &v) < 0) {
+refused:
 		Debug(LDAP_DEBUG_STATS, "jpkirepo: conn=%lu op=%lu refused registry write to \"%s\" by \"%s\": %s\n",
 			op->o_connid, op->o_opid, op->o_req_dn.bv_val, op->o_dn.bv_val, v.text);
 		send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
@@ -208,90 +247,208 @@ static int touches_registry(const schema *s, Modifications *mods)
 	return 0;
 }
 
-/* The stored entry with the modifications applied as the backend will apply them; NULL when
- * they do not apply (the backend then refuses the operation itself). */
-static Entry *modified(Entry *stored, Modifications *mods)
+/* The stored entry with the modifications applied as back-mdb applies them (its
+ * mdb_modify_internal: permissive modify, soft add and delete, add-if-not-present); NULL with
+ * the result code and text the backend would answer when they do not apply. */
+static Entry *modified(Operation *op, Entry *stored, Modifications *mods, int *rc, const char **text,
+	char *buf, size_t len)
 {
 	Entry *e = entry_dup(stored);
-	const char *text;
-	char buf[SLAP_TEXT_BUFLEN];
-	int rc = LDAP_SUCCESS;
+	int permissive = get_permissiveModify(op);
 
-	for (; mods != NULL && rc == LDAP_SUCCESS; mods = mods->sml_next) {
-		Modification *m = &mods->sml_mod;
+	*rc = LDAP_SUCCESS;
+	for (; mods != NULL && *rc == LDAP_SUCCESS; mods = mods->sml_next) {
+		Modification m = mods->sml_mod;	/* a copy: sm_op is changed below */
 
-		switch (m->sm_op) {
+		switch (m.sm_op) {
 		case LDAP_MOD_ADD:
+			*rc = modify_add_values(e, &m, permissive, text, buf, len);
+			break;
 		case SLAP_MOD_SOFTADD:
+			m.sm_op = LDAP_MOD_ADD;
+			*rc = modify_add_values(e, &m, permissive, text, buf, len);
+			if (*rc == LDAP_TYPE_OR_VALUE_EXISTS)
+				*rc = LDAP_SUCCESS;
+			break;
 		case SLAP_MOD_ADD_IF_NOT_PRESENT:
-			rc = modify_add_values(e, m, m->sm_op != LDAP_MOD_ADD, &text, buf, sizeof(buf));
+			if (attr_find(e->e_attrs, m.sm_desc) != NULL)
+				break;
+			m.sm_op = LDAP_MOD_ADD;
+			*rc = modify_add_values(e, &m, permissive, text, buf, len);
 			break;
 		case LDAP_MOD_DELETE:
+			*rc = modify_delete_values(e, &m, permissive, text, buf, len);
+			break;
 		case SLAP_MOD_SOFTDEL:
-			rc = modify_delete_values(e, m, m->sm_op == SLAP_MOD_SOFTDEL, &text, buf, sizeof(buf));
+			m.sm_op = LDAP_MOD_DELETE;
+			*rc = modify_delete_values(e, &m, permissive, text, buf, len);
+			if (*rc == LDAP_NO_SUCH_ATTRIBUTE)
+				*rc = LDAP_SUCCESS;
 			break;
 		case LDAP_MOD_REPLACE:
-			rc = modify_replace_values(e, m, 0, &text, buf, sizeof(buf));
+			*rc = modify_replace_values(e, &m, permissive, text, buf, len);
 			break;
 		case LDAP_MOD_INCREMENT:
-			rc = modify_increment_values(e, m, 0, &text, buf, sizeof(buf));
+			*rc = modify_increment_values(e, &m, permissive, text, buf, len);
 			break;
 		default:
-			rc = LDAP_OTHER;
+			*rc = LDAP_PROTOCOL_ERROR;
+			*text = "unknown modify type";
 		}
 	}
-	if (rc != LDAP_SUCCESS) {
+	if (*rc != LDAP_SUCCESS) {
 		entry_free(e);
 		return NULL;
 	}
 	return e;
 }
 
-int jpkirepo_registry_check_add(Operation *op, SlapReply *rs, slap_overinst *on)
-{
-	schema s;
+/* --- check and write under one lock ------------------------------------------------------ */
 
-	if (be_shadow_update(op) || !in_registry(on->on_bi.bi_private, &op->o_req_ndn) ||
-	    schema_find(&s) < 0)
-		return 0;
-	return check_entry(op, rs, on, &s, NULL, op->ora_e, &op->o_req_ndn);
+static int registry_unlock(Operation *op, SlapReply *rs)
+{
+	slap_callback *cb = op->o_callback;
+	jpkirepo_info *ji = cb->sc_private;
+
+	if (rs->sr_type != REP_RESULT)
+		return SLAP_CB_CONTINUE;
+	ldap_pvt_thread_mutex_unlock(&ji->registry_lock);
+	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
+	op->o_tmpfree(cb, op->o_tmpmemctx);
+	return SLAP_CB_CONTINUE;
 }
 
-int jpkirepo_registry_check_modify(Operation *op, SlapReply *rs, slap_overinst *on)
+/* Two writes must not both pass registry-unique (one certificate added to two entries) or
+ * registry-terminated (a terminate and a resume) against the same stored state: the lock is
+ * taken before the check and, when it passes, released once the backend has answered. */
+static void hold_until_answered(Operation *op, jpkirepo_info *ji)
+{
+	slap_callback *cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
+
+	cb->sc_cleanup = registry_unlock;
+	cb->sc_private = ji;
+	cb->sc_next = op->o_callback;
+	op->o_callback = cb;
+}
+
+/* The entry at ndn for a check: 1 found, 0 absent (the backend answers), -1 refused. */
+static int stored_entry(Operation *op, SlapReply *rs, slap_overinst *on, struct berval *ndn, Entry **e)
+{
+	int rc = overlay_entry_get_ov(op, ndn, NULL, NULL, 0, e, on);
+
+	if (rc == LDAP_SUCCESS && *e != NULL)
+		return 1;
+	if (rc == LDAP_NO_SUCH_OBJECT)
+		return 0;
+	send_ldap_error(op, rs, LDAP_OTHER, "jpkirepo: the registry entry cannot be read to check the write");
+	return -1;
+}
+
+/* Runs check(op, rs, on, s) under the registry lock; the lock stays held until the backend
+ * answers when it passes. */
+static int locked(Operation *op, SlapReply *rs, slap_overinst *on,
+	int (*check)(Operation *, SlapReply *, slap_overinst *, const schema *))
+{
+	jpkirepo_info *ji = on->on_bi.bi_private;
+	schema s;
+	int rc;
+
+	if (be_shadow_update(op) || schema_find(&s) < 0)
+		return 0;
+	ldap_pvt_thread_mutex_lock(&ji->registry_lock);
+	if ((rc = check(op, rs, on, &s)) < 0) {
+		ldap_pvt_thread_mutex_unlock(&ji->registry_lock);
+		return rc;
+	}
+	hold_until_answered(op, ji);
+	return 0;
+}
+
+static int check_add(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s)
+{
+	return check_entry(op, rs, on, s, NULL, op->ora_e, &op->o_req_ndn);
+}
+
+static int check_modify(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s)
 {
 	Entry *stored = NULL, *after;
-	schema s;
-	int rc = 0;
+	const char *text = NULL;
+	char buf[SLAP_TEXT_BUFLEN];
+	int rc, found = stored_entry(op, rs, on, &op->o_req_ndn, &stored);
 
-	if (be_shadow_update(op) || !in_registry(on->on_bi.bi_private, &op->o_req_ndn) ||
-	    schema_find(&s) < 0 || !touches_registry(&s, op->orm_modlist))
-		return 0;
-	if (overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &stored, on) != LDAP_SUCCESS ||
-	    stored == NULL)
-		return 0;	/* the backend answers noSuchObject */
-	if ((after = modified(stored, op->orm_modlist)) != NULL) {
-		rc = check_entry(op, rs, on, &s, stored, after, &op->o_req_ndn);
+	if (found <= 0)
+		return found;
+	after = modified(op, stored, op->orm_modlist, &rc, &text, buf, sizeof(buf));
+	if (after == NULL) {	/* refused as the backend would refuse it, not let through */
+		send_ldap_error(op, rs, rc, text);
+		rc = -1;
+	} else {
+		rc = check_entry(op, rs, on, s, stored, after, &op->o_req_ndn);
 		entry_free(after);
 	}
 	overlay_entry_release_ov(op, stored, 0, on);
 	return rc;
 }
 
-/* An entry moved into the registry from elsewhere is checked as if it were added. */
-int jpkirepo_registry_check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on)
+/* A rename changes values (the new RDN's are added, the old one's may go): the entry as it
+ * would be is checked, as a modify within the registry and as an add when it moves in. An
+ * entry with entries under it does not move in: they would enter unchecked. */
+static int check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
-	Entry *stored = NULL;
-	schema s;
-	int rc = 0;
+	int inside = in_registry(ji, &op->o_req_ndn), subs = LDAP_COMPARE_FALSE;
+	BackendInfo *bi = on->on_info->oi_orig;
+	Entry *stored = NULL, *after;
+	const char *text = NULL;
+	char buf[SLAP_TEXT_BUFLEN];
+	jpki_verdict v;
+	int rc, found = stored_entry(op, rs, on, &op->o_req_ndn, &stored);
 
-	if (be_shadow_update(op) || op->orr_nnewSup == NULL || !in_registry(ji, op->orr_nnewSup) ||
-	    in_registry(ji, &op->o_req_ndn) || schema_find(&s) < 0)
-		return 0;
-	if (overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &stored, on) != LDAP_SUCCESS ||
-	    stored == NULL)
-		return 0;
-	rc = check_entry(op, rs, on, &s, NULL, stored, &op->o_req_ndn);
+	if (found <= 0)
+		return found;
+	if (!inside && bi->bi_has_subordinates != NULL &&
+	    (bi->bi_has_subordinates(op, stored, &subs) != LDAP_SUCCESS || subs == LDAP_COMPARE_TRUE)) {
+		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "%s has entries under it: they would "
+			"enter the registry unchecked; move them one by one", op->o_req_dn.bv_val);
+		send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
+		rc = -1;
+	} else if ((after = modified(op, stored, op->orr_modlist, &rc, &text, buf, sizeof(buf))) == NULL) {
+		send_ldap_error(op, rs, rc, text);
+		rc = -1;
+	} else {
+		rc = check_entry(op, rs, on, s, inside ? stored : NULL, after, &op->o_req_ndn);
+		entry_free(after);
+	}
 	overlay_entry_release_ov(op, stored, 0, on);
 	return rc;
+}
+
+int jpkirepo_registry_check_add(Operation *op, SlapReply *rs, slap_overinst *on)
+{
+	if (!in_registry(on->on_bi.bi_private, &op->o_req_ndn))
+		return 0;
+	return locked(op, rs, on, check_add);
+}
+
+int jpkirepo_registry_check_modify(Operation *op, SlapReply *rs, slap_overinst *on)
+{
+	schema s;
+
+	if (!in_registry(on->on_bi.bi_private, &op->o_req_ndn) || schema_find(&s) < 0 ||
+	    !touches_registry(&s, op->orm_modlist))
+		return 0;
+	return locked(op, rs, on, check_modify);
+}
+
+int jpkirepo_registry_check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on)
+{
+	struct berval parent;
+
+	if (op->orr_nnewSup != NULL)
+		parent = *op->orr_nnewSup;
+	else
+		dnParent(&op->o_req_ndn, &parent);
+	if (!in_registry(on->on_bi.bi_private, &parent))
+		return 0;	/* out of the registry: as a delete */
+	return locked(op, rs, on, check_modrdn);
 }

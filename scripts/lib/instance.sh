@@ -168,8 +168,12 @@ instance_init() {
 		includes+="include /etc/ldap/schema/$s.schema"$'\n'
 	done
 	schema=$JPKI_SRCDIR/schema/jpki.schema
+	# The registry's certificate attributes: the overlay's uniqueness search and the SASL
+	# EXTERNAL mapping look them up by equality.
+	local indexes="index objectClass eq"
 	if [ -f "$schema" ]; then
 		includes+="include $schema"$'\n'
+		indexes+=$'\n'"index jpkiCertificateSHA256,jpkiCertificateSubject eq"
 	else
 		_inst_log "warning: $schema missing, not included"
 	fi
@@ -207,7 +211,7 @@ suffix "$suffix"
 rootdn "$rootdn"
 rootpw $hash
 directory $dir/db
-index objectClass eq
+$indexes
 
 # ---- ACL block (INSTANCE_ACL) ----
 $acl

@@ -8,7 +8,10 @@
 #  - registry-certificate: jpkiCertificateSHA256 and jpkiCertificateSubject describe exactly
 #    the entry's certificates;
 #  - registry-unique: one certificate, one subject, one verifier (add, modify, and an entry
-#    moved into the registry).
+#    moved into the registry);
+#  - no way around them: permissive modify, a rename that adds an RDN value, a tagged
+#    attribute (jpkiVerifierStatus;lang-ja), a moved subtree; and the write's own controls
+#    (an assertion) do not leak into the overlay's search.
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
 VB=$REPO_VERIFIER_BASE
@@ -55,7 +58,7 @@ t_match "a method other than ldap and ocsp is refused" "rule registry-values: jp
 out=$(entry paused paused 20250101000000Z 20990101000000Z ldap </dev/null | add)
 t_match "an unknown status is refused" "rule registry-values: jpkiVerifierStatus 'paused' is none of" "$out"
 out=$(entry feb active 20250101000000Z 20260230000000Z ldap </dev/null | add)
-t_match "a date the calendar lacks is refused (or by slapd's syntax)" "registry-values: .*has no day 30|Invalid syntax" "$out"
+t_match "a date the calendar lacks is refused (by slapd's own syntax check, before the rules)" "Invalid syntax" "$out"
 out=$(printf 'dn: uid=good1,%s\nchangetype: modify\ndelete: jpkiAllowedMethod\njpkiAllowedMethod: ldap\njpkiAllowedMethod: ocsp\n-\nadd: jpkiAllowedMethod\njpkiAllowedMethod: smtp\n' "$VB" | modify)
 t_match "a modify leaving only a bad method is refused" "rule registry-values: jpkiAllowedMethod 'smtp'" "$out"
 t_eq "and the entry keeps both methods" 2 "$(instance_ldap "$DIR" ldapsearch -LLL -b "uid=good1,$VB" -s base jpkiAllowedMethod | grep -c '^jpkiAllowedMethod')"
@@ -120,6 +123,40 @@ t_match "an entry moved into the registry with a registered certificate is refus
 out=$(repo_jpki_operator "$DIR" add --id again --type signature-verifier --org Again --start 2025-01-01T00:00:00Z \
 	--end 2099-01-01T00:00:00Z --method ocsp --cert "$PKI/verifiers/group.pem" 2>&1)
 t_match "jpki verifier add refuses it before writing" "one certificate maps to one verifier" "$out"
+
+# --- no way around the rules ------------------------------------------------------------------------
+PERMISSIVE=1.2.840.113556.1.4.1413
+out=$(printf 'dn: uid=good1,%s\nchangetype: modify\nadd: mail\nmail: after@verifier.example\n-\nreplace: jpkiVerifierStatus\njpkiVerifierStatus: active\n' "$VB" |
+	as_operator ldapmodify -e "$PERMISSIVE" 2>&1)
+t_match "permissive modify (a value added twice) does not reopen a terminated verifier" "rule registry-terminated" "$out"
+t_eq "it stays terminated" terminated "$(status_of good1)"
+out=$(printf 'dn: uid=good1,%s\nchangetype: modify\ndelete: description\n-\nreplace: jpkiVerifierStatus\njpkiVerifierStatus: active\n' "$VB" |
+	as_operator ldapmodify -e "$PERMISSIVE" 2>&1)
+t_match "nor with a value deleted that is not there" "rule registry-terminated" "$out"
+out=$(printf 'dn: uid=good1,%s\nchangetype: modify\ndelete: description\n-\nreplace: jpkiVerifierStatus\njpkiVerifierStatus: active\n' "$VB" | modify)
+t_match "a modify that cannot apply gets the backend's own answer" "No such attribute" "$out"
+t_eq "still terminated" terminated "$(status_of good1)"
+sig_hash=$(cert_attrs signature | sed -n 's/^jpkiCertificateSHA256: //p')
+out=$(as_operator ldapmodrdn "uid=suspended,$VB" "jpkiCertificateSHA256=$sig_hash" 2>&1)
+t_match "a rename that adds another verifier's certificate hash is refused" "rule registry-(certificate|unique)" "$out"
+t_ok "the entry keeps its name" exists suspended
+out=$(as_operator ldapmodrdn "uid=suspended,$VB" "jpkiAllowedMethod=ftp" 2>&1)
+t_match "a rename that adds a method 'ftp' is refused" "rule registry-values: jpkiAllowedMethod 'ftp'" "$out"
+out=$(as_operator ldapmodrdn "uid=upper,$VB" "uid=upper2" 2>&1)
+t_eq "a plain rename within the registry passes" "" "$out"
+out=$(printf 'dn: uid=good1,%s\nchangetype: modify\nadd: jpkiVerifierStatus;lang-ja\njpkiVerifierStatus;lang-ja: terminated\n-\nreplace: jpkiVerifierStatus\njpkiVerifierStatus: active\n' "$VB" | modify)
+t_match "a tagged jpkiVerifierStatus;lang-ja is refused" "rule registry-values: jpkiVerifierStatus;lang-ja: the registry's attributes take no options" "$out"
+out=$(printf 'dn: uid=upper2,%s\nchangetype: modify\nadd: jpkiAgreementEnd;lang-ja\njpkiAgreementEnd;lang-ja: 20000101000000Z\n' "$VB" | modify)
+t_match "so is jpkiAgreementEnd;lang-ja" "rule registry-values: jpkiAgreementEnd;lang-ja" "$out"
+# A subtree moved in: its entries would enter unchecked.
+printf 'dn: ou=Batch,%s\nobjectClass: organizationalUnit\nou: Batch\n\n' "$REPO_CA_DN" > "$T/batch.ldif"
+entry batched active 20990101000000Z 20250101000000Z ftp </dev/null | sed "1s/,$VB/,ou=Batch,$REPO_CA_DN/" >> "$T/batch.ldif"
+instance_ldap "$DIR" ldapadd -f "$T/batch.ldif" >/dev/null 2>&1
+out=$(instance_ldap "$DIR" ldapmodrdn -s "$VB" "ou=Batch,$REPO_CA_DN" ou=Batch 2>&1)
+t_match "a subtree is not moved into the registry" "rule registry-values: .*has entries under it" "$out"
+printf 'dn: uid=upper2,%s\nchangetype: modify\nreplace: jpkiAllowedMethod\njpkiAllowedMethod: ocsp\njpkiAllowedMethod: ldap\n' "$VB" > "$T/assert.ldif"
+t_ok "a write with an assertion control is checked, not failed by it" \
+	as_operator ldapmodify -e 'assert=(uid=upper2)' -f "$T/assert.ldif"
 
 # --- the registry still works -------------------------------------------------------------------------
 t_eq "the signature verifier still reads" 1 "$(ldapsearch -x -H "$INSTANCE_URI" -D "uid=signature,$VB" -y "$DIR/secrets/verifier-signature.pw" \
