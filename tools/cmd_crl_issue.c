@@ -3,7 +3,6 @@
  * or written; every CRL is checked against the repository's own rules before it is written. */
 #include <limits.h>
 #include <openssl/pem.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +143,7 @@ typedef struct built {
 } built;
 
 static int build_one(const jpki_crl_params *p, const jpki_trust *t, const jpki_ledger *l,
-	const char *code, built *out, bool *warned, jpki_err *err)
+	const char *code, built *out, unsigned *warned, jpki_err *err)
 {
 	jpki_crl_policy pol;
 	jpki_verdict v;
@@ -154,17 +153,17 @@ static int build_one(const jpki_crl_params *p, const jpki_trust *t, const jpki_l
 		return -1;
 	/* The repository's rules as it applies them by default. Its validity and size limits are
 	 * settings (jpkirepo-max-validity, jpkirepo-max-size): beyond them the CRL is still
-	 * issued, with a warning, once, and checked against every other rule. */
+	 * issued, with a warning, once for each of the two, and checked against every other rule. */
 	jpki_crl_policy_default(&pol);
 	if (jpki_crl_check(out->der, out->len, p->dp_dn, p->kind, t, NULL, 0, p->this_update, &pol,
 		    NULL, NULL, &v) == 0)
 		return 0;
 	if (v.rule == JPKI_RULE_VALIDITY || v.rule == JPKI_RULE_SIZE) {
-		if (!*warned)
+		if (!(*warned & (1u << v.rule)))
 			fprintf(stderr, "jpki crl issue: warning: a repository with the default policy will "
-				"refuse the CRL for %s (%s) unless its jpkirepo-max-validity or "
-				"jpkirepo-max-size allows it\n", p->dp_dn, v.text);
-		*warned = true;
+				"refuse the CRL for %s (%s) unless its %s allows it\n", p->dp_dn, v.text,
+				v.rule == JPKI_RULE_VALIDITY ? "jpkirepo-max-validity" : "jpkirepo-max-size");
+		*warned |= 1u << v.rule;
 		pol.max_validity = LONG_MAX;
 		pol.max_size = SIZE_MAX;
 		if (jpki_crl_check(out->der, out->len, p->dp_dn, p->kind, t, NULL, 0, p->this_update,
@@ -189,7 +188,7 @@ int cmd_crl_issue(int argc, char **argv)
 	jpki_crl_params p;
 	jpki_err err;
 	int rc = EXIT_REFUSED;
-	bool warned = false;
+	unsigned warned = 0;	/* a bit per rule warned of */
 
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
