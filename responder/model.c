@@ -1,28 +1,18 @@
 #include "model.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void crls_free(model_crl *c, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(c[i].der);
-	free(c);
-}
 
 int model_set_ca(model *m, const char *uuid, model_crl *certs, size_t n)
 {
 	char *u = strdup(uuid);
 
 	if (u == NULL) {
-		crls_free(certs, n);
+		model_crls_free(certs, n);
 		return -1;
 	}
 	free(m->ca_uuid);
-	crls_free(m->cacerts, m->ncacerts);
+	model_crls_free(m->cacerts, m->ncacerts);
 	m->ca_uuid = u;
 	m->cacerts = certs;
 	m->ncacerts = n;
@@ -30,22 +20,17 @@ int model_set_ca(model *m, const char *uuid, model_crl *certs, size_t n)
 	return 0;
 }
 
-/* The SHA-256 of crls[nhashed..ncrls): computed once, so that a build tells an unchanged CRL
- * without checking it again. Left short on failure: those CRLs are then always checked. */
+/* crls[nhashed..ncrls) shared and hashed: done once, so that a build tells an unchanged CRL
+ * without checking it again, and a snapshot keeps the DER it accepted without a copy. Left
+ * short on failure: those CRLs are then always checked. */
 static void hash_crls(model_partition *p)
 {
-	unsigned char (*h)[32];
+	for (; p->nhashed < p->ncrls; p->nhashed++) {
+		model_crl *c = &p->crls[p->nhashed];
 
-	if (p->nhashed >= p->ncrls)
-		return;
-	h = realloc(p->crl_sha256, (p->ncrls + 1) * sizeof(*h));
-	if (h == NULL)
-		return;
-	p->crl_sha256 = h;
-	for (; p->nhashed < p->ncrls; p->nhashed++)
-		if (!EVP_Digest(p->crls[p->nhashed].der, p->crls[p->nhashed].len, h[p->nhashed], NULL,
-			    EVP_sha256(), NULL))
+		if ((c->ref = crl_der_new(c->der, c->len)) == NULL)
 			break;
+	}
 }
 
 void model_hash_crls(model *m)
@@ -62,13 +47,15 @@ int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *c
 	model_partition *p = NULL, *grown;
 	char *d = strdup(dn);	/* first: dn may be the partition's own */
 
+	for (i = 0; i < n; i++)
+		crls[i].ref = NULL;	/* plain DER until shared */
 	for (i = 0; i < m->nparts && p == NULL; i++)
 		if (strcmp(m->parts[i].uuid, uuid) == 0)
 			p = &m->parts[i];
 	if (p == NULL) {
 		grown = realloc(m->parts, (m->nparts + 1) * sizeof(*grown));
 		if (grown == NULL) {
-			crls_free(crls, n);
+			model_crls_free(crls, n);
 			free(d);
 			return -1;
 		}
@@ -77,7 +64,7 @@ int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *c
 		memset(p, 0, sizeof(*p));
 		p->uuid = strdup(uuid);
 	} else {
-		crls_free(p->crls, p->ncrls);
+		model_crls_free(p->crls, p->ncrls);
 		free(p->dn);
 	}
 	p->dn = d;
@@ -93,7 +80,7 @@ static void verifier_clear(model_verifier *v)
 {
 	free(v->dn);
 	free(v->cert_sha256);
-	crls_free(v->certs, v->ncertders);
+	model_crls_free(v->certs, v->ncertders);
 }
 
 int model_set_verifier(model *m, const model_verifier *v)
@@ -129,8 +116,7 @@ static void remove_partition(model *m, size_t i)
 {
 	free(m->parts[i].uuid);
 	free(m->parts[i].dn);
-	crls_free(m->parts[i].crls, m->parts[i].ncrls);
-	free(m->parts[i].crl_sha256);
+	model_crls_free(m->parts[i].crls, m->parts[i].ncrls);
 	m->parts[i] = m->parts[--m->nparts];
 }
 
@@ -148,7 +134,7 @@ void model_remove(model *m, const char *uuid)
 	if (m->ca_uuid != NULL && strcmp(m->ca_uuid, uuid) == 0) {
 		free(m->ca_uuid);
 		m->ca_uuid = NULL;
-		crls_free(m->cacerts, m->ncacerts);
+		model_crls_free(m->cacerts, m->ncacerts);
 		m->cacerts = NULL;
 		m->ncacerts = 0;
 		return;

@@ -5,7 +5,8 @@
 #define OCSPD_MODEL_H
 #include "snapshot.h"
 
-/* Takes ownership of the CRL/certificate arrays. */
+/* Takes ownership of the CRL/certificate arrays (the DER of each, malloc'd; a partition's
+ * CRLs are then shared with the snapshots that accept them, model_crl.ref). */
 int model_set_ca(model *m, const char *uuid, model_crl *certs, size_t n);
 int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *crls, size_t n);
 int model_set_verifier(model *m, const model_verifier *v);	/* copies v's strings, takes arrays */

@@ -27,19 +27,41 @@ typedef struct partition_times {
 	time_t this_update, next_update;
 } partition_times;
 
-/* Which CRL of one partition a key's entries came from: what the next build may take over
- * without checking that CRL again (snapshot_build_from). */
+/* One CRL's DER, shared by the model that received it and the snapshots that accepted it: a
+ * snapshot keeps answering from (and the state copy is written from) the CRL it accepted after
+ * the model has moved on to one it refuses. The count is atomic: snapshots are released by
+ * any thread. */
+typedef struct crl_der {
+	atomic_int refs;
+	unsigned char *der;	/* malloc'd; freed with the last reference */
+	size_t len;
+	unsigned char sha256[32];
+} crl_der;
+
+/* Takes der (malloc'd) over and hashes it; NULL (der untouched) on failure. */
+crl_der *crl_der_new(unsigned char *der, size_t len);
+crl_der *crl_der_ref(crl_der *d);
+void crl_der_unref(crl_der *d);
+
+/* What one key's entries came from in one partition: what the next build compares a new CRL
+ * of that key and partition with (rules (e) and (f), as the overlay compares with the stored
+ * one), still answers from when the new one is refused, and may take over without checking
+ * it again (snapshot_build_from). */
 typedef enum crl_source_state {
-	CRL_SOURCE_NONE,	/* no CRL of this key */
+	CRL_SOURCE_NONE,	/* no CRL of this key accepted */
 	CRL_SOURCE_INDEXED,	/* one CRL, whose entries are the key's with this partition */
-	CRL_SOURCE_LAPSED,	/* one CRL that passed every rule but the time ones: no entries */
-	CRL_SOURCE_MIXED,	/* several, or one of unknown hash: checked again next time */
+	CRL_SOURCE_LAPSED,	/* one that passes every rule but the time ones: no entries */
+	CRL_SOURCE_MIXED,	/* several: checked again next time */
 } crl_source_state;
 
 typedef struct crl_source {
-	unsigned char sha256[32];	/* of its DER */
-	time_t this_update, next_update;
+	unsigned char sha256[32];	/* of its DER (of the first one, MIXED) */
+	time_t this_update, next_update;	/* its times; MIXED: the latest thisUpdate */
 	crl_source_state state;
+	bool kept;			/* the previous snapshot's, in place of a refused CRL */
+	ASN1_INTEGER *number;		/* its cRLNumber; MIXED: the greatest */
+	crl_der **ders;			/* the accepted DER(s): what the state copy holds */
+	size_t nders;
 } crl_source;
 
 /* One CA key generation the responder serves. */
@@ -91,7 +113,8 @@ typedef struct snapshot {
 	char **part_dns;		/* the partition DNs in this snapshot's numbering */
 	size_t nparts;
 	jpki_crl_policy policy;		/* the CRLs were checked with */
-	size_t crls_checked, crls_reused;	/* by this build: jpki_crl_check calls; CRLs decided from prev */
+	size_t crls_checked, crls_reused;	/* by this build: CRLs checked; CRLs decided from prev */
+	size_t crls_kept;		/* of those, prev's looked at again in place of a refused one */
 	cert_hash *by_hash;		/* sorted by hash; one entry a hash, the first verifier's */
 	size_t nby_hash;
 	signer_cand *by_subject;	/* sorted by subject (X509_NAME_cmp), then registry order */
@@ -104,15 +127,15 @@ typedef struct snapshot {
 typedef struct model_crl {
 	unsigned char *der;
 	size_t len;
+	crl_der *ref;	/* a partition CRL's shared DER (der is ref->der); NULL elsewhere */
 } model_crl;
 
 typedef struct model_partition {
 	char *uuid, *dn;
 	model_crl *crls;
 	size_t ncrls;
-	/* SHA-256 of crls[0..nhashed)'s DER, made as they enter (model.c, which alone replaces
+	/* crls[0..nhashed) are shared and hashed as they enter (model.c, which alone replaces
 	 * crls); a CRL beyond nhashed is never taken over from the previous snapshot. */
-	unsigned char (*crl_sha256)[32];
 	size_t nhashed;
 	int seen;	/* during a full refresh */
 } model_partition;
@@ -138,15 +161,31 @@ typedef struct model {
 	int ca_seen;
 } model;
 
-/* Builds a snapshot: anchors from anchor_files extended by the model's CA certificates; every
- * partition CRL checked with the repository's rules (lib/crl_check; an invalid one is left
- * out and logged, never trusted); the index of each key's revoked serials. */
+/* Building a snapshot: anchors from anchor_files extended by the model's CA certificates;
+ * every partition CRL checked with the repository's rules (lib/crl_check; an invalid one is
+ * left out and logged, never trusted); the index of each key's revoked serials. A CRL that
+ * passes every rule but the time ones (expired, or from the future) is accepted without its
+ * entries (LAPSED): answers for its key wait for a current one (tryLater).
+ *
+ * A build has a history, prev (the snapshot before it), or none. With one, a new CRL of a
+ * partition is compared (rules (e), (f)) with the CRL(s) prev accepted of the same key for the
+ * partition of the same DN, their own DER excepted; and when a key is left without an accepted
+ * CRL there because one was refused (by any rule; a CRL naming no trusted key counts for every
+ * key), prev's CRL of that key is used again, as checked then: its entries and times, lapsing at
+ * its nextUpdate. A key whose CRL was removed, nothing refused, is not kept. prev is only read.
+ *
+ * snapshot_build: no history, every CRL judged alone, as at a start (from the state copy, which
+ * holds only accepted CRLs, or from slapd). */
 snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
 	unsigned long generation, time_t now);
-/* The same, taking over from prev (may be NULL) what has not changed: when prev was built
- * with the same CA keys and policy, a CRL it indexed for a partition of the same DN (same
- * SHA-256) is not checked again, only its times against now, and its entries are copied
- * from prev's index. The result equals snapshot_build()'s. prev is only read. */
+/* With prev as history (may be NULL), every CRL checked again: the reference the incremental
+ * build must equal. */
+snapshot *snapshot_build_full(const snapshot *prev, const model *m, STACK_OF(X509) *anchors,
+	const jpki_crl_policy *pol, unsigned long generation, time_t now);
+/* The same result, taking over from prev what has not changed: when prev was built with the
+ * same CA keys and policy, a CRL it indexed for a partition of the same DN (same SHA-256) is
+ * not checked again, only its times against now, and its entries are copied from prev's
+ * index. */
 snapshot *snapshot_build_from(const snapshot *prev, const model *m, STACK_OF(X509) *anchors,
 	const jpki_crl_policy *pol, unsigned long generation, time_t now);
 snapshot *snapshot_ref(snapshot *s);
@@ -170,6 +209,7 @@ const signer_cand *snapshot_signers_by_subject(const snapshot *s, const X509_NAM
 const signer_cand *snapshot_signers_by_subject_der(const snapshot *s, const unsigned char *der,
 	size_t len, size_t *n);
 
+void model_crls_free(model_crl *c, size_t n);
 void model_free(model *m);
 
 #endif

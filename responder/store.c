@@ -1,7 +1,8 @@
 /* File format (DIR/repository.state, replaced atomically): text lines
  *   jpki-ocspd-state 1
  *   ca UUID                      then "cacert UUID B64" lines
- *   partition UUID B64(DN)       then "crl UUID B64" lines
+ *   partition UUID B64(DN)       then "crl UUID B64" lines: the CRLs the snapshot accepted
+ *                                (kept in place of refused ones included), not the refused ones
  *   verifier UUID B64(DN) STATUS START END METHODS   then "vhash UUID HEX" and "vcert UUID B64"
  *   end
  * START/END are seconds since 1970 (or - when unreadable); METHODS the jpki_method bits. */
@@ -38,13 +39,20 @@ static void line(FILE *fp, const char *tag, const char *uuid, const unsigned cha
 	fputc('\n', fp);
 }
 
-int store_save(const char *dir, const model *m, char *err, size_t errlen)
+int store_save(const char *dir, const model *m, const snapshot *s, char *err, size_t errlen)
 {
 	char path[4096], tmp[4096];
 	size_t i, j, k;
 	FILE *fp;
 	int fd;
 
+	for (i = 0; i < m->nparts && s->nparts == m->nparts; i++)
+		if (strcmp(s->part_dns[i], m->parts[i].dn) != 0)
+			break;
+	if (s->nparts != m->nparts || i < m->nparts) {
+		snprintf(err, errlen, "%s: the snapshot was not built from the model; state copy not written", dir);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/repository.state", dir);
 	snprintf(tmp, sizeof(tmp), "%s/.repository.state.XXXXXX", dir);
 	fd = mkstemp(tmp);
@@ -62,8 +70,12 @@ int store_save(const char *dir, const model *m, char *err, size_t errlen)
 	}
 	for (i = 0; i < m->nparts; i++) {
 		line(fp, "partition", m->parts[i].uuid, (const unsigned char *)m->parts[i].dn, strlen(m->parts[i].dn));
-		for (j = 0; j < m->parts[i].ncrls; j++)
-			line(fp, "crl", m->parts[i].uuid, m->parts[i].crls[j].der, m->parts[i].crls[j].len);
+		for (k = 0; k < s->nkeys; k++) {
+			const crl_source *src = &s->keys[k].sources[i];
+
+			for (j = 0; j < src->nders; j++)
+				line(fp, "crl", m->parts[i].uuid, src->ders[j]->der, src->ders[j]->len);
+		}
 	}
 	for (i = 0; i < m->nverifiers; i++) {
 		const model_verifier *v = &m->verifiers[i];
@@ -127,6 +139,7 @@ static int push_der(model_crl **arr, size_t *n, const char *b64)
 	if ((g[*n].der = get_b64(b64, &len)) == NULL)
 		return -1;
 	g[*n].len = len;
+	g[*n].ref = NULL;
 	(*n)++;
 	return 0;
 }

@@ -220,7 +220,8 @@ static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
 
 /* A new snapshot from the model, published, and saved unless it came from the copy. What the
  * current one checked and indexed is taken over where unchanged: one partition's new CRL
- * costs that CRL, not all of them. */
+ * costs that CRL, not all of them. The copy holds what the snapshot accepted, not what it
+ * refused: a refused CRL is answered around (snapshot.h), also after a restart. */
 static void publish(int save)
 {
 	char err[512];
@@ -233,12 +234,13 @@ static void publish(int save)
 		ocspd_log(OCSPD_LOG_ERR, "cannot build a snapshot (out of memory); keeping the previous one");
 		return;
 	}
-	ocspd_log(OCSPD_LOG_DEBUG, "snapshot %lu: %zu CRL(s) checked, %zu taken over unchanged", s->generation,
-		s->crls_checked, s->crls_reused);
-	state_publish(s);
+	ocspd_log(OCSPD_LOG_DEBUG, "snapshot %lu: %zu CRL(s) checked, %zu taken over unchanged, %zu kept"
+		" for refused ones", s->generation, s->crls_checked, s->crls_reused, s->crls_kept);
+	state_publish(snapshot_ref(s));
 	dirty = 0;
-	if (save && cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, err, sizeof(err)) < 0)
+	if (save && cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, s, err, sizeof(err)) < 0)
 		ocspd_log(OCSPD_LOG_ERR, "%s", err);
+	snapshot_unref(s);
 }
 
 static void *run(void *arg)

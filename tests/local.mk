@@ -71,6 +71,14 @@ tests_unit_test_snapshot_incremental_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/r
 tests_unit_test_snapshot_incremental_CFLAGS = $(JPKI_UNIT_CFLAGS)
 tests_unit_test_snapshot_incremental_LDADD = $(JPKI_UNIT_LDADD)
 
+check_PROGRAMS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c responder/store.c responder/store.h \
+	responder/snapshot.c responder/snapshot.h responder/model.c responder/model.h \
+	tests/unit/fixture.c tests/unit/fixture.h tests/unit/cunit_main.h
+tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
+tests_unit_test_store_CFLAGS = $(JPKI_UNIT_CFLAGS)
+tests_unit_test_store_LDADD = $(JPKI_UNIT_LDADD)
+
 check_PROGRAMS += tests/unit/test_verifier
 tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c tests/unit/cunit_main.h
 tests_unit_test_verifier_CFLAGS = $(JPKI_UNIT_CFLAGS) $(LDAP_CFLAGS)

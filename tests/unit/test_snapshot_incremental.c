@@ -1,7 +1,12 @@
 /* Unit tests for the incremental snapshot build (responder/snapshot.c snapshot_build_from):
  * what it takes over from the previous snapshot must give what a full build of the same
- * model gives, entry for entry, time for time and message for message; and what changed,
- * only that, is checked again. */
+ * model with the same history gives (snapshot_build_full: every CRL checked again, against
+ * what prev accepted), entry for entry, time for time, record for record and message for
+ * message; and what changed, only that, is checked again. A build without history
+ * (snapshot_build) is no reference once a CRL has been refused: it judges each CRL alone, as
+ * at a first start, and would take a rollback.
+ * Also: a CRL refused against what the previous snapshot accepted of its key (rules (e), (f),
+ * or any other rule) leaves that one in use until its nextUpdate; a removed one does not. */
 #include "model.h"
 
 #include <CUnit/CUnit.h>
@@ -97,6 +102,7 @@ static void copy_value(model_crl *out, const unsigned char *der, size_t len)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out->der);
 	memcpy(out->der, der, len);
 	out->len = len;
+	out->ref = NULL;
 }
 
 /* Partition mp's CRLs again, but for number drop (none: SIZE_MAX), with a slot to spare. */
@@ -112,8 +118,10 @@ static model_crl *copy_crls(const model_partition *mp, size_t drop, size_t *n)
 	return c;
 }
 
-/* A CRL for the partition dn, signed by the key of slot, with n revocations from the pool. */
-static void make_crl(model_crl *out, int slot, const char *dn, time_t tu, time_t nu, size_t n, unsigned *seed)
+/* A CRL for the partition dn naming ca_cert's CA and key, signed by key (ca_cert's own for a
+ * good one), numbered number, with n revocations from the pool. */
+static void issue(model_crl *out, X509 *ca_cert, EVP_PKEY *key, const char *dn, time_t tu, time_t nu, size_t n,
+	unsigned *seed, long number)
 {
 	jpki_revocation *revs = calloc(n + 1, sizeof(*revs));
 	fx_crl_spec spec;
@@ -127,12 +135,12 @@ static void make_crl(model_crl *out, int slot, const char *dn, time_t tu, time_t
 		fx_rev(&revs[i], hex, FX_NOW - 86400 - (time_t)(rnd(seed) % 86400), 1 + (int)(rnd(seed) % 5), NULL);
 	}
 	fx_crl_spec_default(&spec);
-	spec.ca_cert = fx_ca_cert(slot);
-	spec.key = fx_key(slot);
+	spec.ca_cert = ca_cert;
+	spec.key = key;
 	spec.dp_dn = dn;
 	spec.this_update = tu;
 	spec.next_update = nu;
-	spec.number = crl_number++;
+	spec.number = number;
 	spec.revs = revs;
 	spec.n = n;
 	CU_ASSERT_FATAL(fx_crl_issue(&spec, &der, &len) == 0);
@@ -140,6 +148,12 @@ static void make_crl(model_crl *out, int slot, const char *dn, time_t tu, time_t
 	OPENSSL_free(der);
 	fx_revs_free(revs, n);
 	free(revs);
+}
+
+/* The same, good, of the key of slot, numbered after every CRL made before. */
+static void make_crl(model_crl *out, int slot, const char *dn, time_t tu, time_t nu, size_t n, unsigned *seed)
+{
+	issue(out, fx_ca_cert(slot), fx_key(slot), dn, tu, nu, n, seed, crl_number++);
 }
 
 static void set_ca(model *m, int with_gen2)
@@ -218,6 +232,21 @@ static int same(const snapshot *a, const snapshot *b)
 		DIFF(x->all_current_at_build != y->all_current_at_build || x->oldest_this != y->oldest_this ||
 			     x->earliest_next != y->earliest_next,
 			"key %zu summary", i);
+		/* what the next build compares with, keeps and the state copy holds */
+		for (p = 0; p < x->nparts; p++) {
+			const crl_source *u = &x->sources[p], *v = &y->sources[p];
+
+			DIFF(u->state != v->state || u->kept != v->kept || u->nders != v->nders,
+				"key %zu partition %zu record", i, p);
+			if (u->state == CRL_SOURCE_NONE)
+				continue;
+			DIFF(ASN1_INTEGER_cmp(u->number, v->number) != 0 || u->this_update != v->this_update ||
+				     u->next_update != v->next_update || memcmp(u->sha256, v->sha256, 32) != 0,
+				"key %zu partition %zu recorded CRL", i, p);
+			for (c = 0; c < u->nders; c++)
+				DIFF(memcmp(u->ders[c]->sha256, v->ders[c]->sha256, 32) != 0,
+					"key %zu partition %zu recorded DER %zu", i, p, c);
+		}
 	}
 	DIFF(a->nverifiers != b->nverifiers || a->nby_hash != b->nby_hash || a->nby_subject != b->nby_subject,
 		"registry sizes");
@@ -266,8 +295,8 @@ static int sorted_and_found(const snapshot *s)
 	return 1;
 }
 
-/* One build each way at now: the same snapshot and the same messages. Returns the
- * incremental one (the next prev); *full_checks: what the full build checked. */
+/* One build each way at now, with prev as history: the same snapshot and the same messages.
+ * Returns the incremental one (the next prev); *full_checks: what the full build checked. */
 static snapshot *both(const snapshot *prev, const model *m, const jpki_crl_policy *pol, time_t now,
 	size_t *full_checks)
 {
@@ -280,13 +309,15 @@ static snapshot *both(const snapshot *prev, const model *m, const jpki_crl_polic
 	memcpy(inc_log, logbuf, loglen + 1);
 	loglen = 0;
 	logbuf[0] = '\0';
-	full = snapshot_build(m, anchors, pol, 2, now);
+	full = snapshot_build_full(prev, m, anchors, pol, 2, now);
 	CU_ASSERT_FATAL(inc != NULL && full != NULL);
 	CU_ASSERT_TRUE_FATAL(same(inc, full));
 	CU_ASSERT_STRING_EQUAL(inc_log, logbuf);
 	CU_ASSERT_TRUE(sorted_and_found(inc));
-	CU_ASSERT_EQUAL(inc->crls_checked + inc->crls_reused, model_crls(m));
-	CU_ASSERT_EQUAL(full->crls_checked, model_crls(m));
+	/* every CRL of the model decided once, and each of prev's looked at again */
+	CU_ASSERT_EQUAL(inc->crls_kept, full->crls_kept);
+	CU_ASSERT_EQUAL(inc->crls_checked + inc->crls_reused, model_crls(m) + inc->crls_kept);
+	CU_ASSERT_EQUAL(full->crls_checked, model_crls(m) + full->crls_kept);
 	CU_ASSERT_EQUAL(full->crls_reused, 0);
 	if (full_checks != NULL)
 		*full_checks = full->crls_checked;
@@ -604,8 +635,8 @@ static void test_registry_shared(void)
 	model_free(&m);
 }
 
-/* Random sequences of changes, the clock moving (now and then back), both keys: after each,
- * the incremental build equals the full one. */
+/* Random sequences of changes, the clock moving (now and then back), both keys, rollbacks and
+ * bad signatures among them: after each, the incremental build equals the full one. */
 static void run_sequence(unsigned seed, int steps)
 {
 	model m = { 0 };
@@ -613,7 +644,7 @@ static void run_sequence(unsigned seed, int steps)
 	snapshot *prev = NULL, *s;
 	time_t now = FX_NOW;
 	unsigned next_part = 0, i;
-	size_t reused = 0, checked = 0, full_checked = 0, full;
+	size_t reused = 0, checked = 0, full_checked = 0, full, kept = 0;
 	unsigned seed0 = seed;
 	int step;
 
@@ -622,7 +653,7 @@ static void run_sequence(unsigned seed, int steps)
 	for (i = 0; i < 6; i++, next_part++)
 		set_part(&m, next_part, 5 + rnd(&seed) % 30, (int)(rnd(&seed) % 2), now - FX_HOUR, &seed);
 	for (step = 0; step < steps; step++) {
-		unsigned op = rnd(&seed) % 8;
+		unsigned op = rnd(&seed) % 10;
 		size_t p = m.nparts > 0 ? rnd(&seed) % m.nparts : 0;
 		time_t tu = now - (time_t)(rnd(&seed) % (2 * FX_HOUR));
 
@@ -630,19 +661,23 @@ static void run_sequence(unsigned seed, int steps)
 			tu = now + 2 * FX_HOUR;	/* from the future: refused until it is not */
 		switch (op) {
 		case 0:
-		case 1: {	/* one CRL of a partition replaced: the others kept as they are */
+		case 1:		/* one CRL of a partition replaced: the others kept as they are */
+		case 8:		/* … by a rollback: a lower cRLNumber */
+		case 9: {	/* … by one whose signature is not its key's */
 			model_partition *mp = m.nparts > 0 ? &m.parts[p] : NULL;
 			model_crl *c;
 			size_t n, j;
+			int slot;
 
 			if (mp == NULL)
 				break;
 			c = copy_crls(mp, SIZE_MAX, &n);
 			n += n == 0;	/* the spare slot */
 			j = rnd(&seed) % n;
+			slot = j == 0 ? FX_GEN1 : FX_GEN2;
 			free(c[j].der);
-			make_crl(&c[j], j == 0 ? FX_GEN1 : FX_GEN2, mp->dn, tu, tu + 72 * FX_HOUR, rnd(&seed) % 40,
-				&seed);
+			issue(&c[j], fx_ca_cert(slot), fx_key(op == 9 ? FX_ROGUE : slot), mp->dn, tu, tu + 72 * FX_HOUR,
+				rnd(&seed) % 40, &seed, op == 8 ? 1 + (long)(rnd(&seed) % 50) : crl_number++);
 			CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, mp->uuid, mp->dn, c, n), 0);
 			break;
 		}
@@ -685,14 +720,16 @@ static void run_sequence(unsigned seed, int steps)
 		s = both(prev, &m, &pol, now, &full);
 		checked += s->crls_checked;
 		reused += s->crls_reused;
+		kept += s->crls_kept;
 		full_checked += full;
 		next(&prev, s);
 	}
-	/* most CRLs were taken over, not checked again */
+	/* most CRLs were taken over, not checked again; refused ones had some kept */
 	CU_ASSERT_TRUE(reused > checked);
 	CU_ASSERT_TRUE(checked < full_checked / 2);
-	printf(" [seed %u: %zu CRLs checked, %zu taken over; full builds checked %zu] ", seed0, checked, reused,
-		full_checked);
+	CU_ASSERT_TRUE(kept > 0);
+	printf(" [seed %u: %zu CRLs checked, %zu taken over (%zu kept for refused ones); full builds checked %zu] ",
+		seed0, checked, reused, kept, full_checked);
 	where[0] = '\0';
 	snapshot_unref(prev);
 	model_free(&m);
@@ -736,6 +773,335 @@ static void test_shared_serials(void)
 	model_free(&m);
 }
 
+/* Key k of a and b serve the same: entries, times, summary. */
+static int same_key(const snapshot *a, const snapshot *b, size_t k)
+{
+	const served_key *x = &a->keys[k], *y = &b->keys[k];
+
+	return x->nentries == y->nentries && x->nparts == y->nparts &&
+	       (x->nentries == 0 || memcmp(x->entries, y->entries, x->nentries * sizeof(*x->entries)) == 0) &&
+	       memcmp(x->parts, y->parts, x->nparts * sizeof(*x->parts)) == 0 &&
+	       x->all_current_at_build == y->all_current_at_build && x->oldest_this == y->oldest_this &&
+	       x->earliest_next == y->earliest_next;
+}
+
+static long recorded_number(const crl_source *src)
+{
+	return src->number != NULL ? ASN1_INTEGER_get(src->number) : -1;
+}
+
+/* Partition uuid/dn now holds this one CRL. */
+static void put1(model *m, const char *uuid, const char *dn, X509 *ca_cert, EVP_PKEY *key, time_t tu, time_t nu,
+	size_t n, unsigned seed, long number)
+{
+	model_crl *c = calloc(1, sizeof(*c));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	issue(c, ca_cert, key, dn, tu, nu, n, &seed, number);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(m, uuid, dn, c, 1), 0);
+}
+
+/* A rollback (lower cRLNumber; then a higher one with an older thisUpdate), each without the
+ * last revocation: refused against what prev accepted, that one still used, and a later good
+ * CRL taken. */
+static void test_rollback_refused(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev, *alone;
+	unsigned seed = 23;
+	char dn[96];
+
+	jpki_crl_policy_default(&pol);
+	set_ca(&m, 0);
+	part_dn(dn, sizeof(dn), 0);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 5, 100);
+	set_part(&m, 1, 10, 0, FX_NOW - FX_HOUR, &seed);
+	prev = both(NULL, &m, &pol, FX_NOW, NULL);
+	CU_ASSERT_EQUAL(recorded_number(&prev->keys[0].sources[0]), 100);
+
+	/* cRLNumber 99, later thisUpdate: rule (e) */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 5, 99);
+	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
+	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 100);
+	CU_ASSERT_EQUAL(s->crls_checked, 1);	/* the new one; the kept one and p1 taken over */
+	CU_ASSERT_EQUAL(s->crls_kept, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "CRL 1 of CN=120000,OU=CRL Distribution Points,OU=Chiba-ken,O=JPKI,C=JP "
+					      "not used: rule (e) crl-number: cRLNumber 99 is not greater than the "
+					      "stored 100"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "; the previous cRLNumber 100 of CA key "));
+	/* judged alone (a first start), it would be used: one revocation fewer */
+	alone = snapshot_build(&m, anchors, &pol, 3, FX_NOW + 60);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(alone);
+	CU_ASSERT_EQUAL(alone->keys[0].nentries + 1, prev->keys[0].nentries);
+	snapshot_unref(alone);
+	next(&prev, s);
+
+	/* cRLNumber 101, thisUpdate before the kept one's: rule (f), against the kept one */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 2 * FX_HOUR, FX_NOW + 70 * FX_HOUR, 19, 5,
+		101);
+	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "not used: rule (f) this-update: thisUpdate "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "; the previous cRLNumber 100 of CA key "));
+	next(&prev, s);
+	/* nothing changes: the refused one checked again, refused again, logged again */
+	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	CU_ASSERT_EQUAL(s->crls_checked, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (f) this-update"));
+	next(&prev, s);
+
+	/* a newer one: taken, without the revocation */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 5, 102);
+	s = both(prev, &m, &pol, FX_NOW + 240, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries + 1, prev->keys[0].nentries);
+	CU_ASSERT_FALSE(s->keys[0].sources[0].kept);
+	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 102);
+	CU_ASSERT_EQUAL(s->crls_kept, 0);
+	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
+	next(&prev, s);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
+/* Partition 0 with a gen1 and a gen2 CRL, as prev accepted them. */
+static snapshot *two_keys(model *m, jpki_crl_policy *pol, char dn[96])
+{
+	model_crl *c = calloc(2, sizeof(*c));
+	unsigned seed = 29;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	jpki_crl_policy_default(pol);
+	set_ca(m, 1);
+	part_dn(dn, 96, 0);
+	issue(&c[0], fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), dn, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, &seed, 200);
+	issue(&c[1], fx_ca_cert(FX_GEN2), fx_key(FX_GEN2), dn, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 10, &seed, 200);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(m, "p0", dn, c, 2), 0);
+	return both(NULL, m, pol, FX_NOW, NULL);
+}
+
+/* Partition 0 holds a copy of good, and bad. */
+static void with_bad(model *m, const char *dn, const model_crl *good, const model_crl *bad)
+{
+	model_crl *c = calloc(2, sizeof(*c));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	copy_value(&c[0], good->der, good->len);
+	copy_value(&c[1], bad->der, bad->len);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(m, "p0", dn, c, 2), 0);
+}
+
+/* A CRL refused by its signature: the one it claims to replace is kept (the key it names in
+ * its authorityKeyIdentifier; every key left without a CRL when it names none trusted, as does
+ * a value that is no CRL at all). */
+static void test_bad_signature_kept(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev;
+	char dn[96];
+	unsigned seed = 31;
+	model_crl bad;
+	X509_NAME *other = NULL;
+	X509 *other_ca;
+	static const unsigned char junk[] = "not a CRL";
+
+	prev = two_keys(&m, &pol, dn);
+	/* naming gen1's key, signed by another: rule (b); gen1's kept, gen2's as it was */
+	issue(&bad, fx_ca_cert(FX_GEN1), fx_key(FX_ROGUE), dn, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, &seed, 201);
+	with_bad(&m, dn, &m.parts[0].crls[1], &bad);
+	free(bad.der);
+	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
+	CU_ASSERT_FALSE(s->keys[1].sources[0].kept);
+	CU_ASSERT_TRUE(s->keys[0].all_current_at_build);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "CRL 2 of CN=120000,OU=CRL Distribution Points,OU=Chiba-ken,O=JPKI,C=JP "
+					      "not used: rule (b) signature"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "; the previous cRLNumber 200 of CA key "));
+	next(&prev, s);
+
+	/* gen2's replaced by another CA's CRL: it names no trusted key, so gen2's is kept */
+	other = fx_name("C", "JP", "O", "JPKI", "OU", "Bridge CA", NULL);
+	other_ca = fx_cert(other, fx_key(FX_OTHER), other, fx_key(FX_OTHER), 1, 7);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other_ca);
+	issue(&bad, other_ca, fx_key(FX_OTHER), dn, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, &seed, 202);
+	{
+		/* gen1's back as prev accepted (kept) it: the model holds the bad one */
+		const crl_der *g1 = prev->keys[0].sources[0].ders[0];
+		model_crl good = { g1->der, g1->len, NULL };
+
+		with_bad(&m, dn, &good, &bad);
+	}
+	free(bad.der);
+	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	CU_ASSERT_FALSE(s->keys[0].sources[0].kept);	/* its own CRL is back */
+	CU_ASSERT_TRUE(s->keys[1].sources[0].kept);
+	next(&prev, s);
+
+	/* a value that is no CRL, alone: both kept */
+	{
+		model_crl *c = calloc(1, sizeof(*c));
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		copy_value(c, junk, sizeof(junk));
+		CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0", dn, c, 1), 0);
+	}
+	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept && s->keys[1].sources[0].kept);
+	CU_ASSERT_EQUAL(s->crls_kept, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (a) format"));
+	next(&prev, s);
+	X509_free(other_ca);
+	X509_NAME_free(other);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
+/* A key's CRL removed from the partition, nothing refused: not kept (the overlay lets the
+ * publisher remove it). Nor are a removed partition's. */
+static void test_removed_not_kept(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev;
+	char dn[96];
+	model_crl *c = calloc(1, sizeof(*c));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	prev = two_keys(&m, &pol, dn);
+	copy_value(c, m.parts[0].crls[0].der, m.parts[0].crls[0].len);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0", dn, c, 1), 0);
+	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	CU_ASSERT_EQUAL(s->keys[1].nentries, 0);
+	CU_ASSERT_EQUAL(s->keys[1].sources[0].state, CRL_SOURCE_NONE);
+	CU_ASSERT_FALSE(s->keys[1].all_current_at_build);
+	CU_ASSERT_EQUAL(s->crls_kept, 0);
+	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
+	next(&prev, s);
+	/* and does not come back when a later CRL of the other key is refused */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 0, 1, 150);
+	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
+	CU_ASSERT_EQUAL(s->keys[1].sources[0].state, CRL_SOURCE_NONE);
+	next(&prev, s);
+	model_remove(&m, "p0");
+	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	CU_ASSERT_EQUAL(s->nparts, 0);
+	CU_ASSERT_EQUAL(s->keys[0].nentries + s->keys[1].nentries, 0);
+	next(&prev, s);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
+/* The kept CRL is bound by its own nextUpdate: past it, no entries and not current (tryLater),
+ * yet still what a new CRL is compared with; a good one then takes its place. */
+static void test_kept_lapses(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev;
+	const crl_source *src;
+	char dn[96];
+
+	jpki_crl_policy_default(&pol);
+	set_ca(&m, 0);
+	part_dn(dn, sizeof(dn), 0);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 70 * FX_HOUR, FX_NOW + 2 * FX_HOUR, 20, 3,
+		300);
+	prev = both(NULL, &m, &pol, FX_NOW, NULL);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 0, 3, 299);
+	s = both(prev, &m, &pol, FX_NOW + FX_HOUR, NULL);
+	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	CU_ASSERT_TRUE(served_key_current(&s->keys[0], FX_NOW + FX_HOUR));
+	CU_ASSERT_FALSE(served_key_current(&s->keys[0], FX_NOW + 2 * FX_HOUR));
+	next(&prev, s);
+
+	/* past its nextUpdate, the rollback still there */
+	s = both(prev, &m, &pol, FX_NOW + 3 * FX_HOUR, NULL);
+	src = &s->keys[0].sources[0];
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
+	CU_ASSERT_EQUAL(s->keys[0].parts[0].next_update, 0);
+	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
+	CU_ASSERT_TRUE(src->kept);
+	CU_ASSERT_EQUAL(src->state, CRL_SOURCE_LAPSED);
+	CU_ASSERT_EQUAL(recorded_number(src), 300);
+	CU_ASSERT_EQUAL(s->crls_checked, 1);	/* the rollback; the kept one decided from its times */
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "the previous CRL of CN=120000,OU=CRL Distribution Points,OU=Chiba-ken,"
+					      "O=JPKI,C=JP not used: rule (g) validity: the CRL expired at "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (e) crl-number"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, ", not current)"));
+	next(&prev, s);
+	/* another rollback, valid: still refused against the lapsed one */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 2 * FX_HOUR, FX_NOW + 74 * FX_HOUR, 0, 3,
+		298);
+	s = both(prev, &m, &pol, FX_NOW + 4 * FX_HOUR, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
+	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
+	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 300);
+	next(&prev, s);
+	/* a good one */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 4 * FX_HOUR, FX_NOW + 76 * FX_HOUR, 5, 3,
+		301);
+	s = both(prev, &m, &pol, FX_NOW + 5 * FX_HOUR, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 5);
+	CU_ASSERT_TRUE(s->keys[0].all_current_at_build);
+	CU_ASSERT_FALSE(s->keys[0].sources[0].kept);
+	next(&prev, s);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
+/* A CRL that passes every rule but the time ones is accepted without its entries: a newer one
+ * already past its nextUpdate replaces the previous (tryLater: its revocations may be new), and
+ * is what a later one is compared with, also in a build without history (a start from the state
+ * copy, whose CRL may have expired since it was saved). */
+static void test_lapsed_replaces(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev;
+	char dn[96];
+
+	jpki_crl_policy_default(&pol);
+	set_ca(&m, 0);
+	part_dn(dn, sizeof(dn), 0);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 3, 400);
+	prev = both(NULL, &m, &pol, FX_NOW, NULL);
+	/* newer, valid an hour, two hours ago */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 30 * 60, FX_NOW + 30 * 60, 21, 3, 401);
+	s = both(prev, &m, &pol, FX_NOW + 2 * FX_HOUR, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
+	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_LAPSED);
+	CU_ASSERT_FALSE(s->keys[0].sources[0].kept);
+	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 401);
+	CU_ASSERT_EQUAL(s->crls_kept, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (g) validity: the CRL expired at "));
+	next(&prev, s);
+	snapshot_unref(prev);
+
+	/* a start with no history, the only CRL expired: still the one compared with */
+	prev = both(NULL, &m, &pol, FX_NOW + 2 * FX_HOUR, NULL);
+	CU_ASSERT_EQUAL(prev->keys[0].sources[0].state, CRL_SOURCE_LAPSED);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + FX_HOUR, FX_NOW + 73 * FX_HOUR, 10, 3, 400);
+	s = both(prev, &m, &pol, FX_NOW + 2 * FX_HOUR, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (e) crl-number: cRLNumber 400 is not greater than the stored 401"));
+	next(&prev, s);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -750,6 +1116,11 @@ int main(void)
 	    !CU_add_test(s, "two CRLs of one key, a CRL without its hash", test_not_taken_over) ||
 	    !CU_add_test(s, "verifier certificates shared", test_registry_shared) ||
 	    !CU_add_test(s, "one serial in several partitions, renumbered", test_shared_serials) ||
+	    !CU_add_test(s, "a rollback refused, the previous CRL kept", test_rollback_refused) ||
+	    !CU_add_test(s, "a bad signature: the previous CRL kept", test_bad_signature_kept) ||
+	    !CU_add_test(s, "a removed CRL is not kept", test_removed_not_kept) ||
+	    !CU_add_test(s, "a kept CRL lapses at its nextUpdate", test_kept_lapses) ||
+	    !CU_add_test(s, "a newer CRL past its nextUpdate replaces the previous", test_lapsed_replaces) ||
 	    !CU_add_test(s, "random changes: incremental equals full", test_random_sequences)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();

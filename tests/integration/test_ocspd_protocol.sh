@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# jpki-ocspd, the protocol details test_ocspd.sh leaves out:
+#  - nonces (RFC 8954): 1 and 32 octets echoed byte for byte; 0 and 33 octets (also a bare,
+#    unwrapped 33-octet value) malformedRequest, and recorded with the rule;
+#  - CertID hash algorithms: SHA-1, SHA-256, SHA-384 and SHA-512 answered with the right status
+#    for both key generations; a CertID whose issuerNameHash matches and issuerKeyHash does not
+#    (and the reverse, and hashes of the wrong length) is unknown, for every digest code path;
+#  - signed requests carrying extra certificates (-sign_other, also beyond 4 KB) still answered
+#    and authorized; an unregistered or suspended signer carrying a registered verifier's
+#    certificate refused unauthorized;
+#  - audit-group-wait end to end: --check, a responder started with the largest value (1000 ms)
+#    from its configuration file answers and records every request (each CertID once, chain
+#    verified), cached answers are not held; bad values refuse the start (exit 2) or the
+#    SIGHUP reload, naming the setting;
+#  - the responder's own CRL checks: CRLs the overlay refuses (rules (b), (e), (f), (g), (h)),
+#    written through a slapd on the same database without the overlay, are refused by the
+#    responder with the rule logged, never answered from, and the last good data keeps being
+#    answered, also from the state copy after a restart.
+# Requests with crafted DER (nonces, CertIDs) are built with openssl asn1parse -genconf and
+# signed by a registered verifier with openssl ocsp -reqin.
+set -u
+. "$(dirname "$0")/../lib/repo_env.sh"
+V=$PKI/verifiers
+JPKI=$JPKI_BUILDDIR/tools/jpki
+OCSPD=$JPKI_BUILDDIR/responder/jpki-ocspd
+BADCRL=$JPKI_BUILDDIR/tests/tools/jpki-badcrl
+A=$DIR/audit
+P1="cn=121002,ou=CRL Distribution Points,$REPO_CA_DN"
+
+# Explicit cRLNumbers, so that a rollback below is one by the overlay's rule (e).
+repo_init "$DIR" "$PKI" || { t_fail "repository starts"; t_done; exit 1; }
+repo_publish_ca "$DIR" "$PKI" >/dev/null
+repo_issue "$DIR" "$PKI" gen1 "$T/g1" --crl-number 100 >/dev/null
+repo_issue "$DIR" "$PKI" gen2 "$T/g2" --crl-number 100 >/dev/null
+repo_publish "$DIR" publisher "$T/g1" "$T/g2" >/dev/null
+repo_add_verifiers "$DIR" "$PKI" || t_fail "verifiers registered"
+t_cleanup_add "repo_ocspd_stop '$DIR'"
+t_ok "jpki-ocspd starts and follows the repository" repo_ocspd_start "$DIR" "$PKI"
+URL=$(repo_ocspd_url "$DIR")
+
+# Partition 121002 holds, per generation, good and revoked certificates.
+good1=$PKI/users/good/gen1-121002-0001.pem
+rev1=$PKI/users/revoked/affiliationChanged/gen1-121002-0003.pem
+good2=$PKI/users/good/gen2-121002-0001.pem
+rev2=$PKI/users/revoked/keyCompromise/gen2-121002-0003.pem
+for f in "$good1" "$rev1" "$good2" "$rev2"; do
+	[ -f "$f" ] || { t_fail "test PKI has $f"; t_done; exit 1; }
+done
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+
+# ask WHO openssl-ocsp-args…: WHO is a verifier name (signs the request) or "-" (unsigned).
+# The answer is printed with -resp_text.
+ask() {
+	local who=$1
+	shift
+	if [ "$who" = - ]; then
+		openssl ocsp -url "$URL" -resp_text "$@" 2>&1
+	else
+		openssl ocsp -url "$URL" -resp_text -signer "$V/$who.pem" -signkey "$V/$who.key" "$@" 2>&1
+	fi
+}
+# verdict: openssl ocsp -resp_text output on stdin → the responseStatus when not successful
+# (malformedRequest, tryLater, unauthorized…), else each Cert Status in order, a revocation
+# reason after a slash ("good revoked/keyCompromise"). Empty when there is no answer at all.
+verdict() {
+	awk '
+		/Responder Error: / { e = $3
+			if (e == "malformedrequest") e = "malformedRequest"; else if (e == "internalerror") e = "internalError"
+			else if (e == "trylater") e = "tryLater"; else if (e == "sigrequired") e = "sigRequired"
+			print e; done = 1; exit }
+		/^ *Cert Status: / { out = out (out == "" ? "" : " ") $3 }
+		/^ *Revocation Reason: / { out = out "/" $3 }
+		END { if (!done) print out }'
+}
+# status WHO ISSUER-GEN CERT: the verdict on one certificate.
+status() { ask "$1" -issuer "$PKI/ca/$2.pem" -cert "$3" -noverify | verdict; }
+last_ocspd() { "$JPKI" audit show --dir "$A" --component ocspd --json | tail -1; }
+
+# --- crafted requests ------------------------------------------------------------------------------
+# certid_hashes ALG ISSUER: "NAMEHASH KEYHASH" (hex) of that issuer with that digest, as
+# openssl computes them for a CertID.
+certid_hashes() {
+	openssl ocsp "-$1" -issuer "$2" -serial 0x1 -no_nonce -reqout "$T/h.der" >/dev/null 2>&1
+	openssl asn1parse -inform DER -in "$T/h.der" | sed -n 's/.*OCTET STRING *\[HEX DUMP\]://p' | tr '\n' ' '
+}
+# mkreq OUT ALG NAMEHASH KEYHASH SERIAL [NONCE-EXTNVALUE-HEX]: an unsigned OCSPRequest with one
+# CertID and, when given, a nonce extension whose extnValue holds exactly those bytes
+# ("EMPTY" for none at all).
+mkreq() {
+	local out=$1 alg=$2 nh=$3 kh=$4 serial=$5 nonce=${6-}
+	{
+		printf 'asn1=SEQUENCE:req\n[req]\ntbs=SEQUENCE:tbs\n[tbs]\nlist=SEQUENCE:list\n'
+		[ -z "$nonce" ] || printf 'exts=EXPLICIT:2,SEQUENCE:exts\n'
+		printf '[list]\none=SEQUENCE:one\n[one]\ncertid=SEQUENCE:certid\n'
+		printf '[certid]\nalg=SEQUENCE:alg\nnh=FORMAT:HEX,OCTETSTRING:%s\nkh=FORMAT:HEX,OCTETSTRING:%s\nserial=INTEGER:0x%s\n' \
+			"$nh" "$kh" "$serial"
+		printf '[alg]\noid=OID:%s\nnull=NULL\n' "$alg"
+		printf '[exts]\nnonce=SEQUENCE:nonce\n[nonce]\noid=OID:1.3.6.1.5.5.7.48.1.2\n'
+		if [ "$nonce" = EMPTY ]; then
+			printf 'val=OCTETSTRING:\n'
+		else
+			printf 'val=FORMAT:HEX,OCTETSTRING:%s\n' "$nonce"
+		fi
+	} > "$out.cnf"
+	openssl asn1parse -genconf "$out.cnf" -out "$out" -noout >/dev/null 2>&1
+}
+# crafted WHO REQ [openssl-ocsp-args…]: REQ signed by verifier WHO (no nonce added), sent.
+crafted() {
+	local who=$1 req=$2
+	shift 2
+	openssl ocsp -reqin "$req" -no_nonce -signer "$V/$who.pem" -signkey "$V/$who.key" -url "$URL" \
+		-resp_text "$@" 2>&1
+}
+hexbytes() { head -c "$1" /dev/urandom | od -An -tx1 -v | tr -d ' \n' | tr a-f A-F; }
+# The inner OCTET STRING of a nonce of N octets (N < 128), as hex.
+wrapped() { printf '04%02X%s' "$1" "$2"; }
+# The nonce extension's value in an answer, as hex.
+answer_nonce() { awk '/OCSP Nonce:/ { getline; gsub(/[ \t]/, ""); print; exit }'; }
+
+# --- 1. nonces (RFC 8954) ------------------------------------------------------------------------
+read -r NH1 KH1 <<<"$(certid_hashes sha1 "$PKI/ca/gen1.pem")"
+S_GOOD1=$(serial_of "$good1")
+for n in 1 32; do
+	nonce=$(wrapped "$n" "$(hexbytes "$n")")
+	mkreq "$T/n$n.der" sha1 "$NH1" "$KH1" "$S_GOOD1" "$nonce"
+	out=$(crafted signature "$T/n$n.der" -CAfile "$PKI/ca/gen1.pem")
+	t_eq "a nonce of $n octet(s): answered good" good "$(verdict <<<"$out")"
+	t_eq "a nonce of $n octet(s): echoed byte for byte" "$nonce" "$(answer_nonce <<<"$out")"
+	t_not "a nonce of $n octet(s): openssl finds no nonce error" grep -qiE "nonce verify error|no nonce" <<<"$out"
+done
+for n in 0 33; do
+	mkreq "$T/n$n.der" sha1 "$NH1" "$KH1" "$S_GOOD1" "$(wrapped "$n" "$(hexbytes "$n")")"
+	t_eq "a nonce of $n octets: malformedRequest" malformedRequest "$(crafted signature "$T/n$n.der" | verdict)"
+done
+t_match "its audit record names RFC 8954" \
+	'"result":"malformedRequest: RFC 8954: a nonce of 1 to 32 octets"' "$(last_ocspd)"
+# Bytes that do not parse as an OCTET STRING are taken as a bare nonce: the same bounds hold.
+mkreq "$T/bare33.der" sha1 "$NH1" "$KH1" "$S_GOOD1" "$(printf 'AA%.0s' $(seq 1 33))"
+t_eq "a bare (unwrapped) nonce of 33 octets: malformedRequest" malformedRequest \
+	"$(crafted signature "$T/bare33.der" | verdict)"
+mkreq "$T/bare32.der" sha1 "$NH1" "$KH1" "$S_GOOD1" "$(printf 'AA%.0s' $(seq 1 32))"
+t_eq "a bare (unwrapped) nonce of 32 octets: answered good" good "$(crafted signature "$T/bare32.der" | verdict)"
+mkreq "$T/nonone.der" sha1 "$NH1" "$KH1" "$S_GOOD1" EMPTY
+t_eq "a nonce extension with an empty value: malformedRequest" malformedRequest \
+	"$(crafted signature "$T/nonone.der" | verdict)"
+t_match "after the malformed nonces the daemon still answers" "^good$" "$(status signature gen1 "$good1")"
+
+# --- 2. CertID hash algorithms -------------------------------------------------------------------
+for alg in sha1 sha256 sha384 sha512; do
+	out=$(ask signature "-$alg" -issuer "$PKI/ca/gen1.pem" -cert "$good1" -cert "$rev1" -CAfile "$PKI/ca/gen1.pem")
+	t_eq "$alg CertIDs, generation 1: good and revoked (affiliationChanged), response verified" \
+		"verified good revoked/affiliationChanged" \
+		"$(grep -q 'Response verify OK' <<<"$out" && echo verified) $(verdict <<<"$out")"
+	t_match "$alg CertIDs: openssl matches each answer to its CertID (same algorithm)" \
+		"$good1: good.*$rev1: revoked" "$(tr '\n' ' ' <<<"$out")"
+	out=$(ask signature "-$alg" -issuer "$PKI/ca/gen2.pem" -cert "$good2" -cert "$rev2" -CAfile "$PKI/ca/gen2.pem")
+	t_eq "$alg CertIDs, generation 2: good and revoked (keyCompromise), response verified" \
+		"verified good revoked/keyCompromise" \
+		"$(grep -q 'Response verify OK' <<<"$out" && echo verified) $(verdict <<<"$out")"
+done
+t_eq "SHA-1 and SHA-512 CertIDs in one request: both answered" "good revoked/affiliationChanged" \
+	"$(ask signature -sha1 -issuer "$PKI/ca/gen1.pem" -cert "$good1" -sha512 -cert "$rev1" -noverify | verdict)"
+
+# One byte changed in one hash. Both generations share the subject name, so the other hash
+# is changed rather than taken from the other generation (which would be served).
+flip() { local h=$1; printf '%s%s' "${h%??}" "$([ "${h: -2}" = 00 ] && echo 01 || echo 00)"; }
+S_REV1=$(serial_of "$rev1")
+for alg in sha1 sha256 sha384; do	# the precomputed SHA-1 and SHA-256 hashes, and one computed per request
+	read -r nh kh <<<"$(certid_hashes "$alg" "$PKI/ca/gen1.pem")"
+	mkreq "$T/c-ok.der" "$alg" "$nh" "$kh" "$S_REV1"
+	t_eq "crafted $alg CertID with both hashes right (control): revoked" revoked \
+		"$(crafted signature "$T/c-ok.der" -noverify | verdict | cut -d/ -f1)"
+	mkreq "$T/c-key.der" "$alg" "$nh" "$(flip "$kh")" "$S_REV1"
+	t_eq "crafted $alg CertID, issuerNameHash right, issuerKeyHash wrong: unknown" unknown \
+		"$(crafted signature "$T/c-key.der" -noverify | verdict)"
+	mkreq "$T/c-name.der" "$alg" "$(flip "$nh")" "$kh" "$S_REV1"
+	t_eq "crafted $alg CertID, issuerKeyHash right, issuerNameHash wrong: unknown" unknown \
+		"$(crafted signature "$T/c-name.der" -noverify | verdict)"
+done
+# SHA-1 hash values labelled SHA-256: right bytes, wrong length for the algorithm.
+mkreq "$T/c-len.der" sha256 "$NH1" "$KH1" "$S_REV1"
+t_eq "SHA-1 hashes in a CertID that says SHA-256: unknown" unknown "$(crafted signature "$T/c-len.der" -noverify | verdict)"
+
+# --- 3. signed requests with extra certificates --------------------------------------------------
+cat "$V/ca.pem" "$V/group.pem" "$V/unregistered.pem" "$V/suspended.pem" "$V/expired.pem" "$PKI/tls/ca.pem" \
+	> "$T/others.pem"
+out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -sign_other "$V/ca.pem" -CAfile "$PKI/ca/gen1.pem")
+t_eq "signed with one extra certificate (the verifiers' CA): answered good, verified" "verified good" \
+	"$(grep -q 'Response verify OK' <<<"$out" && echo verified) $(verdict <<<"$out")"
+t_match "…recorded as the signature verifier's, authenticated by its signature" \
+	'"result":"ok","identity":"uid=signature,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP","auth":"signature"' "$(last_ocspd)"
+out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -cert "$rev1" -sign_other "$T/others.pem" \
+	-reqout "$T/big.der" -CAfile "$PKI/ca/gen1.pem")
+t_ok "the request with six extra certificates is larger than 4 KB" test "$(stat -c %s "$T/big.der")" -gt 4096
+t_eq "signed with six extra certificates (unregistered ones among them): answered, verified" \
+	"verified good revoked/affiliationChanged" "$(grep -q 'Response verify OK' <<<"$out" && echo verified) $(verdict <<<"$out")"
+t_match "…recorded as the signature verifier's" '"result":"ok","identity":"uid=signature,' "$(last_ocspd)"
+t_eq "signed by the group verifier carrying the signature verifier's certificate: good" good \
+	"$(ask group -issuer "$PKI/ca/gen1.pem" -cert "$good1" -sign_other "$V/signature.pem" -noverify | verdict)"
+t_match "…recorded as the group verifier's, not the carried certificate's" '"result":"ok","identity":"uid=group,' "$(last_ocspd)"
+t_eq "unregistered signer carrying a registered verifier's certificate: unauthorized" unauthorized \
+	"$(ask unregistered -issuer "$PKI/ca/gen1.pem" -cert "$good1" -sign_other "$V/signature.pem" | verdict)"
+t_match "…recorded with the rule, for no verifier" \
+	'"result":"unauthorized: rule verifier-access \(CPS 4-4-4-3\): the signer is no registered verifier.s","identity":""' \
+	"$(last_ocspd)"
+cat "$V/signature.pem" "$V/group.pem" > "$T/registered.pem"
+t_eq "unregistered signer carrying two registered verifiers' certificates: unauthorized" unauthorized \
+	"$(ask unregistered -issuer "$PKI/ca/gen1.pem" -cert "$good1" -sign_other "$T/registered.pem" | verdict)"
+t_eq "suspended verifier carrying an active verifier's certificate: unauthorized" unauthorized \
+	"$(ask suspended -issuer "$PKI/ca/gen1.pem" -cert "$good1" -sign_other "$V/signature.pem" | verdict)"
+t_match "…recorded as the suspended verifier, refused" \
+	'"result":"unauthorized: rule verifier-access \(CPS 4-4-4-3\): verifier is suspended","identity":"uid=suspended,' \
+	"$(last_ocspd)"
+
+# --- 4. audit-group-wait --------------------------------------------------------------------------
+CONF=$T/ocspd.conf
+echo "audit-group-wait = 1000" > "$CONF"
+t_eq "--check shows audit-group-wait from the file" "audit-group-wait = 1000" \
+	"$("$OCSPD" --check -c "$CONF" 2>&1 | grep '^audit-group-wait')"
+t_eq "--check: the command line wins over the file" "audit-group-wait = 0" \
+	"$("$OCSPD" --check -c "$CONF" --audit-group-wait 0 2>&1 | grep '^audit-group-wait')"
+repo_ocspd_stop "$DIR"
+t_ok "a responder with audit-group-wait 1000 (the largest) in its file starts" repo_ocspd_start "$DIR" "$PKI" --config "$CONF"
+gw_pid=$(cat "$DIR/ocspd/pid")
+records() { cat "$A"/ocspd-*.jsonl 2>/dev/null | grep -c '"event":"ocsp-request"'; }
+before=$(records)
+mkdir -p "$T/gw"
+gw_ask() { # NN: a fresh request (nonce) for serial 0x7A00NN, its output in $T/gw/NN
+	ask signature -issuer "$PKI/ca/gen1.pem" -serial "0x7A00$1" -noverify > "$T/gw/$1"
+}
+for i in 11 12 13 14; do gw_ask "$i"; done
+pids=()
+for i in $(seq 21 32); do gw_ask "$i" & pids+=($!); done
+wait "${pids[@]}"
+answered=0
+for f in "$T"/gw/*; do [ "$(verdict < "$f")" = good ] && answered=$((answered + 1)); done
+t_eq "16 requests (4 one by one, 12 at once): 16 answered good" 16 "$answered"
+t_eq "16 records more in the trail" 16 "$(( $(records) - before ))"
+shown=$("$JPKI" audit show --dir "$A" --component ocspd --json)
+missing=""
+for i in 11 12 13 14 $(seq 21 32); do
+	n=$(grep -c "\"certids\":\[{\"serial\":\"7A00$i\",\"status\":\"good\"}\],\"cache\":\"fresh\",\"nonce\":true" <<<"$shown")
+	[ "$n" = 1 ] || missing+=" 7A00$i($n)"
+done
+t_eq "each request has exactly one record, its CertID answered good" "" "$missing"
+t_match "the trail's chain verifies while the responder writes it" "ocspd: OK" \
+	"$("$JPKI" audit verify --dir "$A" --component ocspd --live 2>&1)"
+# Cached answers (no nonce, nothing being signed) are not held for the group wait.
+ask signature -issuer "$PKI/ca/gen1.pem" -serial 0x7A0990 -no_nonce -noverify >/dev/null
+slow=""
+for i in 1 2 3 4 5; do
+	s=${EPOCHREALTIME/./}
+	v=$(ask signature -issuer "$PKI/ca/gen1.pem" -serial 0x7A0990 -no_nonce -noverify | verdict)
+	ms=$(( (${EPOCHREALTIME/./} - s) / 1000 ))
+	[ "$v" = good ] && [ "$ms" -lt 800 ] || slow+=" $v/${ms}ms"
+done
+t_eq "five cached answers, each good within 800 ms (not held 1000 ms)" "" "$slow"
+t_match "…recorded as cache hits" '"cache":"hit"' "$(last_ocspd)"
+# SIGHUP: a bad value is refused with its name, a good one is reported as needing a restart.
+hup() { # VALUE: written in the file, SIGHUP, wait (5 s at most) for the reload's outcome
+	local n
+	n=$(grep -cE "reloaded$|reload refused" "$DIR/ocspd/log")
+	echo "audit-group-wait = $1" > "$CONF"
+	kill -HUP "$gw_pid"
+	for _ in $(seq 1 50); do
+		[ "$(grep -cE "reloaded$|reload refused" "$DIR/ocspd/log")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+hup 1001
+t_match "SIGHUP with audit-group-wait 1001: reload refused, naming the setting and the range" \
+	"reload refused: $CONF:1: audit-group-wait: '1001' is out of range \(0-1000\)" "$(tail -3 "$DIR/ocspd/log")"
+t_eq "…the same process still answers" "good" "$(status signature gen1 "$good1")"
+hup 500
+t_match "SIGHUP with audit-group-wait 500: reloaded, with a warning that it applies at the next start" \
+	"reload: audit-\* settings changed; they apply at the next start" "$(tail -3 "$DIR/ocspd/log")"
+t_eq "…the same process serves throughout" "$gw_pid" "$(cat "$DIR/ocspd/pid")"
+repo_ocspd_stop "$DIR"
+t_match "the stopped responder's trail verifies" "ocspd: OK" \
+	"$("$JPKI" audit verify --dir "$A" --component ocspd 2>&1)"
+
+# A value out of range or not a number: the responder does not start (exit 2, nothing listens).
+refuse() { # EXPECTED-REGEX NAME jpki-ocspd-options…
+	local re=$1 name=$2 port rc out
+	shift 2
+	port=$(jpki_free_port)
+	rm -rf "$T/refused"
+	mkdir -p "$T/refused"
+	out=$(SOFTHSM2_CONF="$PKI/softhsm2.conf" timeout 20 "$OCSPD" --foreground --listen 127.0.0.1 --port "$port" \
+		--ldap-uri "$(repo_uri "$DIR")" --bind-dn "$REPO_RESPONDER_DN" --password-file "$DIR/secrets/responder.pw" \
+		--ca-dn "$REPO_CA_DN" --verifier-base "$REPO_VERIFIER_BASE" --trust-anchor "$PKI/ca/gen1.pem" \
+		--state-dir "$T/refused" --key-uri "$(cat "$PKI/ocsp/key.uri")" --responder-cert "$PKI/ocsp/responder.pem" \
+		--audit-dir "$A" --pid-file "$T/refused/pid" "$@" 2>&1 </dev/null) && rc=0 || rc=$?
+	t_eq "$name: exit status 2, no pid file, nothing listening" "2 no no" \
+		"$rc $([ -e "$T/refused/pid" ] && echo yes || echo no) $( (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && echo yes || echo no)"
+	t_match "$name: the message names the setting" "$re" "$out"
+}
+refuse "option --audit-group-wait: '1001' is out of range \(0-1000\)" "--audit-group-wait 1001" --audit-group-wait 1001
+refuse "option --audit-group-wait: '-1' is not a number" "--audit-group-wait -1" --audit-group-wait=-1
+refuse "option --audit-group-wait: '5ms' is not a number" "--audit-group-wait 5ms (no unit suffix)" --audit-group-wait 5ms
+refuse "option --audit-group-wait: '99999999999999999999' is out of range" "--audit-group-wait 99999999999999999999" \
+	--audit-group-wait 99999999999999999999
+echo "audit-group-wait = 4294967297" > "$T/bad.conf"
+refuse "$T/bad.conf:1: audit-group-wait: '4294967297' is out of range \(0-1000\)" \
+	"audit-group-wait = 4294967297 in the file" --config "$T/bad.conf"
+echo "audit-group-wait = two" > "$T/bad.conf"
+refuse "$T/bad.conf:1: audit-group-wait: 'two' is not a number" "audit-group-wait = two in the file" --config "$T/bad.conf"
+t_ok "the responder starts again with the default" repo_ocspd_start "$DIR" "$PKI"
+
+# --- 5. the responder's own CRL checks -------------------------------------------------------------
+KEY1=$(cat "$PKI/ca/gen1.key.uri")
+S_REV1_LEDGER=$(grep -ci "^$S_REV1," "$PKI/ledger/gen1.csv")
+t_eq "the generation 1 ledger holds the revocation of rev1" 1 "$S_REV1_LEDGER"
+grep -vi "^$S_REV1," "$PKI/ledger/gen1.csv" > "$T/ledger-without.csv"
+issue1() { # OUT jpki-crl-issue-options…: generation 1 partition CRLs
+	local out=$1
+	shift
+	mkdir -p "$out"
+	"$JPKI" crl issue --ca-cert "$PKI/ca/gen1.pem" --ca-key "$KEY1" --out "$out" "$@" >/dev/null
+}
+hour_ago() { date -u -d "-$1 hour" +%Y-%m-%dT%H:%M:%SZ; }
+# CRLs the overlay refuses, each one that would change an answer if it were used.
+issue1 "$T/rollback" --ledger "$T/ledger-without.csv" --crl-number 99 --this-update "$(hour_ago 1)"
+issue1 "$T/older" --ledger "$T/ledger-without.csv" --crl-number 1000 --this-update "$(hour_ago 2)"
+"$BADCRL" --ca-cert "$PKI/ca/gen1.pem" --ca-key "$KEY1" --dp "$P1" --number 500 --validity 345600 --out "$T/long.crl"
+"$BADCRL" --ca-cert "$PKI/bridge/bridge.pem" --ca-key "$(cat "$PKI/bridge/key.uri")" --dp "$P1" --number 501 \
+	--out "$T/bridge.crl"
+"$BADCRL" --ca-cert "$PKI/ca/gen1.pem" --ca-key "$KEY1" --dp "$P1" --number 502 --entry "$S_GOOD1:6" --out "$T/hold.crl"
+# Good CRLs to restore between the cases, newer each time.
+for i in 1 2 3 4; do issue1 "$T/restore$i" --ledger "$PKI/ledger/gen1.csv" --crl-number $((100 + i)); done
+cases=(rollback older long bridge hold)
+declare -A crl=([rollback]=$T/rollback/121002.crl [older]=$T/older/121002.crl [long]=$T/long.crl
+	[bridge]=$T/bridge.crl [hold]=$T/hold.crl)
+declare -A rule=([rollback]="(e) crl-number" [older]="(f) this-update" [long]="(g) validity" [bridge]="(b) signature"
+	[hold]="(h) reasons")
+declare -A what=([rollback]="an older CRL (cRLNumber 99 < 100) without rev1's revocation"
+	[older]="a CRL with thisUpdate older than the stored one, without rev1's revocation"
+	[long]="a CRL valid 96 h, without any revocation" [bridge]="a CRL signed by the bridge CA, without any revocation"
+	[hold]="a CRL putting good1 on certificateHold")
+ldif() { # FILE: the partition's CRLs replaced by FILE (generation 1) and the stored generation 2 CRL
+	printf 'dn: %s\nchangetype: modify\nreplace: certificateRevocationList;binary\n' "$P1"
+	printf 'certificateRevocationList;binary:< file://%s\n' "$1" "$T/g2/121002.crl"
+}
+for c in "${cases[@]}"; do
+	t_match "the overlay refuses $c: ${what[$c]}, rule ${rule[$c]}" "rule ${rule[$c]//[()]/.}" \
+		"$(ldif "${crl[$c]}" | repo_ldap_as "$DIR" publisher ldapmodify 2>&1)"
+done
+t_eq "before: good1 good, rev1 revoked, good2 good" "good revoked/affiliationChanged good" \
+	"$(status signature gen1 "$good1") $(status signature gen1 "$rev1") $(status signature gen2 "$good2")"
+
+# The same database served by a slapd without the overlay: the rootdn's writes reach it unchecked.
+follows=$(grep -c "info: following " "$DIR/ocspd/log")
+instance_stop "$DIR"
+INSTANCE_OVERLAY=0 INSTANCE_ACL="$(repo_acl)" INSTANCE_GLOBAL_CONF="$(repo_tls_conf "$PKI")" \
+	INSTANCE_URLS="ldaps://127.0.0.1:$(cat "$DIR/conf/ldaps_port")/" instance_init "$DIR"
+t_ok "slapd restarts on the same database without the overlay" instance_start "$DIR"
+t_eq "…its configuration has no jpkirepo overlay" 0 "$(eval "$(instance_env "$DIR")"; echo "$INSTANCE_HAS_OVERLAY")"
+for _ in $(seq 1 200); do [ "$(grep -c "info: following " "$DIR/ocspd/log")" -gt "$follows" ] && break; sleep 0.1; done
+t_ok "the responder follows the restarted slapd within 20 s" test "$(grep -c "info: following " "$DIR/ocspd/log")" -gt "$follows"
+# put FILE: written as the rootdn; returns once the responder has taken it (its state copy
+# rewritten, or a refusal logged and half a second passed), 10 s at most.
+put() {
+	local refused logged="" i
+	refused=$(grep -c " not used: " "$DIR/ocspd/log")
+	touch "$T/mark"
+	sleep 0.01
+	ldif "$1" | instance_ldap "$DIR" ldapmodify >/dev/null || return 1
+	for i in $(seq 1 100); do
+		[ "$DIR/ocspd/state/repository.state" -nt "$T/mark" ] && return 0
+		if [ -z "$logged" ] && [ "$(grep -c " not used: " "$DIR/ocspd/log")" -gt "$refused" ]; then
+			logged=$i
+		fi
+		[ -n "$logged" ] && [ $((i - logged)) -ge 5 ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+restore=0
+for c in "${cases[@]}"; do
+	logn=$(wc -l < "$DIR/ocspd/log")
+	t_ok "$c: written behind the overlay's back" put "${crl[$c]}"
+	g1=$(status signature gen1 "$good1")
+	r1=$(status signature gen1 "$rev1")
+	if [ "$c" = hold ]; then
+		t_match "$c: never answered from it: good1 good or tryLater, never revoked" "^(good|tryLater)$" "$g1"
+		t_eq "$c: the entry's generation 2 CRL is still used: good2 good" good "$(status signature gen2 "$good2")"
+	else
+		t_match "$c: never answered from it: rev1 revoked or tryLater, never good" "^(revoked/affiliationChanged|tryLater)$" "$r1"
+	fi
+	t_match "$c: the responder logs the rule it refused it by" \
+		"CRL [0-9]+ of $P1 not used: rule ${rule[$c]//[()]/.}" "$(tail -n +"$((logn + 1))" "$DIR/ocspd/log")"
+	t_eq "$c: the last good data is still answered: good1 good, rev1 revoked" "good revoked/affiliationChanged" "$g1 $r1"
+	[ "$c" = hold ] && break
+	restore=$((restore + 1))
+	put "$T/restore$restore/121002.crl"
+	t_eq "$c: a newer good CRL after it is answered: good1 good, rev1 revoked" "good revoked/affiliationChanged" \
+		"$(status signature gen1 "$good1") $(status signature gen1 "$rev1")"
+done
+# The state copy is the last good data too: without slapd, a restarted responder answers from it.
+repo_ocspd_stop "$DIR"
+instance_stop "$DIR"
+from_copy() { REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"; }
+t_ok "restarted without slapd, answering from its state copy" from_copy
+t_eq "from the state copy: good1 good, rev1 revoked (the refused CRL was not kept as good data)" \
+	"good revoked/affiliationChanged" "$(status signature gen1 "$good1") $(status signature gen1 "$rev1")"
+repo_ocspd_stop "$DIR"
+
+t_done

@@ -1,0 +1,251 @@
+/* Unit tests for the responder's state copy (responder/store.c) with the snapshot it is
+ * written from: it holds the CRLs the snapshot accepted, a kept one in place of the refused
+ * one, so that a restart without slapd answers from the last good data and, slapd back, a bad
+ * CRL still there is refused against the copy (rules (e), (f)). */
+#include "model.h"
+#include "store.h"
+
+#include <CUnit/CUnit.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cunit_main.h"
+#include "fixture.h"
+
+static char said[1024];	/* the last message logged */
+
+void ocspd_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)level;
+	va_start(ap, fmt);
+	vsnprintf(said, sizeof(said), fmt, ap);
+	va_end(ap);
+}
+
+static STACK_OF(X509) *anchors;
+static char dir[64];
+static jpki_crl_policy pol;
+
+static int init_suite(void)
+{
+	jpki_crl_policy_default(&pol);
+	snprintf(dir, sizeof(dir), "/tmp/test_store.XXXXXX");
+	anchors = sk_X509_new_null();
+	return mkdtemp(dir) != NULL && anchors != NULL && fx_ca_cert(FX_GEN1) != NULL &&
+			       sk_X509_push(anchors, fx_ca_cert(FX_GEN1)) ?
+		       0 :
+		       -1;
+}
+
+static int clean_suite(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/repository.state", dir);
+	unlink(path);
+	rmdir(dir);
+	sk_X509_free(anchors);	/* the fixture owns the certificate */
+	fx_cleanup();
+	return 0;
+}
+
+/* A gen1 CRL of partition FX_PART_DN: entries 1..n, as the sync thread reads it (malloc'd). */
+static model_crl *crl(long number, time_t tu, time_t nu, size_t n, EVP_PKEY *signer)
+{
+	jpki_revocation revs[32];
+	model_crl *c = calloc(1, sizeof(*c));
+	fx_crl_spec spec;
+	unsigned char *der;
+	size_t len, i;
+	char hex[8];
+
+	CU_ASSERT_FATAL(c != NULL && n <= 32);
+	for (i = 0; i < n; i++) {
+		snprintf(hex, sizeof(hex), "%zX", 0x100 + i);
+		fx_rev(&revs[i], hex, FX_NOW - 86400, 1, NULL);
+	}
+	fx_crl_spec_default(&spec);
+	spec.key = signer;
+	spec.this_update = tu;
+	spec.next_update = nu;
+	spec.number = number;
+	spec.revs = revs;
+	spec.n = n;
+	CU_ASSERT_FATAL(fx_crl_issue(&spec, &der, &len) == 0);
+	c->der = malloc(len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c->der);
+	memcpy(c->der, der, len);
+	c->len = len;
+	OPENSSL_free(der);
+	fx_revs_free(revs, n);
+	return c;
+}
+
+static void set(model *m, const char *uuid, const char *dn, model_crl *c)
+{
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(m, uuid, dn, c, c != NULL), 0);
+}
+
+static int same_entries(const served_key *a, const served_key *b)
+{
+	return a->nentries == b->nentries &&
+	       (a->nentries == 0 || memcmp(a->entries, b->entries, a->nentries * sizeof(*a->entries)) == 0) &&
+	       a->earliest_next == b->earliest_next && a->all_current_at_build == b->all_current_at_build;
+}
+
+static void save(const model *m, const snapshot *s)
+{
+	char err[512];
+
+	CU_ASSERT_EQUAL_FATAL(store_save(dir, m, s, err, sizeof(err)), 0);
+}
+
+/* The copy, loaded and hashed as sync.c does. */
+static void load(model *m)
+{
+	char err[512];
+
+	memset(m, 0, sizeof(*m));
+	CU_ASSERT_EQUAL_FATAL(store_load(dir, m, err, sizeof(err)), 0);
+	model_hash_crls(m);
+}
+
+static model_partition *part(model *m, const char *uuid)
+{
+	for (size_t i = 0; i < m->nparts; i++)
+		if (strcmp(m->parts[i].uuid, uuid) == 0)
+			return &m->parts[i];
+	CU_FAIL_FATAL("partition not in the copy");
+	return NULL;
+}
+
+/* A rollback refused and the good CRL kept: the copy holds the good one; restarted from it,
+ * the responder answers from it and refuses the rollback slapd still has. */
+static void test_copy_holds_the_kept(void)
+{
+	model m = { 0 }, back;
+	snapshot *good, *s, *restored, *again;
+	model_crl *rollback = crl(499, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, fx_key(FX_GEN1));
+	model_crl *copy = calloc(1, sizeof(*copy));
+	unsigned char *rb_der = malloc(rollback->len);
+	size_t rb_len = rollback->len;
+	const crl_der *kept;
+
+	CU_ASSERT_FATAL(copy != NULL && rb_der != NULL);
+	memcpy(rb_der, rollback->der, rb_len);
+	CU_ASSERT_EQUAL_FATAL(model_set_ca(&m, "ca", NULL, 0), 0);
+	set(&m, "p0", FX_PART_DN, crl(500, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, fx_key(FX_GEN1)));
+	/* a partition whose only CRL was never accepted: saved without it */
+	set(&m, "p1", FX_PART_DN2, crl(7, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 1, fx_key(FX_ROGUE)));
+	good = snapshot_build(&m, anchors, &pol, 1, FX_NOW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+
+	set(&m, "p0", FX_PART_DN, rollback);
+	s = snapshot_build_from(good, &m, anchors, &pol, 2, FX_NOW + 60);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
+	CU_ASSERT_TRUE(same_entries(&s->keys[0], &good->keys[0]));
+	save(&m, s);
+
+	/* the copy: the good CRL, not the refused one; the partitions and the CA entry as they were */
+	load(&back);
+	kept = s->keys[0].sources[0].ders[0];
+	CU_ASSERT_STRING_EQUAL(back.ca_uuid, "ca");
+	CU_ASSERT_EQUAL(back.nparts, 2);
+	CU_ASSERT_STRING_EQUAL(part(&back, "p0")->dn, FX_PART_DN);
+	CU_ASSERT_EQUAL_FATAL(part(&back, "p0")->ncrls, 1);
+	CU_ASSERT_TRUE(part(&back, "p0")->crls[0].len == kept->len &&
+		       memcmp(part(&back, "p0")->crls[0].der, kept->der, kept->len) == 0);
+	CU_ASSERT_EQUAL(part(&back, "p1")->ncrls, 0);
+
+	/* restarted without slapd: the last good data */
+	restored = snapshot_build(&back, anchors, &pol, 3, FX_NOW + 120);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(restored);
+	CU_ASSERT_TRUE(same_entries(&restored->keys[0], &good->keys[0]));
+
+	/* slapd back, the rollback still there: refused against the copy, the good one kept */
+	copy->der = rb_der;
+	copy->len = rb_len;
+	set(&back, "p0", FX_PART_DN, copy);
+	again = snapshot_build_from(restored, &back, anchors, &pol, 4, FX_NOW + 180);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+	CU_ASSERT_TRUE(same_entries(&again->keys[0], &good->keys[0]));
+	CU_ASSERT_TRUE(again->keys[0].sources[0].kept);
+	CU_ASSERT_PTR_NOT_NULL(strstr(said, "rule (e) crl-number: cRLNumber 499 is not greater than the stored 500"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(said, "the previous cRLNumber 500 of CA key "));
+
+	snapshot_unref(again);
+	snapshot_unref(restored);
+	snapshot_unref(s);
+	snapshot_unref(good);
+	model_free(&back);
+	model_free(&m);
+}
+
+/* The copy's CRL has expired by the restart: still what slapd's rollback is compared with. */
+static void test_expired_copy_still_compared(void)
+{
+	model m = { 0 }, back;
+	snapshot *s, *restored, *again;
+
+	CU_ASSERT_EQUAL_FATAL(model_set_ca(&m, "ca", NULL, 0), 0);
+	set(&m, "p0", FX_PART_DN, crl(600, FX_NOW - 70 * FX_HOUR, FX_NOW + 2 * FX_HOUR, 5, fx_key(FX_GEN1)));
+	s = snapshot_build(&m, anchors, &pol, 1, FX_NOW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	save(&m, s);
+	load(&back);
+	restored = snapshot_build(&back, anchors, &pol, 2, FX_NOW + 3 * FX_HOUR);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(restored);
+	CU_ASSERT_EQUAL(restored->keys[0].sources[0].state, CRL_SOURCE_LAPSED);
+	CU_ASSERT_FALSE(restored->keys[0].all_current_at_build);
+	set(&back, "p0", FX_PART_DN, crl(599, FX_NOW + 2 * FX_HOUR, FX_NOW + 74 * FX_HOUR, 0, fx_key(FX_GEN1)));
+	again = snapshot_build_from(restored, &back, anchors, &pol, 3, FX_NOW + 3 * FX_HOUR);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+	CU_ASSERT_FALSE(again->keys[0].all_current_at_build);	/* tryLater, not "good" */
+	CU_ASSERT_TRUE(again->keys[0].sources[0].kept);
+	snapshot_unref(again);
+	snapshot_unref(restored);
+	snapshot_unref(s);
+	model_free(&back);
+	model_free(&m);
+}
+
+/* A snapshot of another model is not written as this one's copy. */
+static void test_other_snapshot_refused(void)
+{
+	model m = { 0 }, other = { 0 };
+	snapshot *s;
+	char err[512] = "";
+
+	set(&m, "p0", FX_PART_DN, crl(700, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 1, fx_key(FX_GEN1)));
+	set(&other, "p0", FX_PART_DN2, NULL);
+	s = snapshot_build(&other, anchors, &pol, 1, FX_NOW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(store_save(dir, &m, s, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not built from the model"));
+	snapshot_unref(s);
+	model_free(&other);
+	model_free(&m);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return jpki_cunit_run();
+	s = CU_add_suite("store", init_suite, clean_suite);
+	if (s == NULL ||
+	    !CU_add_test(s, "the copy holds the kept CRL, not the refused one", test_copy_holds_the_kept) ||
+	    !CU_add_test(s, "an expired copy is still compared with", test_expired_copy_still_compared) ||
+	    !CU_add_test(s, "a snapshot of another model is not saved", test_other_snapshot_refused)) {
+		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+		CU_cleanup_registry();
+	}
+	return jpki_cunit_run();
+}
