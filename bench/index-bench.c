@@ -1,5 +1,5 @@
 /* index-bench: the responder's index of revoked serials, built by its own code
- * (responder/snapshot.c: snapshot_build() checks every partition CRL with the repository's
+ * (responder/snapshot*.c: snapshot_build() checks every partition CRL with the repository's
  * rules from lib/ and indexes the entries), timed and weighed, against OpenSSL alone parsing
  * and verifying the same CRLs (d2i_X509_CRL + X509_CRL_verify) in the same run.
  *
@@ -38,7 +38,7 @@
 
 #define MAX_ROUNDS 20
 
-/* snapshot.c logs through the daemon's logger; here, to stderr. */
+/* The snapshot code logs through the daemon's logger; here, to stderr. */
 void ocspd_log(int level, const char *fmt, ...)
 {
 	va_list ap;

@@ -1,5 +1,5 @@
 /* verifier-bench: finding the registered verifier behind a request (CPS 4-4-4-3) with the
- * responder's own code (responder/access.c, snapshot.c, request_der.c: the snapshot's
+ * responder's own code (responder/access.c, snapshot*.c, request_der.c: the snapshot's
  * indexes), against the scan of every verifier it replaced, kept here only as the baseline.
  *
  *   verifier-bench [ROUNDS]

@@ -44,6 +44,16 @@ void jpki_crl_policy_default(jpki_crl_policy *p)
 	p->max_size = JPKI_DEFAULT_MAX_SIZE;
 }
 
+/* Fails to build when a field is added and not compared below. */
+_Static_assert(sizeof(jpki_crl_policy) == 2 * sizeof(long) + sizeof(size_t),
+	"jpki_crl_policy_equal compares every field of jpki_crl_policy");
+
+bool jpki_crl_policy_equal(const jpki_crl_policy *a, const jpki_crl_policy *b)
+{
+	return a->clock_skew == b->clock_skew && a->max_validity == b->max_validity &&
+	       a->max_size == b->max_size;
+}
+
 int jpki_verdict_refuse(jpki_verdict *v, jpki_rule rule, const char *fmt, ...)
 {
 	va_list ap;

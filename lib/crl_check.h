@@ -40,11 +40,16 @@ typedef enum jpki_crl_kind {
 	JPKI_CRL_ARL,		/* authorityRevocationList of the CA entry */
 } jpki_crl_kind;
 
+/* A field added here is compared in jpki_crl_policy_equal() too (crl_check.c asserts the size). */
 typedef struct jpki_crl_policy {
 	long clock_skew;	/* seconds thisUpdate may lie in the future */
 	long max_validity;	/* seconds between thisUpdate and nextUpdate */
 	size_t max_size;	/* bytes of DER */
 } jpki_crl_policy;
+
+/* Every field equal: a CRL passes the rules under a as it does under b (the responder takes a
+ * CRL checked under one over only when the policy has not changed). */
+bool jpki_crl_policy_equal(const jpki_crl_policy *a, const jpki_crl_policy *b);
 
 #define JPKI_DEFAULT_CLOCK_SKEW 300L
 #define JPKI_DEFAULT_MAX_VALIDITY (72L * 3600L)	/* CPS 4-4-9: each CRL valid 72 h */

@@ -1,4 +1,10 @@
 # jpki-ocspd: the OCSP responder (RFC 6960 / RFC 5019) for registered verifiers.
+# The snapshot it answers from (its life and build, the CRLs it answers from, the verifier
+# registry) and the model it is built from: every program that compiles them in (the daemon,
+# bench/index-bench, bench/verifier-bench, tests/unit/test_snapshot_*, test_store) lists these.
+ocspd_snapshot_sources = responder/snapshot.c responder/snapshot.h responder/snapshot_build.h \
+	responder/snapshot_crls.c responder/snapshot_registry.c responder/model.c responder/model.h
+
 sbin_PROGRAMS += responder/jpki-ocspd
 responder_jpki_ocspd_SOURCES = \
 	responder/ocspd.h \
@@ -13,8 +19,7 @@ responder_jpki_ocspd_SOURCES = \
 	responder/cache.c responder/cache.h \
 	responder/signer.c responder/signer.h \
 	responder/signpool.c responder/signpool.h \
-	responder/snapshot.c responder/snapshot.h \
-	responder/model.c responder/model.h \
+	$(ocspd_snapshot_sources) \
 	responder/state.c responder/state.h \
 	responder/store.c responder/store.h \
 	responder/sync.c responder/sync.h

@@ -1,7 +1,45 @@
+/* The model's functions (model.h; its types are with the snapshot's, snapshot.h): the sync
+ * thread's entries set, replaced, removed and swept; a partition's CRLs shared and hashed as
+ * they enter; everything freed. */
 #include "model.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+void model_crls_free(model_crl *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].ref != NULL)
+			crl_der_unref(c[i].ref);
+		else
+			free(c[i].der);
+	}
+	free(c);
+}
+
+void model_free(model *m)
+{
+	size_t i;
+
+	model_crls_free(m->cacerts, m->ncacerts);
+	for (i = 0; i < m->nparts; i++) {
+		free(m->parts[i].uuid);
+		free(m->parts[i].dn);
+		model_crls_free(m->parts[i].crls, m->parts[i].ncrls);
+	}
+	for (i = 0; i < m->nverifiers; i++) {
+		free(m->verifiers[i].uuid);
+		free(m->verifiers[i].dn);
+		free(m->verifiers[i].cert_sha256);
+		model_crls_free(m->verifiers[i].certs, m->verifiers[i].ncertders);
+	}
+	free(m->parts);
+	free(m->verifiers);
+	free(m->ca_uuid);
+	memset(m, 0, sizeof(*m));
+}
 
 int model_set_ca(model *m, const char *uuid, model_crl *certs, size_t n)
 {

@@ -1,6 +1,9 @@
 /* What the responder answers from: an immutable snapshot of the repository (the trusted CA
  * keys, every partition's CRLs, the verifier registry), built from the model the sync thread
- * keeps, swapped in whole so that readers never block and never see half an update. */
+ * keeps, swapped in whole so that readers never block and never see half an update.
+ * snapshot.c: its life, the build's order, the served keys' lookups; snapshot_crls.c: the
+ * CRLs it answers from and their index; snapshot_registry.c: the verifier registry and its
+ * indexes; model.c: the model's functions (model.h), model_free among them. */
 #ifndef OCSPD_SNAPSHOT_H
 #define OCSPD_SNAPSHOT_H
 #include <openssl/ocsp.h>
@@ -38,7 +41,7 @@ typedef struct crl_der {
 	unsigned char sha256[32];
 } crl_der;
 
-/* Takes der (malloc'd) over and hashes it; NULL (der untouched) on failure. */
+/* Takes der (malloc'd) over and hashes it; NULL (der untouched) on failure. (snapshot_crls.c) */
 crl_der *crl_der_new(unsigned char *der, size_t len);
 crl_der *crl_der_ref(crl_der *d);
 void crl_der_unref(crl_der *d);
@@ -127,15 +130,18 @@ typedef struct snapshot {
 typedef struct model_crl {
 	unsigned char *der;
 	size_t len;
-	crl_der *ref;	/* a partition CRL's shared DER (der is ref->der); NULL elsewhere */
+	crl_der *ref;	/* a hashed partition CRL's shared DER (der is ref->der); else NULL */
 } model_crl;
 
 typedef struct model_partition {
 	char *uuid, *dn;
 	model_crl *crls;
 	size_t ncrls;
-	/* crls[0..nhashed) are shared and hashed as they enter (model.c, which alone replaces
-	 * crls); a CRL beyond nhashed is never taken over from the previous snapshot. */
+	/* crls[0..nhashed) are shared and hashed (ref). model_set_partition, which replaces a
+	 * partition's CRLs (the sync thread, on an entry added or modified), hashes them at once;
+	 * store_load appends the state copy's to crls unhashed, and sync_start then hashes them
+	 * (model_hash_crls). A CRL beyond nhashed (its hashing failed) is checked at every build,
+	 * never taken over from the previous snapshot, and copied by a snapshot that accepts it. */
 	size_t nhashed;
 	int seen;	/* during a full refresh */
 } model_partition;
@@ -161,11 +167,12 @@ typedef struct model {
 	int ca_seen;
 } model;
 
-/* Building a snapshot: anchors from anchor_files extended by the model's CA certificates;
- * every partition CRL checked with the repository's rules (lib/crl_check; an invalid one is
- * left out and logged, never trusted); the index of each key's revoked serials. A CRL that
- * passes every rule but the time ones (expired, or from the future) is accepted without its
- * entries (LAPSED): answers for its key wait for a current one (tryLater).
+/* Building a snapshot: the configured anchors (as jpki_trust_read_anchors read them) extended
+ * by the model's CA certificates that chain to them; every partition CRL checked with the
+ * repository's rules (lib/crl_check; an invalid one is left out and logged, never trusted);
+ * the index of each key's revoked serials. A CRL that passes every rule but the time ones
+ * (expired, or from the future) is accepted without its entries (LAPSED): answers for its
+ * key wait for a current one (tryLater).
  *
  * A build has a history, prev (the snapshot before it), or none. With one, a new CRL of a
  * partition is compared (rules (e), (f)) with the CRL(s) prev accepted of the same key for the
@@ -174,8 +181,9 @@ typedef struct model {
  * key), prev's CRL of that key is used again, as checked then: its entries and times, lapsing at
  * its nextUpdate. A key whose CRL was removed, nothing refused, is not kept. prev is only read.
  *
- * snapshot_build: no history, every CRL judged alone, as at a start (from the state copy, which
- * holds only accepted CRLs, or from slapd). */
+ * snapshot_build: no history, every CRL judged alone, as at a start (the daemon's first build,
+ * snapshot_build_from with no prev: from the state copy, which holds only accepted CRLs, or
+ * from slapd). */
 snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
 	unsigned long generation, time_t now);
 /* With prev as history (may be NULL), every CRL checked again: the reference the incremental
@@ -183,9 +191,10 @@ snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl
 snapshot *snapshot_build_full(const snapshot *prev, const model *m, STACK_OF(X509) *anchors,
 	const jpki_crl_policy *pol, unsigned long generation, time_t now);
 /* The same result, taking over from prev what has not changed: when prev was built with the
- * same CA keys and policy, a CRL it indexed for a partition of the same DN (same SHA-256) is
- * not checked again, only its times against now, and its entries are copied from prev's
- * index. */
+ * same CA keys and name and the same policy, a CRL it accepted alone for its key in a
+ * partition of the same DN (same SHA-256; of the model's, a hashed one: model_partition.nhashed)
+ * is not checked again, only its times against now, and its entries are copied from prev's
+ * index. What the sync thread builds with (sync.c publish). */
 snapshot *snapshot_build_from(const snapshot *prev, const model *m, STACK_OF(X509) *anchors,
 	const jpki_crl_policy *pol, unsigned long generation, time_t now);
 snapshot *snapshot_ref(snapshot *s);
@@ -209,6 +218,7 @@ const signer_cand *snapshot_signers_by_subject(const snapshot *s, const X509_NAM
 const signer_cand *snapshot_signers_by_subject_der(const snapshot *s, const unsigned char *der,
 	size_t len, size_t *n);
 
+/* In model.c, declared with the model's types (some callers include only this header). */
 void model_crls_free(model_crl *c, size_t n);
 void model_free(model *m);
 

@@ -56,7 +56,7 @@ tests_unit_test_request_der_LDADD = $(JPKI_UNIT_LDADD)
 
 check_PROGRAMS += tests/unit/test_snapshot_index
 tests_unit_test_snapshot_index_SOURCES = tests/unit/test_snapshot_index.c responder/access.c \
-	responder/access.h responder/snapshot.c responder/snapshot.h responder/request_der.c \
+	responder/access.h $(ocspd_snapshot_sources) responder/request_der.c \
 	responder/request_der.h responder/config.c tests/unit/fixture.c tests/unit/fixture.h \
 	tests/unit/cunit_main.h
 tests_unit_test_snapshot_index_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
@@ -65,7 +65,7 @@ tests_unit_test_snapshot_index_LDADD = $(JPKI_UNIT_LDADD)
 
 check_PROGRAMS += tests/unit/test_snapshot_incremental
 tests_unit_test_snapshot_incremental_SOURCES = tests/unit/test_snapshot_incremental.c \
-	responder/snapshot.c responder/snapshot.h responder/model.c responder/model.h \
+	$(ocspd_snapshot_sources) \
 	tests/unit/fixture.c tests/unit/fixture.h tests/unit/cunit_main.h
 tests_unit_test_snapshot_incremental_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
 tests_unit_test_snapshot_incremental_CFLAGS = $(JPKI_UNIT_CFLAGS)
@@ -73,7 +73,7 @@ tests_unit_test_snapshot_incremental_LDADD = $(JPKI_UNIT_LDADD)
 
 check_PROGRAMS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c responder/store.c responder/store.h \
-	responder/snapshot.c responder/snapshot.h responder/model.c responder/model.h \
+	$(ocspd_snapshot_sources) \
 	tests/unit/fixture.c tests/unit/fixture.h tests/unit/cunit_main.h
 tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/responder
 tests_unit_test_store_CFLAGS = $(JPKI_UNIT_CFLAGS)

@@ -1,5 +1,6 @@
-/* Unit tests for the registry's indexes in a snapshot (responder/snapshot.c) and for finding
- * a signed request's signer through them (responder/access.c, responder/request_der.c). */
+/* Unit tests for the registry's indexes in a snapshot (responder/snapshot_registry.c) and
+ * for finding a signed request's signer through them (responder/access.c,
+ * responder/request_der.c). */
 #include "access.h"
 
 #include <CUnit/CUnit.h>
@@ -18,7 +19,7 @@
 #define NOBODY "rule verifier-access (CPS 4-4-4-3): the signer is no registered verifier's"
 #define MANY 2000
 
-/* access.c and snapshot.c log through the daemon's logger: nothing to see here. */
+/* access.c and the snapshot code log through the daemon's logger: nothing to see here. */
 void ocspd_log(int level, const char *fmt, ...)
 {
 	(void)level;
