@@ -30,7 +30,7 @@
 #   BENCH_ROUNDS=N       rounds of every measurement; medians are reported (default 3)
 #   BENCH_WITHOUT_AUDIT=0  skip the second pass of the responder without its audit trail
 #   BENCH_NONCE_REQUESTS, BENCH_SIGNED_REQUESTS  sizes of the distinct request sets
-#                        (default 8000 and 35000 per second of run)
+#                        (default 8000 and 45000 per second of run)
 #
 # Everything listens on 127.0.0.1 only. `openssl ocsp` cannot be told an address (it binds
 # the wildcard), so it runs in a network namespace of its own (unshare -n) whose only
@@ -178,7 +178,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/openssl/rsigner.key" -out 
 
 V=$PKI/verifiers
 nnonce=${BENCH_NONCE_REQUESTS:-$((8000 * seconds))}
-npss=${BENCH_SIGNED_REQUESTS:-$((35000 * seconds))}
+npss=${BENCH_SIGNED_REQUESTS:-$((45000 * seconds))}
 log "requests: $ntargets targets ($revoked_targets revoked); $nnonce with nonces, $npss signed without, $ntargets unsigned"
 gen() {
 	local set=$1
