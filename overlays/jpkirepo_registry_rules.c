@@ -22,6 +22,20 @@ typedef struct schema {
 	ObjectClass *oc;
 } schema;
 
+/* What a check refuses with: sent once the registry lock is released, so that a client that
+ * does not read its answer cannot hold the lock. */
+typedef struct refusal {
+	int rc;
+	char text[480];
+} refusal;
+
+static int refusal_set(refusal *rf, int rc, const char *text)
+{
+	rf->rc = rc;
+	snprintf(rf->text, sizeof(rf->text), "%s", text);
+	return -1;
+}
+
 /* -1 without the jpki schema: then there is no registry to keep. */
 static int schema_find(schema *s)
 {
@@ -190,22 +204,31 @@ static AttributeDescription *odd_attribute(const schema *s, Entry *e)
 	return NULL;
 }
 
-/* before: as stored (NULL for an entry new to the registry); after: as the write leaves it. */
-static int check_entry(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s,
-	Entry *before, Entry *after, struct berval *self)
+/* stored: the entry as it is (NULL for one new to the registry); after: as the write leaves
+ * it. An entry does not become or stop being a verifier in place (objectClass changed, with
+ * the Relax control if need be): that would start its agreement afresh, or end it unrecorded. */
+static int check_entry(Operation *op, slap_overinst *on, const schema *s, Entry *stored,
+	Entry *after, struct berval *self, refusal *rf)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
+	int was = stored != NULL && is_entry_objectclass(stored, s->oc, 0);
+	int is = is_entry_objectclass(after, s->oc, 0);
+	Entry *before = was ? stored : NULL;
 	jpki_registry_entry b, a;
 	AttributeDescription *odd;
 	jpki_verdict v;
 	int rc = 0;
 
-	if (!is_entry_objectclass(after, s->oc, 0))
-		return 0;
-	if (before != NULL && !is_entry_objectclass(before, s->oc, 0))
-		before = NULL;
 	memset(&b, 0, sizeof(b));
 	memset(&a, 0, sizeof(a));
+	if (stored != NULL && was != is) {
+		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "an entry does not %s a jpkiVerifier in "
+			"place: %s the verifier's entry instead", was ? "stop being" : "become",
+			was ? "delete" : "add");
+		goto refused;
+	}
+	if (!is)
+		return 0;
 	if ((odd = odd_attribute(s, after)) != NULL) {
 		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "%s: the registry's attributes take no "
 			"options (the verifier's access is read from %s alone)", odd->ad_cname.bv_val,
@@ -220,8 +243,7 @@ static int check_entry(Operation *op, SlapReply *rs, slap_overinst *on, const sc
 refused:
 		Debug(LDAP_DEBUG_STATS, "jpkirepo: conn=%lu op=%lu refused registry write to \"%s\" by \"%s\": %s\n",
 			op->o_connid, op->o_opid, op->o_req_dn.bv_val, op->o_dn.bv_val, v.text);
-		send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
-		rc = -1;
+		rc = refusal_set(rf, LDAP_CONSTRAINT_VIOLATION, v.text);
 	}
 	entry_values_free(op, &b);
 	entry_values_free(op, &a);
@@ -305,15 +327,36 @@ static Entry *modified(Operation *op, Entry *stored, Modifications *mods, int *r
 
 /* --- check and write under one lock ------------------------------------------------------ */
 
-static int registry_unlock(Operation *op, SlapReply *rs)
+typedef struct held {
+	jpkirepo_info *ji;
+	int released;
+} held;
+
+static void release(held *h)
+{
+	if (!h->released)
+		ldap_pvt_thread_mutex_unlock(&h->ji->registry_lock);
+	h->released = 1;
+}
+
+/* The backend has decided: the lock goes before the answer is written to the client. */
+static int registry_answered(Operation *op, SlapReply *rs)
+{
+	if (rs->sr_type == REP_RESULT)
+		release(op->o_callback->sc_private);
+	return SLAP_CB_CONTINUE;
+}
+
+/* Whatever happened (an abandoned operation skips the response callbacks). */
+static int registry_done(Operation *op, SlapReply *rs)
 {
 	slap_callback *cb = op->o_callback;
-	jpkirepo_info *ji = cb->sc_private;
 
 	if (rs->sr_type != REP_RESULT)
 		return SLAP_CB_CONTINUE;
-	ldap_pvt_thread_mutex_unlock(&ji->registry_lock);
+	release(cb->sc_private);
 	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
+	op->o_tmpfree(cb->sc_private, op->o_tmpmemctx);
 	op->o_tmpfree(cb, op->o_tmpmemctx);
 	return SLAP_CB_CONTINUE;
 }
@@ -324,15 +367,18 @@ static int registry_unlock(Operation *op, SlapReply *rs)
 static void hold_until_answered(Operation *op, jpkirepo_info *ji)
 {
 	slap_callback *cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
+	held *h = op->o_tmpcalloc(1, sizeof(*h), op->o_tmpmemctx);
 
-	cb->sc_cleanup = registry_unlock;
-	cb->sc_private = ji;
+	h->ji = ji;
+	cb->sc_response = registry_answered;
+	cb->sc_cleanup = registry_done;
+	cb->sc_private = h;
 	cb->sc_next = op->o_callback;
 	op->o_callback = cb;
 }
 
 /* The entry at ndn for a check: 1 found, 0 absent (the backend answers), -1 refused. */
-static int stored_entry(Operation *op, SlapReply *rs, slap_overinst *on, struct berval *ndn, Entry **e)
+static int stored_entry(Operation *op, slap_overinst *on, struct berval *ndn, Entry **e, refusal *rf)
 {
 	int rc = overlay_entry_get_ov(op, ndn, NULL, NULL, 0, e, on);
 
@@ -340,50 +386,73 @@ static int stored_entry(Operation *op, SlapReply *rs, slap_overinst *on, struct 
 		return 1;
 	if (rc == LDAP_NO_SUCH_OBJECT)
 		return 0;
-	send_ldap_error(op, rs, LDAP_OTHER, "jpkirepo: the registry entry cannot be read to check the write");
-	return -1;
+	return refusal_set(rf, LDAP_OTHER, "jpkirepo: the registry entry cannot be read to check the write");
 }
 
-/* Runs check(op, rs, on, s) under the registry lock; the lock stays held until the backend
- * answers when it passes. */
+/* Would the backend let this identity make the write at all? The checks below read the
+ * registry as the rootdn and name what they find: an identity without the right to write
+ * learns nothing from them, and takes no lock (the backend refuses it). */
+static int may_write(Operation *op, slap_overinst *on)
+{
+	Entry *e = NULL;
+	int ok;
+
+	switch (op->o_tag) {
+	case LDAP_REQ_ADD:
+		return access_allowed(op, op->ora_e, slap_schema.si_ad_entry, NULL, ACL_WADD, NULL);
+	case LDAP_REQ_MODIFY:
+	case LDAP_REQ_MODRDN:
+		if (overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
+			return 1;	/* the check answers for an entry it cannot read */
+		ok = op->o_tag == LDAP_REQ_MODIFY ? acl_check_modlist(op, e, op->orm_modlist) :
+			access_allowed(op, e, slap_schema.si_ad_entry, NULL, ACL_WDEL, NULL);
+		overlay_entry_release_ov(op, e, 0, on);
+		return ok;
+	default:
+		return 1;
+	}
+}
+
+/* Runs check under the registry lock; the lock stays held until the backend answers when it
+ * passes, and is released before a refusal is sent. */
 static int locked(Operation *op, SlapReply *rs, slap_overinst *on,
-	int (*check)(Operation *, SlapReply *, slap_overinst *, const schema *))
+	int (*check)(Operation *, slap_overinst *, const schema *, refusal *))
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
+	refusal rf = { LDAP_SUCCESS, "" };
 	schema s;
-	int rc;
 
-	if (be_shadow_update(op) || schema_find(&s) < 0)
+	if (be_shadow_update(op) || schema_find(&s) < 0 || !may_write(op, on))
 		return 0;
 	ldap_pvt_thread_mutex_lock(&ji->registry_lock);
-	if ((rc = check(op, rs, on, &s)) < 0) {
+	if (check(op, on, &s, &rf) < 0) {
 		ldap_pvt_thread_mutex_unlock(&ji->registry_lock);
-		return rc;
+		send_ldap_error(op, rs, rf.rc, rf.text);
+		return -1;
 	}
 	hold_until_answered(op, ji);
 	return 0;
 }
 
-static int check_add(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s)
+static int check_add(Operation *op, slap_overinst *on, const schema *s, refusal *rf)
 {
-	return check_entry(op, rs, on, s, NULL, op->ora_e, &op->o_req_ndn);
+	return check_entry(op, on, s, NULL, op->ora_e, &op->o_req_ndn, rf);
 }
 
-static int check_modify(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s)
+static int check_modify(Operation *op, slap_overinst *on, const schema *s, refusal *rf)
 {
 	Entry *stored = NULL, *after;
 	const char *text = NULL;
 	char buf[SLAP_TEXT_BUFLEN];
-	int rc, found = stored_entry(op, rs, on, &op->o_req_ndn, &stored);
+	int rc, found = stored_entry(op, on, &op->o_req_ndn, &stored, rf);
 
 	if (found <= 0)
 		return found;
 	after = modified(op, stored, op->orm_modlist, &rc, &text, buf, sizeof(buf));
 	if (after == NULL) {	/* refused as the backend would refuse it, not let through */
-		send_ldap_error(op, rs, rc, text);
-		rc = -1;
+		rc = refusal_set(rf, rc, text != NULL ? text : ldap_err2string(rc));
 	} else {
-		rc = check_entry(op, rs, on, s, stored, after, &op->o_req_ndn);
+		rc = check_entry(op, on, s, stored, after, &op->o_req_ndn, rf);
 		entry_free(after);
 	}
 	overlay_entry_release_ov(op, stored, 0, on);
@@ -393,7 +462,7 @@ static int check_modify(Operation *op, SlapReply *rs, slap_overinst *on, const s
 /* A rename changes values (the new RDN's are added, the old one's may go): the entry as it
  * would be is checked, as a modify within the registry and as an add when it moves in. An
  * entry with entries under it does not move in: they would enter unchecked. */
-static int check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on, const schema *s)
+static int check_modrdn(Operation *op, slap_overinst *on, const schema *s, refusal *rf)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	int inside = in_registry(ji, &op->o_req_ndn), subs = LDAP_COMPARE_FALSE;
@@ -402,7 +471,7 @@ static int check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on, const s
 	const char *text = NULL;
 	char buf[SLAP_TEXT_BUFLEN];
 	jpki_verdict v;
-	int rc, found = stored_entry(op, rs, on, &op->o_req_ndn, &stored);
+	int rc, found = stored_entry(op, on, &op->o_req_ndn, &stored, rf);
 
 	if (found <= 0)
 		return found;
@@ -410,13 +479,11 @@ static int check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on, const s
 	    (bi->bi_has_subordinates(op, stored, &subs) != LDAP_SUCCESS || subs == LDAP_COMPARE_TRUE)) {
 		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "%s has entries under it: they would "
 			"enter the registry unchecked; move them one by one", op->o_req_dn.bv_val);
-		send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
-		rc = -1;
+		rc = refusal_set(rf, LDAP_CONSTRAINT_VIOLATION, v.text);
 	} else if ((after = modified(op, stored, op->orr_modlist, &rc, &text, buf, sizeof(buf))) == NULL) {
-		send_ldap_error(op, rs, rc, text);
-		rc = -1;
+		rc = refusal_set(rf, rc, text != NULL ? text : ldap_err2string(rc));
 	} else {
-		rc = check_entry(op, rs, on, s, inside ? stored : NULL, after, &op->o_req_ndn);
+		rc = check_entry(op, on, s, inside ? stored : NULL, after, &op->o_req_ndn, rf);
 		entry_free(after);
 	}
 	overlay_entry_release_ov(op, stored, 0, on);
@@ -442,13 +509,25 @@ int jpkirepo_registry_check_modify(Operation *op, SlapReply *rs, slap_overinst *
 
 int jpkirepo_registry_check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on)
 {
+	jpkirepo_info *ji = on->on_bi.bi_private;
 	struct berval parent;
+	jpki_verdict v;
 
+	if (BER_BVISEMPTY(&ji->verifier_nbase) || be_shadow_update(op))
+		return 0;
+	/* The base or an entry above it renamed: the whole registry would move unchecked (and
+	 * back again, its entries changed meanwhile under another name). */
+	if (dnIsSuffix(&ji->verifier_nbase, &op->o_req_ndn)) {
+		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "%s is the registry's base or above it: "
+			"not renamed (jpkirepo-verifier-base names it)", op->o_req_dn.bv_val);
+		send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
+		return -1;
+	}
 	if (op->orr_nnewSup != NULL)
 		parent = *op->orr_nnewSup;
 	else
 		dnParent(&op->o_req_ndn, &parent);
-	if (!in_registry(on->on_bi.bi_private, &parent))
+	if (!in_registry(ji, &parent))
 		return 0;	/* out of the registry: as a delete */
 	return locked(op, rs, on, check_modrdn);
 }

@@ -181,17 +181,31 @@ static int check_cacerts(jpkirepo_info *ji, const valset *result, jpki_verdict *
 typedef struct after_write {
 	jpkirepo_info *ji;
 	int cacert;
+	int released;
 } after_write;
 
+static void write_release(after_write *aw)
+{
+	if (!aw->released)
+		ldap_pvt_thread_mutex_unlock(&aw->ji->write_lock);
+	aw->released = 1;
+}
+
+/* The backend has decided: the lock goes before the answer is written to a client that may
+ * be slow to read it. */
 static int write_answered(Operation *op, SlapReply *rs)
 {
 	after_write *aw = op->o_callback->sc_private;
 
-	if (rs->sr_type == REP_RESULT && rs->sr_err == LDAP_SUCCESS && aw->cacert)
+	if (rs->sr_type != REP_RESULT)
+		return SLAP_CB_CONTINUE;
+	if (rs->sr_err == LDAP_SUCCESS && aw->cacert)
 		jpkirepo_trust_mark_stale(aw->ji);
+	write_release(aw);
 	return SLAP_CB_CONTINUE;
 }
 
+/* Whatever happened (an abandoned operation skips the response callbacks). */
 static int write_done(Operation *op, SlapReply *rs)
 {
 	slap_callback *cb = op->o_callback;
@@ -199,7 +213,7 @@ static int write_done(Operation *op, SlapReply *rs)
 
 	if (rs->sr_type != REP_RESULT)
 		return SLAP_CB_CONTINUE;
-	ldap_pvt_thread_mutex_unlock(&aw->ji->write_lock);
+	write_release(aw);
 	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
 	op->o_tmpfree(aw, op->o_tmpmemctx);
 	op->o_tmpfree(cb, op->o_tmpmemctx);
@@ -220,6 +234,15 @@ static void hold_until_answered(Operation *op, jpkirepo_info *ji, int cacert)
 	cb->sc_private = aw;
 	cb->sc_next = op->o_callback;
 	op->o_callback = cb;
+}
+
+/* A refusal is written to the client after the lock is gone: a client slow to read its
+ * answer must not hold up every other write. */
+static void unlock_before_answer(jpkirepo_info *ji, int *holding)
+{
+	if (*holding)
+		ldap_pvt_thread_mutex_unlock(&ji->write_lock);
+	*holding = 0;
 }
 
 /* stored: the entry's attributes now (NULL for an add); mods: NULL for an add, whose new
@@ -247,6 +270,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 			for (i = 0; i < stored[k].n; i++)
 				valset_add(op, &result[k], &stored[k].v[i]);
 			if (changed[k] && apply_mods(op, mods, ad, &result[k], &v) < 0) {
+				unlock_before_answer(ji, holding);
 				send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 				rc = rs->sr_err;
 				goto out;
@@ -266,6 +290,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 		snprintf(decision, sizeof(decision), "refused: %s", v.text);
 		jpkirepo_audit_write_details(op, decision, details, sizeof(details));
 		jpkirepo_audit(op, ji, "crl-publish", decision, details, awhy, sizeof(awhy));
+		unlock_before_answer(ji, holding);
 		send_ldap_error(op, rs, LDAP_INSUFFICIENT_ACCESS, v.text);
 		rc = rs->sr_err;
 		goto out;
@@ -291,6 +316,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 	snprintf(decision, sizeof(decision), "accepted%s%s", numbers[0] ? ": cRLNumber " : "", numbers);
 	jpkirepo_audit_write_details(op, decision, details, sizeof(details));
 	if (jpkirepo_audit(op, ji, "crl-publish", "ok", details, awhy, sizeof(awhy)) < 0) {
+		unlock_before_answer(ji, holding);
 		send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, awhy);
 		rc = rs->sr_err;
 		goto out;
@@ -305,6 +331,7 @@ refused:
 	snprintf(decision, sizeof(decision), "refused: %s", v.text);
 	jpkirepo_audit_write_details(op, decision, details, sizeof(details));
 	jpkirepo_audit(op, ji, "crl-publish", decision, details, awhy, sizeof(awhy));
+	unlock_before_answer(ji, holding);
 	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 	rc = rs->sr_err;
 out:
@@ -392,6 +419,44 @@ static int refuse_delta(Operation *op, SlapReply *rs, jpkirepo_info *ji, Modific
 	return -1;
 }
 
+/* Does the write touch what check_write guards (CRLs, the ARL, CA certificates)? */
+static int ours_in_attrs(const jpkirepo_info *ji, Attribute *a)
+{
+	for (; a != NULL; a = a->a_next)
+		if (is_ad_subtype(a->a_desc, ji->ad_crl) || is_ad_subtype(a->a_desc, ji->ad_arl) ||
+		    is_ad_subtype(a->a_desc, ji->ad_cacert))
+			return 1;
+	return 0;
+}
+
+static int ours_in_mods(const jpkirepo_info *ji, Modifications *ml)
+{
+	for (; ml != NULL; ml = ml->sml_next)
+		if (is_ad_subtype(ml->sml_desc, ji->ad_crl) || is_ad_subtype(ml->sml_desc, ji->ad_arl) ||
+		    is_ad_subtype(ml->sml_desc, ji->ad_cacert))
+			return 1;
+	return 0;
+}
+
+static int under_registry(const jpkirepo_info *ji, struct berval *ndn)
+{
+	return ndn != NULL && !BER_BVISEMPTY(&ji->verifier_nbase) && dnIsSuffix(ndn, &ji->verifier_nbase);
+}
+
+/* An LDAP transaction (RFC 5805) applies its operations inside the backend's write
+ * transaction: a check there that waits for the overlay's lock waits on a write that holds
+ * the lock and waits for the backend — every write would hang. What the overlay checks under
+ * its lock is therefore not written in a transaction. */
+static int refuse_txn(Operation *op, SlapReply *rs, int ours)
+{
+	if (!ours || !op->o_txnSpec || be_shadow_update(op))
+		return 0;
+	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, "jpkirepo: CRLs, CA certificates and the "
+		"verifier registry are not written in an LDAP transaction (RFC 5805): each write is "
+		"checked and stored under the overlay's lock");
+	return -1;
+}
+
 int jpkirepo_op_delete(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
@@ -407,7 +472,9 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
 	/* Moving an entry in or out of the registry changes who is a verifier. */
-	if (watch_registry(op, rs, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL) < 0 ||
+	if (refuse_txn(op, rs, under_registry(ji, &op->o_req_ndn) || under_registry(ji, op->orr_nnewSup) ||
+		    dnIsSuffix(&ji->verifier_nbase, &op->o_req_ndn)) < 0 ||
+	    watch_registry(op, rs, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL) < 0 ||
 	    jpkirepo_registry_check_modrdn(op, rs, on) < 0)
 		return rs->sr_err;
 	return SLAP_CB_CONTINUE;
@@ -417,11 +484,14 @@ int jpkirepo_op_add(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 	jpkirepo_info *ji = on->on_bi.bi_private;
-	int rc, holding = 1;
+	int rc, holding = 1, ours = ours_in_attrs(ji, op->ora_e->e_attrs);
 
-	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0 || watch_registry(op, rs, ji, NULL) < 0 ||
-	    jpkirepo_registry_check_add(op, rs, on) < 0)
+	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0 ||
+	    refuse_txn(op, rs, ours || under_registry(ji, &op->o_req_ndn)) < 0 ||
+	    watch_registry(op, rs, ji, NULL) < 0 || jpkirepo_registry_check_add(op, rs, on) < 0)
 		return rs->sr_err;
+	if (!ours)
+		return SLAP_CB_CONTINUE;
 	ldap_pvt_thread_mutex_lock(&ji->write_lock);
 	rc = check_write(op, rs, NULL, NULL, op->ora_e->e_attrs, &holding);
 	if (holding)
@@ -433,16 +503,13 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 	jpkirepo_info *ji = on->on_bi.bi_private;
-	Modifications *ml;
 	Entry *e = NULL;
-	int rc, ours = 0, holding = 1;
+	int rc, holding = 1, ours = ours_in_mods(ji, op->orm_modlist);
 
-	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 || watch_registry(op, rs, ji, NULL) < 0 ||
-	    jpkirepo_registry_check_modify(op, rs, on) < 0)
+	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 ||
+	    refuse_txn(op, rs, ours || under_registry(ji, &op->o_req_ndn)) < 0 ||
+	    watch_registry(op, rs, ji, NULL) < 0 || jpkirepo_registry_check_modify(op, rs, on) < 0)
 		return rs->sr_err;
-	for (ml = op->orm_modlist; ml != NULL && !ours; ml = ml->sml_next)
-		ours = is_ad_subtype(ml->sml_desc, ji->ad_crl) || is_ad_subtype(ml->sml_desc, ji->ad_arl) ||
-		       is_ad_subtype(ml->sml_desc, ji->ad_cacert);
 	if (!ours)
 		return SLAP_CB_CONTINUE;
 	ldap_pvt_thread_mutex_lock(&ji->write_lock);

@@ -10,8 +10,10 @@
 #  - registry-unique: one certificate, one subject, one verifier (add, modify, and an entry
 #    moved into the registry);
 #  - no way around them: permissive modify, a rename that adds an RDN value, a tagged
-#    attribute (jpkiVerifierStatus;lang-ja), a moved subtree; and the write's own controls
-#    (an assertion) do not leak into the overlay's search.
+#    attribute (jpkiVerifierStatus;lang-ja), a moved subtree, the registry's base renamed,
+#    an objectClass swap (with the Relax control), an LDAP transaction; the write's own
+#    controls (an assertion) do not leak into the overlay's search, and an identity that may
+#    not write learns nothing from the checks (the backend refuses it first).
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
 VB=$REPO_VERIFIER_BASE
@@ -157,6 +159,28 @@ t_match "a subtree is not moved into the registry" "rule registry-values: .*has 
 printf 'dn: uid=upper2,%s\nchangetype: modify\nreplace: jpkiAllowedMethod\njpkiAllowedMethod: ocsp\njpkiAllowedMethod: ldap\n' "$VB" > "$T/assert.ldif"
 t_ok "a write with an assertion control is checked, not failed by it" \
 	as_operator ldapmodify -e 'assert=(uid=upper2)' -f "$T/assert.ldif"
+
+out=$(instance_ldap "$DIR" ldapmodrdn "$VB" ou=VerifiersX 2>&1)
+t_match "the registry's base is not renamed (its entries would move unchecked)" \
+	"rule registry-values: .*is the registry's base or above it: not renamed" "$out"
+out=$(instance_ldap "$DIR" ldapmodrdn "$REPO_CA_DN" ou=Elsewhere 2>&1)
+t_match "nor an entry above it" "is the registry's base or above it" "$out"
+out=$(printf 'dn: uid=good1,%s\nchangetype: modify\nreplace: objectClass\nobjectClass: account\nobjectClass: extensibleObject\n' "$VB" |
+	as_operator ldapmodify -e relax 2>&1)
+t_match "a terminated verifier does not stop being one in place (Relax control)" \
+	"rule registry-values: an entry does not stop being a jpkiVerifier in place" "$out"
+out=$(printf 'dn: uid=good1,%s\nchangetype: modify\nreplace: jpkiAllowedMethod\njpkiAllowedMethod: ocsp\n' "$VB" |
+	as_operator ldapmodify -E txn=commit 2>&1)
+t_match "a registry write in an LDAP transaction is refused (it would deadlock under the lock)" \
+	"unwilling to perform" "$(tr 'A-Z' 'a-z' <<<"$out")"
+# The signature verifier may write nothing: adding the group verifier's certificate to its own
+# entry is refused by the backend, before any check could say who holds it.
+out=$(printf 'dn: uid=signature,%s\nchangetype: modify\nadd: userCertificate;binary\nuserCertificate;binary:: %s\n-\nadd: jpkiCertificateSHA256\n%s\n-\nadd: jpkiCertificateSubject\n%s\n' \
+	"$VB" "$(openssl x509 -in "$PKI/verifiers/group.pem" -outform DER | base64 -w0)" \
+	"$(cert_attrs group | grep '^jpkiCertificateSHA256')" "$(cert_attrs group | grep '^jpkiCertificateSubject')" |
+	ldapmodify -x -H "$INSTANCE_URI" -D "uid=signature,$VB" -y "$DIR/secrets/verifier-signature.pw" 2>&1)
+t_match "an identity that may not write gets insufficient access" "Insufficient access" "$out"
+t_not "and learns nothing of who holds a certificate" grep -q "uid=group" <<<"$out"
 
 # --- the registry still works -------------------------------------------------------------------------
 t_eq "the signature verifier still reads" 1 "$(ldapsearch -x -H "$INSTANCE_URI" -D "uid=signature,$VB" -y "$DIR/secrets/verifier-signature.pw" \
