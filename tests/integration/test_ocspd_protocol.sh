@@ -396,6 +396,10 @@ for c in "${cases[@]}"; do
 	put "$T/restore$restore/121002.crl"
 	t_eq "$c: a newer good CRL after it is answered: good1 good, rev1 revoked" "good revoked/affiliationChanged" \
 		"$(status signature gen1 "$good1") $(status signature gen1 "$rev1")"
+	# From that CRL, not from the one kept before it: the answer's thisUpdate is the new CRL's.
+	want=$(date -u -d "$(openssl crl -inform DER -in "$T/restore$restore/121002.crl" -noout -lastupdate | cut -d= -f2)" +%s)
+	got=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$rev1" -noverify | sed -n 's/^ *This Update: //p' | head -1)
+	t_eq "$c: the answer's thisUpdate is the newer CRL's" "$want" "$(date -u -d "$got" +%s 2>/dev/null)"
 done
 # The state copy is the last good data too: without slapd, a restarted responder answers from it.
 repo_ocspd_stop "$DIR"
