@@ -3,8 +3,12 @@
  * they enter; everything freed. */
 #include "model.h"
 
+#include <ctype.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dn.h"
 
 void model_crls_free(model_crl *c, size_t n)
 {
@@ -27,8 +31,10 @@ void model_free(model *m)
 	for (i = 0; i < m->nparts; i++) {
 		free(m->parts[i].uuid);
 		free(m->parts[i].dn);
+		free(m->parts[i].ndn);
 		model_crls_free(m->parts[i].crls, m->parts[i].ncrls);
 	}
+	crl_marks_free(m->marks, m->nmarks);
 	for (i = 0; i < m->nverifiers; i++) {
 		free(m->verifiers[i].uuid);
 		free(m->verifiers[i].dn);
@@ -79,11 +85,28 @@ void model_hash_crls(model *m)
 		hash_crls(&m->parts[i]);
 }
 
+/* dn as rule (d) reads it (parsed into an X.509 name and printed again), case-folded: one
+ * partition's marks whatever spelling of its DN the repository sends. Unparsable: case-folded
+ * as it is. */
+static char *normal_dn(const char *dn)
+{
+	X509_NAME *name = jpki_dn_to_x509_name(dn, NULL);
+	char *out = name != NULL ? jpki_x509_name_to_dn(name) : NULL, *c;
+
+	X509_NAME_free(name);
+	ERR_clear_error();
+	if (out == NULL)
+		out = strdup(dn);
+	for (c = out; c != NULL && *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return out;
+}
+
 int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *crls, size_t n)
 {
 	size_t i;
 	model_partition *p = NULL, *grown;
-	char *d = strdup(dn);	/* first: dn may be the partition's own */
+	char *d = strdup(dn), *nd = normal_dn(dn);	/* first: dn may be the partition's own */
 
 	for (i = 0; i < n; i++)
 		crls[i].ref = NULL;	/* plain DER until shared */
@@ -95,6 +118,7 @@ int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *c
 		if (grown == NULL) {
 			model_crls_free(crls, n);
 			free(d);
+			free(nd);
 			return -1;
 		}
 		m->parts = grown;
@@ -104,14 +128,16 @@ int model_set_partition(model *m, const char *uuid, const char *dn, model_crl *c
 	} else {
 		model_crls_free(p->crls, p->ncrls);
 		free(p->dn);
+		free(p->ndn);
 	}
 	p->dn = d;
+	p->ndn = nd;
 	p->crls = crls;
 	p->ncrls = n;
 	p->nhashed = 0;
 	hash_crls(p);
 	p->seen = 1;
-	return p->uuid != NULL && p->dn != NULL ? 0 : -1;
+	return p->uuid != NULL && p->dn != NULL && p->ndn != NULL ? 0 : -1;
 }
 
 static void verifier_clear(model_verifier *v)
@@ -154,6 +180,7 @@ static void remove_partition(model *m, size_t i)
 {
 	free(m->parts[i].uuid);
 	free(m->parts[i].dn);
+	free(m->parts[i].ndn);
 	model_crls_free(m->parts[i].crls, m->parts[i].ncrls);
 	m->parts[i] = m->parts[--m->nparts];
 }

@@ -51,6 +51,7 @@ void snapshot_unref(snapshot *s)
 		free(s->verifiers[i].der_sha256);
 		sk_X509_pop_free(s->verifiers[i].certs, X509_free);
 	}
+	crl_marks_free(s->marks, s->nmarks);
 	free(s->part_dns);
 	free(s->keys);
 	free(s->verifiers);
@@ -183,7 +184,7 @@ const revoked *served_key_lookup(const served_key *k, const ASN1_INTEGER *serial
 	memset(&key, 0, sizeof(key));
 	key.len = (uint8_t)serial->length;
 	memcpy(key.serial, serial->data, (size_t)serial->length);
-	return bsearch(&key, k->entries, k->nentries, sizeof(*k->entries), snapshot_cmp_serial);
+	return k->nentries > 0 ? bsearch(&key, k->entries, k->nentries, sizeof(*k->entries), snapshot_cmp_serial) : NULL;
 }
 
 bool served_key_current(const served_key *k, time_t now)

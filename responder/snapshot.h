@@ -58,7 +58,7 @@ typedef enum crl_source_state {
 } crl_source_state;
 
 typedef struct crl_source {
-	unsigned char sha256[32];	/* of its DER (of the first one, MIXED) */
+	unsigned char sha256[32];	/* of its DER (MIXED: of the one with the greatest number) */
 	time_t this_update, next_update;	/* its times; MIXED: the latest thisUpdate */
 	crl_source_state state;
 	bool kept;			/* the previous snapshot's, in place of a refused CRL */
@@ -66,6 +66,19 @@ typedef struct crl_source {
 	crl_der **ders;			/* the accepted DER(s): what the state copy holds */
 	size_t nders;
 } crl_source;
+
+/* The high-water mark of one CA key's CRLs for one partition DN: the greatest cRLNumber and
+ * the latest thisUpdate any snapshot accepted there. Rules (e) and (f) compare a new CRL with
+ * it, not with what the previous snapshot holds now: a rollback stays refused after a build in
+ * which the partition had no CRL of that key, or no entry at all. Carried from snapshot to
+ * snapshot whatever the model holds, and kept in the state copy. */
+typedef struct crl_mark {
+	char *dn;		/* the partition's, normalised (model_partition.ndn) */
+	unsigned char key_id[SHA_DIGEST_LENGTH];
+	ASN1_INTEGER *number;
+	time_t this_update;
+	unsigned char sha256[32];	/* of the CRL with that number: not its own successor */
+} crl_mark;
 
 /* One CA key generation the responder serves. */
 typedef struct served_key {
@@ -118,6 +131,8 @@ typedef struct snapshot {
 	jpki_crl_policy policy;		/* the CRLs were checked with */
 	size_t crls_checked, crls_reused;	/* by this build: CRLs checked; CRLs decided from prev */
 	size_t crls_kept;		/* of those, prev's looked at again in place of a refused one */
+	crl_mark *marks;		/* sorted by (dn, key_id): prev's, the model's, raised by this build */
+	size_t nmarks;
 	cert_hash *by_hash;		/* sorted by hash; one entry a hash, the first verifier's */
 	size_t nby_hash;
 	signer_cand *by_subject;	/* sorted by subject (X509_NAME_cmp), then registry order */
@@ -135,6 +150,7 @@ typedef struct model_crl {
 
 typedef struct model_partition {
 	char *uuid, *dn;
+	char *ndn;	/* dn normalised (case-folded): what its marks are kept under */
 	model_crl *crls;
 	size_t ncrls;
 	/* crls[0..nhashed) are shared and hashed (ref). model_set_partition, which replaces a
@@ -164,6 +180,8 @@ typedef struct model {
 	size_t nparts;
 	model_verifier *verifiers;
 	size_t nverifiers;
+	crl_mark *marks;	/* the state copy's (store_load): history a restart starts with */
+	size_t nmarks;
 	int ca_seen;
 } model;
 
@@ -174,16 +192,17 @@ typedef struct model {
  * (expired, or from the future) is accepted without its entries (LAPSED): answers for its
  * key wait for a current one (tryLater).
  *
- * A build has a history, prev (the snapshot before it), or none. With one, a new CRL of a
- * partition is compared (rules (e), (f)) with the CRL(s) prev accepted of the same key for the
- * partition of the same DN, their own DER excepted; and when a key is left without an accepted
+ * A build has a history: the marks (crl_mark) of prev and of the model (the state copy's),
+ * and prev's CRLs (prev may be NULL). A new CRL of a partition is compared (rules (e), (f))
+ * with the mark of its key for the partition's DN, unless it is a CRL prev accepted there or
+ * the one that set the mark; and when a key is left without an accepted
  * CRL there because one was refused (by any rule; a CRL naming no trusted key counts for every
  * key), prev's CRL of that key is used again, as checked then: its entries and times, lapsing at
  * its nextUpdate. A key whose CRL was removed, nothing refused, is not kept. prev is only read.
  *
- * snapshot_build: no history, every CRL judged alone, as at a start (the daemon's first build,
- * snapshot_build_from with no prev: from the state copy, which holds only accepted CRLs, or
- * from slapd). */
+ * snapshot_build: no prev, every CRL judged against the model's marks alone, as at a start
+ * (the daemon's first build, snapshot_build_from with no prev: from the state copy, which
+ * holds only accepted CRLs and the marks, or from slapd). */
 snapshot *snapshot_build(const model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol,
 	unsigned long generation, time_t now);
 /* With prev as history (may be NULL), every CRL checked again: the reference the incremental
@@ -217,6 +236,9 @@ const signer_cand *snapshot_signers_by_subject(const snapshot *s, const X509_NAM
  * client copies its certificate's subject into the requestorName), without decoding it. */
 const signer_cand *snapshot_signers_by_subject_der(const snapshot *s, const unsigned char *der,
 	size_t len, size_t *n);
+
+/* In snapshot_crls.c. */
+void crl_marks_free(crl_mark *marks, size_t n);
 
 /* In model.c, declared with the model's types (some callers include only this header). */
 void model_crls_free(model_crl *c, size_t n);

@@ -1,6 +1,7 @@
 /* Which CRLs a snapshot answers from, and the index of revoked serials they make. Each
- * partition CRL is checked with lib/crl_check's rules, (e) and (f) against the CRL the
- * previous snapshot accepted of the same key for the partition of the same DN; one that
+ * partition CRL is checked with lib/crl_check's rules, (e) and (f) against the high-water mark
+ * of its key for the partition's DN (crl_mark: carried from snapshot to snapshot, so that a
+ * build without that CRL, or without the partition, forgets nothing); one that the previous
  * snapshot accepted unchanged (same SHA-256, same CA keys and policy) is taken over, only its
  * times checked again and its entries copied from the previous index; when a key's new CRL is
  * refused, its last good one is kept (until its own nextUpdate). Also the DER those CRLs are
@@ -137,6 +138,7 @@ static bool same_rules(const snapshot *prev, const snapshot *s, const jpki_crl_p
 #define TAKE_FREE (-1)
 #define TAKE_NONE (-2)
 typedef struct carry {
+	const model *m;
 	const snapshot *prev;	/* NULL: no history */
 	bool reuse;		/* prev's checks and index are taken over where unchanged */
 	long *old_of;		/* per partition: prev's number for the same DN, or -1 */
@@ -162,6 +164,7 @@ static int carry_init(carry *cy, const snapshot *prev, bool reuse, const snapsho
 	unsigned char *claimed;
 	size_t p, q, k;
 
+	cy->m = m;
 	if ((cy->stored = calloc(s->nkeys + 1, sizeof(*cy->stored))) == NULL)
 		return -1;
 	if (prev == NULL)
@@ -207,6 +210,127 @@ static const crl_source *record_of(const carry *cy, size_t k, size_t p)
 	long q = cy->prev != NULL ? cy->old_of[p] : -1, j = q >= 0 ? cy->prev_key[k] : -1;
 
 	return j >= 0 && cy->prev->keys[j].sources[q].nders > 0 ? &cy->prev->keys[j].sources[q] : NULL;
+}
+
+static int cmp_mark(const void *a, const void *b)
+{
+	const crl_mark *x = a, *y = b;
+	int c = strcmp(x->dn, y->dn);
+
+	return c != 0 ? c : memcmp(x->key_id, y->key_id, sizeof(x->key_id));
+}
+
+void crl_marks_free(crl_mark *marks, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(marks[i].dn);
+		ASN1_INTEGER_free(marks[i].number);
+	}
+	free(marks);
+}
+
+/* Appends a mark to s's (room made by marks_init). */
+static int mark_push(snapshot *s, const char *dn, const unsigned char *key_id, const ASN1_INTEGER *number, time_t tu,
+	const unsigned char sha256[32])
+{
+	crl_mark *mk = &s->marks[s->nmarks];
+
+	mk->dn = strdup(dn);
+	mk->number = ASN1_INTEGER_dup(number);
+	if (mk->dn == NULL || mk->number == NULL) {
+		free(mk->dn);
+		ASN1_INTEGER_free(mk->number);
+		return -1;
+	}
+	memcpy(mk->key_id, key_id, sizeof(mk->key_id));
+	mk->this_update = tu;
+	memcpy(mk->sha256, sha256, sizeof(mk->sha256));
+	s->nmarks++;
+	return 0;
+}
+
+/* s's marks sorted, one per (dn, key): the greatest number (with its CRL's hash; a tie to the
+ * lower hash, so that the result does not depend on the order) and the latest thisUpdate. */
+static void marks_fold(snapshot *s)
+{
+	crl_mark *a = s->marks;
+	size_t i, o;
+
+	if (s->nmarks > 0)
+		qsort(a, s->nmarks, sizeof(*a), cmp_mark);
+	for (i = o = 0; i < s->nmarks; i++) {
+		crl_mark *keep = &a[o > 0 ? o - 1 : 0], *x = &a[i];
+		int c;
+
+		if (o == 0 || cmp_mark(keep, x) != 0) {
+			a[o++] = *x;
+			continue;
+		}
+		c = ASN1_INTEGER_cmp(x->number, keep->number);
+		if (c > 0 || (c == 0 && memcmp(x->sha256, keep->sha256, sizeof(x->sha256)) < 0)) {
+			ASN1_INTEGER *t = keep->number;
+
+			keep->number = x->number;
+			x->number = t;
+			memcpy(keep->sha256, x->sha256, sizeof(keep->sha256));
+		}
+		if (x->this_update > keep->this_update)
+			keep->this_update = x->this_update;
+		free(x->dn);
+		ASN1_INTEGER_free(x->number);
+	}
+	s->nmarks = o;
+}
+
+/* The history this build checks with: prev's marks and the model's (the state copy's), with
+ * room for what the build raises. */
+static int marks_init(snapshot *s, const snapshot *prev, const model *m)
+{
+	const crl_mark *from[2] = { m->marks, prev != NULL ? prev->marks : NULL };
+	size_t n[2] = { m->nmarks, prev != NULL ? prev->nmarks : 0 }, i, j;
+
+	s->marks = calloc(n[0] + n[1] + s->nkeys * m->nparts + 1, sizeof(*s->marks));
+	if (s->marks == NULL)
+		return -1;
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < n[i]; j++)
+			if (mark_push(s, from[i][j].dn, from[i][j].key_id, from[i][j].number, from[i][j].this_update,
+				    from[i][j].sha256) < 0)
+				return -1;
+	marks_fold(s);
+	return 0;
+}
+
+/* After the build: every CRL it accepted raises its key's mark for the partition's DN — but
+ * not one dated in the future (beyond the clock skew): a CA clock set wrong once must not
+ * make every later CRL, dated right, look like a rollback. */
+static int marks_raise(snapshot *s, const model *m)
+{
+	size_t k, p;
+
+	for (k = 0; k < s->nkeys; k++)
+		for (p = 0; p < s->keys[k].nparts; p++) {
+			const crl_source *src = &s->keys[k].sources[p];
+
+			if (src->state == CRL_SOURCE_NONE || src->this_update > s->built_at + s->policy.clock_skew)
+				continue;
+			if (mark_push(s, m->parts[p].ndn, s->keys[k].key->id, src->number, src->this_update, src->sha256) < 0)
+				return -1;
+		}
+	marks_fold(s);
+	return 0;
+}
+
+/* The mark of key k for partition p's DN, or NULL. */
+static const crl_mark *mark_of(const snapshot *s, const carry *cy, size_t k, size_t p)
+{
+	crl_mark key;
+
+	key.dn = cy->m->parts[p].ndn;
+	memcpy(key.key_id, s->keys[k].key->id, sizeof(key.key_id));
+	return s->nmarks > 0 ? bsearch(&key, s->marks, s->nmarks, sizeof(*s->marks), cmp_mark) : NULL;
 }
 
 static bool holds(const crl_source *src, const unsigned char sha256[32])
@@ -281,6 +405,7 @@ static int note_source(served_key *k, size_t p, crl_der *der, const ASN1_INTEGER
 		if (ASN1_INTEGER_cmp(number, src->number) <= 0)
 			return 0;
 		ASN1_INTEGER_free(src->number);
+		memcpy(src->sha256, der->sha256, sizeof(src->sha256));	/* its mark's CRL */
 	} else {
 		memcpy(src->sha256, der->sha256, sizeof(src->sha256));
 		src->this_update = tu;
@@ -361,8 +486,9 @@ static long meant_for(const snapshot *s, const cand *cd)
 	return k;
 }
 
-/* cd checked with the repository's rules, (e) and (f) against what prev accepted for the
- * partition (but against cd itself: it is not its own successor), and, if it passes, indexed.
+/* cd checked with the repository's rules, (e) and (f) against the marks of the partition's
+ * DN (but not a CRL prev accepted there, nor the one that set the mark: a CRL is not its own
+ * successor), and, if it passes, indexed.
  * One that passes every rule but the time ones (checked again at its own thisUpdate: expired,
  * or from the future) is accepted without its entries: as the newer CRL it replaces the
  * previous one, and answers wait for a current one (tryLater).
@@ -381,14 +507,17 @@ static int check_crl(snapshot *s, carry *cy, size_t p, const cand *cd, const jpk
 
 	for (k = 0; k < s->nkeys; k++) {
 		const crl_source *src = record_of(cy, k, p);
+		const crl_mark *mk = mark_of(s, cy, k, p);
 		jpki_crl_meta *st = &cy->stored[nstored];
 
-		if (src == NULL || holds(src, cd->sha256))
+		/* prev's records are under the marks (marks_raise): the marks alone are compared */
+		if (mk == NULL || (src != NULL && holds(src, cd->sha256)) ||
+		    memcmp(mk->sha256, cd->sha256, sizeof(mk->sha256)) == 0)
 			continue;
-		memcpy(st->key_id, s->keys[k].key->id, sizeof(st->key_id));
-		st->number = src->number;
-		st->this_update = src->this_update;
-		st->next_update = src->next_update;
+		memcpy(st->key_id, mk->key_id, sizeof(st->key_id));
+		st->number = mk->number;
+		st->this_update = mk->this_update;
+		st->next_update = 0;	/* not compared */
 		nstored++;
 	}
 	s->crls_checked++;
@@ -578,7 +707,8 @@ static int finish_index(served_key *k, const served_key *old, const int32_t *tak
 	int32_t last = -1;
 	bool renumbered_in_order = true;
 
-	qsort(fresh, nfresh, sizeof(*fresh), cmp_entry);
+	if (nfresh > 0)
+		qsort(fresh, nfresh, sizeof(*fresh), cmp_entry);
 	for (i = 0; old != NULL && i < nold_parts; i++) {
 		if (take[i] < 0)
 			continue;
@@ -645,11 +775,17 @@ int snapshot_crls_build(snapshot *s, const model *m, const jpki_crl_policy *pol,
 			goto out;
 		snapshot_hash_issuer(&s->keys[i]);
 	}
-	if (carry_init(&cy, prev, reuse && prev != NULL && same_rules(prev, s, pol), s, m) < 0)
+	for (p = 0; p < m->nparts; p++)
+		if (m->parts[p].ndn == NULL)
+			goto out;	/* its model_set_partition failed */
+	if (marks_init(s, prev, m) < 0 ||
+	    carry_init(&cy, prev, reuse && prev != NULL && same_rules(prev, s, pol), s, m) < 0)
 		goto out;
 	for (p = 0; p < m->nparts; p++)
 		if (build_partition(s, &cy, m, p, pol, now, caps) < 0)
 			goto out;
+	if (marks_raise(s, m) < 0)
+		goto out;
 	for (i = 0; i < s->nkeys; i++) {
 		served_key *k = &s->keys[i];
 

@@ -64,7 +64,8 @@ int snapshot_registry_copy(snapshot *s, const model *m, const snapshot *prev)
 		r->certs = sk_X509_new_null();
 		if (r->dn == NULL || r->cert_sha256 == NULL || r->der_sha256 == NULL || r->certs == NULL)
 			goto out;
-		memcpy(r->cert_sha256, mv->cert_sha256, r->ncerts * 32);
+		if (r->ncerts > 0)
+			memcpy(r->cert_sha256, mv->cert_sha256, r->ncerts * 32);
 		for (size_t c = 0; c < mv->ncertders; c++) {
 			const unsigned char *p = mv->certs[c].der;
 			cert_ref key, *hit;

@@ -1,15 +1,21 @@
 /* File format (DIR/repository.state, replaced atomically): text lines
- *   jpki-ocspd-state 1
+ *   jpki-ocspd-state 2
  *   ca UUID                      then "cacert UUID B64" lines
  *   partition UUID B64(DN)       then "crl UUID B64" lines: the CRLs the snapshot accepted
  *                                (kept in place of refused ones included), not the refused ones
+ *   mark B64(NDN) KEYID NUMBER THISUPDATE SHA256   the snapshot's marks (crl_mark), also of
+ *                                partitions and keys that have no CRL now: hex, hex, seconds, hex
  *   verifier UUID B64(DN) STATUS START END METHODS   then "vhash UUID HEX" and "vcert UUID B64"
  *   end
- * START/END are seconds since 1970 (or - when unreadable); METHODS the jpki_method bits. */
+ * START/END are seconds since 1970 (or - when unreadable); METHODS the jpki_method bits.
+ * Version 1 (before the marks) is still read: its CRLs enter the model as before, and set
+ * marks only when the first build accepts them, as any accepted CRL does; the loader, which
+ * checks nothing, makes no mark of them. */
 #include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +38,49 @@ static int put_b64(FILE *fp, const unsigned char *data, size_t len)
 	return 0;
 }
 
-static void line(FILE *fp, const char *tag, const char *uuid, const unsigned char *der, size_t len)
+static int line(FILE *fp, const char *tag, const char *uuid, const unsigned char *der, size_t len)
 {
-	fprintf(fp, "%s %s ", tag, uuid);
-	put_b64(fp, der, len);
-	fputc('\n', fp);
+	return fprintf(fp, "%s %s ", tag, uuid) < 0 || put_b64(fp, der, len) < 0 || fputc('\n', fp) == EOF ? -1 : 0;
+}
+
+static int put_hex(FILE *fp, const unsigned char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (fprintf(fp, "%02x", data[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int put_mark(FILE *fp, const crl_mark *mk)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(mk->number, NULL);
+	char *number = bn != NULL ? BN_bn2hex(bn) : NULL;
+	int rc = -1;
+
+	if (number != NULL && fputs("mark ", fp) != EOF &&
+	    put_b64(fp, (const unsigned char *)mk->dn, strlen(mk->dn)) == 0 && fputc(' ', fp) != EOF &&
+	    put_hex(fp, mk->key_id, sizeof(mk->key_id)) == 0 &&
+	    fprintf(fp, " %s %lld ", number, (long long)mk->this_update) > 0 &&
+	    put_hex(fp, mk->sha256, sizeof(mk->sha256)) == 0 && fputc('\n', fp) != EOF)
+		rc = 0;
+	OPENSSL_free(number);
+	BN_free(bn);
+	return rc;
+}
+
+/* The directory's entry for the renamed file on disk too: else a crash may bring the
+ * previous copy back. */
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
 }
 
 int store_save(const char *dir, const model *m, const snapshot *s, char *err, size_t errlen)
@@ -44,7 +88,7 @@ int store_save(const char *dir, const model *m, const snapshot *s, char *err, si
 	char path[4096], tmp[4096];
 	size_t i, j, k;
 	FILE *fp;
-	int fd;
+	int fd, bad = 0, e = 0;
 
 	for (i = 0; i < m->nparts && s->nparts == m->nparts; i++)
 		if (strcmp(s->part_dns[i], m->parts[i].dn) != 0)
@@ -58,46 +102,57 @@ int store_save(const char *dir, const model *m, const snapshot *s, char *err, si
 	fd = mkstemp(tmp);
 	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
 		snprintf(err, errlen, "%s: cannot write the state copy: %s", dir, strerror(errno));
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			unlink(tmp);
+		}
 		return -1;
 	}
-	fprintf(fp, "jpki-ocspd-state 1\n");
+	/* every write's result counted: a copy cut short must not replace the previous one */
+	bad |= fprintf(fp, "jpki-ocspd-state 2\n") < 0;
 	if (m->ca_uuid != NULL) {
-		fprintf(fp, "ca %s\n", m->ca_uuid);
+		bad |= fprintf(fp, "ca %s\n", m->ca_uuid) < 0;
 		for (i = 0; i < m->ncacerts; i++)
-			line(fp, "cacert", m->ca_uuid, m->cacerts[i].der, m->cacerts[i].len);
+			bad |= line(fp, "cacert", m->ca_uuid, m->cacerts[i].der, m->cacerts[i].len) < 0;
 	}
 	for (i = 0; i < m->nparts; i++) {
-		line(fp, "partition", m->parts[i].uuid, (const unsigned char *)m->parts[i].dn, strlen(m->parts[i].dn));
+		bad |= line(fp, "partition", m->parts[i].uuid, (const unsigned char *)m->parts[i].dn,
+			       strlen(m->parts[i].dn)) < 0;
 		for (k = 0; k < s->nkeys; k++) {
 			const crl_source *src = &s->keys[k].sources[i];
 
 			for (j = 0; j < src->nders; j++)
-				line(fp, "crl", m->parts[i].uuid, src->ders[j]->der, src->ders[j]->len);
+				bad |= line(fp, "crl", m->parts[i].uuid, src->ders[j]->der, src->ders[j]->len) < 0;
 		}
 	}
+	for (i = 0; i < s->nmarks; i++)
+		bad |= put_mark(fp, &s->marks[i]) < 0;
 	for (i = 0; i < m->nverifiers; i++) {
 		const model_verifier *v = &m->verifiers[i];
 
-		fprintf(fp, "verifier %s ", v->uuid);
-		put_b64(fp, (const unsigned char *)v->dn, strlen(v->dn));
-		fprintf(fp, " %d %lld %lld %u\n", (int)v->state.status,
-			v->state.has_period ? (long long)v->state.start : -1LL,
-			v->state.has_period ? (long long)v->state.end : -1LL, v->state.methods);
-		for (j = 0; j < v->ncerts; j++) {
-			fprintf(fp, "vhash %s ", v->uuid);
-			for (k = 0; k < 32; k++)
-				fprintf(fp, "%02x", v->cert_sha256[j][k]);
-			fputc('\n', fp);
-		}
+		bad |= fprintf(fp, "verifier %s ", v->uuid) < 0 ||
+		       put_b64(fp, (const unsigned char *)v->dn, strlen(v->dn)) < 0 ||
+		       fprintf(fp, " %d %lld %lld %u\n", (int)v->state.status,
+			       v->state.has_period ? (long long)v->state.start : -1LL,
+			       v->state.has_period ? (long long)v->state.end : -1LL, v->state.methods) < 0;
+		for (j = 0; j < v->ncerts; j++)
+			bad |= fprintf(fp, "vhash %s ", v->uuid) < 0 || put_hex(fp, v->cert_sha256[j], 32) < 0 ||
+			       fputc('\n', fp) == EOF;
 		for (j = 0; j < v->ncertders; j++)
-			line(fp, "vcert", v->uuid, v->certs[j].der, v->certs[j].len);
+			bad |= line(fp, "vcert", v->uuid, v->certs[j].der, v->certs[j].len) < 0;
 	}
-	fprintf(fp, "end\n");
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: cannot write the state copy: %s", path, strerror(errno));
+	bad |= fprintf(fp, "end\n") < 0;
+	if (bad || fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0)
+		e = errno != 0 ? errno : EIO;
+	if (fclose(fp) != 0 && e == 0)
+		e = errno != 0 ? errno : EIO;
+	if (e != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: cannot write the state copy: %s", path, strerror(e != 0 ? e : errno));
 		unlink(tmp);
+		return -1;
+	}
+	if (sync_dir(dir) != 0) {
+		snprintf(err, errlen, "%s: written, but its directory not synced: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -144,6 +199,47 @@ static int push_der(model_crl **arr, size_t *n, const char *b64)
 	return 0;
 }
 
+/* Exactly 2 * len hex digits into out. */
+static int get_hex(const char *text, unsigned char *out, size_t len)
+{
+	size_t i;
+
+	if (strlen(text) != 2 * len || strspn(text, "0123456789abcdefABCDEF") != 2 * len)
+		return -1;
+	for (i = 0; i < len; i++)
+		sscanf(text + 2 * i, "%2hhx", &out[i]);
+	return 0;
+}
+
+/* "mark B64(NDN) KEYID NUMBER THISUPDATE SHA256", split at b64 (the NDN) and rest. */
+static int get_mark(model *m, const char *b64, char *rest)
+{
+	char *id = strtok(rest, " "), *number = strtok(NULL, " "), *tu = strtok(NULL, " "),
+	     *sha = strtok(NULL, " "), *end = NULL;
+	crl_mark mk = { 0 }, *grown;
+	BIGNUM *bn = NULL;
+	size_t len;
+
+	if (sha == NULL || get_hex(id, mk.key_id, sizeof(mk.key_id)) < 0 ||
+	    get_hex(sha, mk.sha256, sizeof(mk.sha256)) < 0 || BN_hex2bn(&bn, number) != (int)strlen(number))
+		goto fail;
+	mk.this_update = (time_t)strtoll(tu, &end, 10);
+	mk.number = BN_to_ASN1_INTEGER(bn, NULL);
+	mk.dn = (char *)get_b64(b64, &len);
+	if (*end != '\0' || mk.number == NULL || mk.dn == NULL ||
+	    (grown = realloc(m->marks, (m->nmarks + 1) * sizeof(*grown))) == NULL)
+		goto fail;
+	m->marks = grown;
+	m->marks[m->nmarks++] = mk;
+	BN_free(bn);
+	return 0;
+fail:
+	BN_free(bn);
+	ASN1_INTEGER_free(mk.number);
+	free(mk.dn);
+	return -1;
+}
+
 static model_partition *find_part(model *m, const char *uuid)
 {
 	size_t i;
@@ -188,6 +284,8 @@ static int parse_line(model *m, char *l)
 	}
 	if (strcmp(tag, "crl") == 0)
 		return (p = find_part(m, uuid)) != NULL ? push_der(&p->crls, &p->ncrls, rest) : -1;
+	if (strcmp(tag, "mark") == 0)
+		return get_mark(m, uuid, rest);
 	if (strcmp(tag, "verifier") == 0) {
 		char *b64 = strtok(rest, " "), *st = strtok(NULL, " "), *a = strtok(NULL, " "),
 		     *b = strtok(NULL, " "), *meth = strtok(NULL, " ");
@@ -209,15 +307,11 @@ static int parse_line(model *m, char *l)
 	}
 	if (strcmp(tag, "vhash") == 0 && (v = find_verifier(m, uuid)) != NULL && strlen(rest) == 64) {
 		unsigned char (*g)[32] = realloc(v->cert_sha256, (v->ncerts + 1) * 32);
-		size_t k;
 
 		if (g == NULL)
 			return -1;
 		v->cert_sha256 = g;
-		for (k = 0; k < 32; k++)
-			sscanf(rest + 2 * k, "%2hhx", &g[v->ncerts][k]);
-		v->ncerts++;
-		return 0;
+		return get_hex(rest, g[v->ncerts++], 32);
 	}
 	if (strcmp(tag, "vcert") == 0 && (v = find_verifier(m, uuid)) != NULL)
 		return push_der(&v->certs, &v->ncertders, rest);
@@ -242,7 +336,8 @@ int store_load(const char *dir, model *m, char *err, size_t errlen)
 		if (l[n - 1] == '\n')
 			l[n - 1] = '\0';
 		if (lineno == 1) {
-			if (strcmp(l, "jpki-ocspd-state 1") != 0)
+			/* 1: without marks (see the top of this file) */
+			if (strcmp(l, "jpki-ocspd-state 2") != 0 && strcmp(l, "jpki-ocspd-state 1") != 0)
 				break;
 			continue;
 		}

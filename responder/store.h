@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include "snapshot.h"
 
-/* The model's entries, with the CRLs s (built from m) accepted: a restart without slapd
- * answers from the last good data, and compares what slapd then has with it (rules e, f). */
+/* The model's entries, with the CRLs s (built from m) accepted and s's marks: a restart
+ * without slapd answers from the last good data, and compares what slapd then has with the
+ * marks (rules e, f). A failed write leaves the previous copy in place. */
 int store_save(const char *dir, const model *m, const snapshot *s, char *err, size_t errlen);
-/* 0 when loaded, 1 when there is no copy yet, -1 on a damaged copy (nothing loaded). */
+/* 0 when loaded (the marks into m->marks), 1 when there is no copy yet, -1 on a damaged copy
+ * (nothing loaded). */
 int store_load(const char *dir, model *m, char *err, size_t errlen);
 
 #endif

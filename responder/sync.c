@@ -221,7 +221,8 @@ static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
 /* A new snapshot from the model, published, and saved unless it came from the copy. What the
  * current one checked and indexed is taken over where unchanged: one partition's new CRL
  * costs that CRL, not all of them. The copy holds what the snapshot accepted, not what it
- * refused: a refused CRL is answered around (snapshot.h), also after a restart. */
+ * refused, and its marks: a refused CRL is answered around (snapshot.h), and a rollback
+ * refused against the marks, also after a restart (the copy's marks are the model's). */
 static void publish(int save)
 {
 	char err[512];

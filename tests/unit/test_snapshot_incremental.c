@@ -10,6 +10,7 @@
 #include "model.h"
 
 #include <CUnit/CUnit.h>
+#include <ctype.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -248,6 +249,16 @@ static int same(const snapshot *a, const snapshot *b)
 					"key %zu partition %zu recorded DER %zu", i, p, c);
 		}
 	}
+	/* what the next build compares with whatever the model then holds */
+	DIFF(a->nmarks != b->nmarks, "%zu/%zu marks", a->nmarks, b->nmarks);
+	for (i = 0; i < a->nmarks; i++) {
+		const crl_mark *x = &a->marks[i], *y = &b->marks[i];
+
+		DIFF(strcmp(x->dn, y->dn) != 0 || memcmp(x->key_id, y->key_id, sizeof(x->key_id)) != 0 ||
+			     ASN1_INTEGER_cmp(x->number, y->number) != 0 || x->this_update != y->this_update ||
+			     memcmp(x->sha256, y->sha256, 32) != 0,
+			"mark %zu", i);
+	}
 	DIFF(a->nverifiers != b->nverifiers || a->nby_hash != b->nby_hash || a->nby_subject != b->nby_subject,
 		"registry sizes");
 	for (i = 0; i < a->nverifiers; i++) {
@@ -439,7 +450,7 @@ static void test_rules_changed(void)
 		anchors = sk_X509_new_null();
 		CU_ASSERT_FATAL(anchors != NULL && sk_X509_push(anchors, fx_ca_cert(FX_GEN2)));
 		s = snapshot_build_from(prev, &m, anchors, &pol, 3, FX_NOW);
-		full_s = snapshot_build(&m, anchors, &pol, 3, FX_NOW);
+		full_s = snapshot_build_full(prev, &m, anchors, &pol, 3, FX_NOW);	/* prev's marks too */
 		CU_ASSERT_FATAL(s != NULL && full_s != NULL);
 		CU_ASSERT_EQUAL(s->nkeys, 1);
 		CU_ASSERT_EQUAL(s->crls_checked, 8);
@@ -635,6 +646,18 @@ static void test_registry_shared(void)
 	model_free(&m);
 }
 
+/* The model's CRLs s refused: checked at every build, never taken over. (A kept source holds
+ * only prev's CRLs; every other accepted CRL is the model's.) */
+static size_t refused_in(const snapshot *s, const model *m)
+{
+	size_t k, p, used = 0;
+
+	for (k = 0; k < s->nkeys; k++)
+		for (p = 0; p < s->keys[k].nparts; p++)
+			used += s->keys[k].sources[p].kept ? 0 : s->keys[k].sources[p].nders;
+	return model_crls(m) - used;
+}
+
 /* Random sequences of changes, the clock moving (now and then back), both keys, rollbacks and
  * bad signatures among them: after each, the incremental build equals the full one. */
 static void run_sequence(unsigned seed, int steps)
@@ -644,7 +667,7 @@ static void run_sequence(unsigned seed, int steps)
 	snapshot *prev = NULL, *s;
 	time_t now = FX_NOW;
 	unsigned next_part = 0, i;
-	size_t reused = 0, checked = 0, full_checked = 0, full, kept = 0;
+	size_t reused = 0, checked = 0, full_checked = 0, full, kept = 0, refused = 0;
 	unsigned seed0 = seed;
 	int step;
 
@@ -721,15 +744,18 @@ static void run_sequence(unsigned seed, int steps)
 		checked += s->crls_checked;
 		reused += s->crls_reused;
 		kept += s->crls_kept;
+		refused += refused_in(s, &m);
 		full_checked += full;
 		next(&prev, s);
 	}
-	/* most CRLs were taken over, not checked again; refused ones had some kept */
-	CU_ASSERT_TRUE(reused > checked);
-	CU_ASSERT_TRUE(checked < full_checked / 2);
+	/* of the CRLs used, most were taken over, not checked again (a refused one is checked at
+	 * every build: with the marks, a rollback stays refused); refused ones had some kept */
+	CU_ASSERT_TRUE(reused > checked - refused);
+	CU_ASSERT_TRUE(checked - refused < full_checked / 2);
 	CU_ASSERT_TRUE(kept > 0);
-	printf(" [seed %u: %zu CRLs checked, %zu taken over (%zu kept for refused ones); full builds checked %zu] ",
-		seed0, checked, reused, kept, full_checked);
+	printf(" [seed %u: %zu CRLs checked (%zu refused), %zu taken over (%zu kept for refused ones); full builds "
+	       "checked %zu] ",
+		seed0, checked, refused, reused, kept, full_checked);
 	where[0] = '\0';
 	snapshot_unref(prev);
 	model_free(&m);
@@ -863,6 +889,151 @@ static void test_rollback_refused(void)
 	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 102);
 	CU_ASSERT_EQUAL(s->crls_kept, 0);
 	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
+	next(&prev, s);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
+/* The mark of key k (the tests below have one partition DN), or -1. */
+static long mark_number(const snapshot *s, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmarks; i++)
+		if (memcmp(s->marks[i].key_id, s->keys[k].key->id, sizeof(s->marks[i].key_id)) == 0)
+			return ASN1_INTEGER_get(s->marks[i].number);
+	return -1;
+}
+
+/* Partition 0 as prev accepted it (cRLNumber 300, 20 revocations), then a rollback (299,
+ * without the last one) refused and 300 kept. */
+static snapshot *accepted_then_rollback(model *m, jpki_crl_policy *pol, char dn[96])
+{
+	snapshot *prev, *s;
+
+	jpki_crl_policy_default(pol);
+	set_ca(m, 0);
+	part_dn(dn, 96, 0);
+	put1(m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 5, 300);
+	prev = both(NULL, m, pol, FX_NOW, NULL);
+	CU_ASSERT_EQUAL(mark_number(prev, 0), 300);
+	put1(m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 5, 299);
+	s = both(prev, m, pol, FX_NOW + 60, NULL);
+	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 20);
+	snapshot_unref(prev);
+	return s;
+}
+
+/* A CRL dated in the future (a CA clock set wrong): not used, and it sets no mark, so the
+ * next CRL, dated right with a lower number than it, is taken. */
+static void test_future_sets_no_mark(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev;
+	char dn[96];
+
+	jpki_crl_policy_default(&pol);
+	set_ca(&m, 0);
+	part_dn(dn, sizeof(dn), 0);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 5, 100);
+	prev = both(NULL, &m, &pol, FX_NOW, NULL);
+	CU_ASSERT_EQUAL(mark_number(prev, 0), 100);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 48 * FX_HOUR, FX_NOW + 72 * FX_HOUR, 20, 5, 500);
+	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);	/* not current: tryLater, as before */
+	CU_ASSERT_EQUAL(mark_number(s, 0), 100);
+	next(&prev, s);
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 120, FX_NOW + 72 * FX_HOUR, 19, 5, 101);
+	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 19);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 101);
+	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
+	next(&prev, s);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
+/* The reviewer's sequence: a rollback refused, the CRL value removed for one build, the
+ * rollback written again: refused against the mark; a newer CRL is then taken. */
+static void test_removed_then_rollback(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev;
+	char dn[96];
+
+	prev = accepted_then_rollback(&m, &pol, dn);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0", dn, NULL, 0), 0);
+	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 300);
+	next(&prev, s);
+
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 5, 299);
+	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
+	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (e) crl-number: cRLNumber 299 is not greater than the stored 300"));
+	next(&prev, s);
+	/* a higher number with an older thisUpdate than the mark's: rule (f) */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 2 * FX_HOUR, FX_NOW + 70 * FX_HOUR, 19, 5, 301);
+	s = both(prev, &m, &pol, FX_NOW + 240, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (f) this-update"));
+	next(&prev, s);
+
+	/* a newer one: taken, and raises the mark */
+	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 5, 302);
+	s = both(prev, &m, &pol, FX_NOW + 300, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_INDEXED);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 19);
+	CU_ASSERT_TRUE(s->keys[0].all_current_at_build);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 302);
+	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
+	next(&prev, s);
+	snapshot_unref(prev);
+	model_free(&m);
+}
+
+/* The partition entry deleted for one build and added again (under another entryUUID, its DN
+ * spelt in lower case): the rollback is still refused against the mark of its DN. */
+static void test_deleted_partition_then_rollback(void)
+{
+	model m = { 0 };
+	jpki_crl_policy pol;
+	snapshot *s, *prev;
+	char dn[96], lower[96];
+	model_crl *c = calloc(1, sizeof(*c));
+	unsigned seed = 5;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	prev = accepted_then_rollback(&m, &pol, dn);
+	model_remove(&m, "p0");
+	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
+	CU_ASSERT_EQUAL(s->nparts, 0);
+	CU_ASSERT_EQUAL(s->nmarks, 1);
+	next(&prev, s);
+
+	for (i = 0; dn[i] != '\0'; i++)
+		lower[i] = (char)tolower((unsigned char)dn[i]);
+	lower[i] = '\0';
+	issue(c, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), dn, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, &seed, 299);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0-again", lower, c, 1), 0);
+	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "cRLNumber 299 is not greater than the stored 300"));
+	next(&prev, s);
+
+	put1(&m, "p0-again", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 5, 301);
+	s = both(prev, &m, &pol, FX_NOW + 240, NULL);
+	CU_ASSERT_EQUAL(s->keys[0].nentries, 19);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 301);
+	CU_ASSERT_EQUAL(s->nmarks, 1);	/* one DN, however spelt */
 	next(&prev, s);
 	snapshot_unref(prev);
 	model_free(&m);
@@ -1121,6 +1292,10 @@ int main(void)
 	    !CU_add_test(s, "a removed CRL is not kept", test_removed_not_kept) ||
 	    !CU_add_test(s, "a kept CRL lapses at its nextUpdate", test_kept_lapses) ||
 	    !CU_add_test(s, "a newer CRL past its nextUpdate replaces the previous", test_lapsed_replaces) ||
+	    !CU_add_test(s, "the CRL removed for a build: a rollback still refused", test_removed_then_rollback) ||
+	    !CU_add_test(s, "a CRL dated in the future sets no mark", test_future_sets_no_mark) ||
+	    !CU_add_test(s, "the partition deleted and added again: a rollback still refused",
+		    test_deleted_partition_then_rollback) ||
 	    !CU_add_test(s, "random changes: incremental equals full", test_random_sequences)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();

@@ -215,6 +215,137 @@ static void test_expired_copy_still_compared(void)
 	model_free(&m);
 }
 
+/* s's only mark: of gen1 for FX_PART_DN. */
+static const crl_mark *only_mark(const snapshot *s)
+{
+	CU_ASSERT_EQUAL_FATAL(s->nmarks, 1);
+	CU_ASSERT_TRUE(memcmp(s->marks[0].key_id, s->keys[0].key->id, sizeof(s->marks[0].key_id)) == 0);
+	return &s->marks[0];
+}
+
+/* The marks are in the copy, also of a partition whose CRL is gone, and come back as they
+ * were; restarted from the copy, the rollback slapd then has is refused against them, though
+ * no CRL of the partition is left to compare it with. */
+static void test_marks_survive_restart(void)
+{
+	model m = { 0 }, back;
+	snapshot *good, *s, *restored, *again;
+	const crl_mark *mk;
+	char first[64] = "", path[128];
+	FILE *fp;
+
+	CU_ASSERT_EQUAL_FATAL(model_set_ca(&m, "ca", NULL, 0), 0);
+	set(&m, "p0", FX_PART_DN, crl(800, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, fx_key(FX_GEN1)));
+	good = snapshot_build(&m, anchors, &pol, 1, FX_NOW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+	set(&m, "p0", FX_PART_DN, NULL);	/* the CRL value removed around the overlay */
+	s = snapshot_build_from(good, &m, anchors, &pol, 2, FX_NOW + 60);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
+	save(&m, s);
+	snprintf(path, sizeof(path), "%s/repository.state", dir);
+	fp = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	CU_ASSERT_PTR_NOT_NULL(fgets(first, sizeof(first), fp));
+	fclose(fp);
+	CU_ASSERT_STRING_EQUAL(first, "jpki-ocspd-state 2\n");
+
+	load(&back);
+	CU_ASSERT_EQUAL(part(&back, "p0")->ncrls, 0);
+	CU_ASSERT_EQUAL_FATAL(back.nmarks, 1);
+	mk = only_mark(good);
+	CU_ASSERT_STRING_EQUAL(back.marks[0].dn, mk->dn);
+	CU_ASSERT_STRING_EQUAL(back.marks[0].dn, part(&back, "p0")->ndn);
+	CU_ASSERT_TRUE(memcmp(back.marks[0].key_id, mk->key_id, sizeof(mk->key_id)) == 0);
+	CU_ASSERT_EQUAL(ASN1_INTEGER_cmp(back.marks[0].number, mk->number), 0);
+	CU_ASSERT_EQUAL(ASN1_INTEGER_get(back.marks[0].number), 800);
+	CU_ASSERT_EQUAL(back.marks[0].this_update, FX_NOW - FX_HOUR);
+	CU_ASSERT_TRUE(memcmp(back.marks[0].sha256, mk->sha256, sizeof(mk->sha256)) == 0);
+
+	/* restarted without slapd (no history but the copy's), then slapd has the rollback */
+	restored = snapshot_build_from(NULL, &back, anchors, &pol, 3, FX_NOW + 120);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(restored);
+	CU_ASSERT_EQUAL(ASN1_INTEGER_get(only_mark(restored)->number), 800);
+	set(&back, "p0", FX_PART_DN, crl(799, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, fx_key(FX_GEN1)));
+	again = snapshot_build_from(restored, &back, anchors, &pol, 4, FX_NOW + 180);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+	CU_ASSERT_EQUAL(again->keys[0].sources[0].state, CRL_SOURCE_NONE);
+	CU_ASSERT_EQUAL(again->keys[0].nentries, 0);
+	CU_ASSERT_FALSE(again->keys[0].all_current_at_build);	/* tryLater, not "good" */
+	CU_ASSERT_PTR_NOT_NULL(strstr(said, "rule (e) crl-number: cRLNumber 799 is not greater than the stored 800"));
+	/* the CRL that set the mark, come back, is not its own successor */
+	{
+		const crl_der *d = good->keys[0].sources[0].ders[0];
+		model_crl *c = calloc(1, sizeof(*c));
+
+		CU_ASSERT_FATAL(c != NULL && (c->der = malloc(d->len)) != NULL);
+		memcpy(c->der, d->der, d->len);
+		c->len = d->len;
+		set(&back, "p0", FX_PART_DN, c);
+	}
+	snapshot_unref(restored);
+	restored = snapshot_build_from(again, &back, anchors, &pol, 5, FX_NOW + 240);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(restored);
+	CU_ASSERT_TRUE(same_entries(&restored->keys[0], &good->keys[0]));
+
+	snapshot_unref(restored);
+	snapshot_unref(again);
+	snapshot_unref(s);
+	snapshot_unref(good);
+	model_free(&back);
+	model_free(&m);
+}
+
+/* A version-1 copy (before the marks) is read as before; its CRL sets the mark once the
+ * first build accepts it, and a rollback is refused against it from then on. */
+static void test_version1_copy(void)
+{
+	model back;
+	model_crl *c = crl(900, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 3, fx_key(FX_GEN1));
+	snapshot *restored, *again;
+	char path[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/repository.state", dir);
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fprintf(fp, "jpki-ocspd-state 1\nca ca\npartition p0 ");
+	{
+		/* what version 1 wrote: base64 of the DN and of the DER */
+		unsigned char b64[8192];
+		int n = EVP_EncodeBlock(b64, (const unsigned char *)FX_PART_DN, (int)strlen(FX_PART_DN));
+
+		fwrite(b64, 1, (size_t)n, fp);
+		fprintf(fp, "\ncrl p0 ");
+		CU_ASSERT_FATAL(c->len * 4 / 3 + 4 < sizeof(b64));
+		n = EVP_EncodeBlock(b64, c->der, (int)c->len);
+		fwrite(b64, 1, (size_t)n, fp);
+	}
+	fprintf(fp, "\nend\n");
+	CU_ASSERT_EQUAL_FATAL(fclose(fp), 0);
+
+	load(&back);
+	CU_ASSERT_EQUAL(back.nmarks, 0);
+	CU_ASSERT_EQUAL_FATAL(part(&back, "p0")->ncrls, 1);
+	restored = snapshot_build_from(NULL, &back, anchors, &pol, 1, FX_NOW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(restored);
+	CU_ASSERT_EQUAL(restored->keys[0].nentries, 3);
+	CU_ASSERT_EQUAL(ASN1_INTEGER_get(only_mark(restored)->number), 900);
+	set(&back, "p0", FX_PART_DN, NULL);
+	again = snapshot_build_from(restored, &back, anchors, &pol, 2, FX_NOW + 60);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+	snapshot_unref(restored);
+	set(&back, "p0", FX_PART_DN, crl(899, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 2, fx_key(FX_GEN1)));
+	restored = snapshot_build_from(again, &back, anchors, &pol, 3, FX_NOW + 120);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(restored);
+	CU_ASSERT_EQUAL(restored->keys[0].sources[0].state, CRL_SOURCE_NONE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(said, "cRLNumber 899 is not greater than the stored 900"));
+	snapshot_unref(restored);
+	snapshot_unref(again);
+	model_crls_free(c, 1);
+	model_free(&back);
+}
+
 /* A snapshot of another model is not written as this one's copy. */
 static void test_other_snapshot_refused(void)
 {
@@ -243,7 +374,9 @@ int main(void)
 	if (s == NULL ||
 	    !CU_add_test(s, "the copy holds the kept CRL, not the refused one", test_copy_holds_the_kept) ||
 	    !CU_add_test(s, "an expired copy is still compared with", test_expired_copy_still_compared) ||
-	    !CU_add_test(s, "a snapshot of another model is not saved", test_other_snapshot_refused)) {
+	    !CU_add_test(s, "a snapshot of another model is not saved", test_other_snapshot_refused) ||
+	    !CU_add_test(s, "the marks survive a restart, the CRL removed", test_marks_survive_restart) ||
+	    !CU_add_test(s, "a version-1 copy is read; its CRL sets the mark", test_version1_copy)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 	}
