@@ -80,6 +80,12 @@ void jpkirepo_registry_changed(jpkirepo_registry *r);
 int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
 	struct berval *ndn, char *why, size_t whylen);
 
+/* jpkirepo_hold.c: lock (taken by the caller before its check) is released once the backend
+ * has answered the operation; answered(rs, arg), if given, runs first with the result. */
+typedef void jpkirepo_answered(SlapReply *rs, void *arg);
+void jpkirepo_hold_until_answered(Operation *op, ldap_pvt_thread_mutex_t *lock,
+	jpkirepo_answered *answered, void *arg);
+
 /* jpkirepo_registry_rules.c: 0 when the write may go on; -1 when it was refused (answered). */
 int jpkirepo_registry_check_add(Operation *op, SlapReply *rs, slap_overinst *on);
 int jpkirepo_registry_check_modify(Operation *op, SlapReply *rs, slap_overinst *on);

@@ -327,56 +327,6 @@ static Entry *modified(Operation *op, Entry *stored, Modifications *mods, int *r
 
 /* --- check and write under one lock ------------------------------------------------------ */
 
-typedef struct held {
-	jpkirepo_info *ji;
-	int released;
-} held;
-
-static void release(held *h)
-{
-	if (!h->released)
-		ldap_pvt_thread_mutex_unlock(&h->ji->registry_lock);
-	h->released = 1;
-}
-
-/* The backend has decided: the lock goes before the answer is written to the client. */
-static int registry_answered(Operation *op, SlapReply *rs)
-{
-	if (rs->sr_type == REP_RESULT)
-		release(op->o_callback->sc_private);
-	return SLAP_CB_CONTINUE;
-}
-
-/* Whatever happened (an abandoned operation skips the response callbacks). */
-static int registry_done(Operation *op, SlapReply *rs)
-{
-	slap_callback *cb = op->o_callback;
-
-	if (rs->sr_type != REP_RESULT)
-		return SLAP_CB_CONTINUE;
-	release(cb->sc_private);
-	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
-	op->o_tmpfree(cb->sc_private, op->o_tmpmemctx);
-	op->o_tmpfree(cb, op->o_tmpmemctx);
-	return SLAP_CB_CONTINUE;
-}
-
-/* Two writes must not both pass registry-unique (one certificate added to two entries) or
- * registry-terminated (a terminate and a resume) against the same stored state: the lock is
- * taken before the check and, when it passes, released once the backend has answered. */
-static void hold_until_answered(Operation *op, jpkirepo_info *ji)
-{
-	slap_callback *cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
-	held *h = op->o_tmpcalloc(1, sizeof(*h), op->o_tmpmemctx);
-
-	h->ji = ji;
-	cb->sc_response = registry_answered;
-	cb->sc_cleanup = registry_done;
-	cb->sc_private = h;
-	cb->sc_next = op->o_callback;
-	op->o_callback = cb;
-}
-
 /* The entry at ndn for a check: 1 found, 0 absent (the backend answers), -1 refused. */
 static int stored_entry(Operation *op, slap_overinst *on, struct berval *ndn, Entry **e, refusal *rf)
 {
@@ -430,7 +380,9 @@ static int locked(Operation *op, SlapReply *rs, slap_overinst *on,
 		send_ldap_error(op, rs, rf.rc, rf.text);
 		return -1;
 	}
-	hold_until_answered(op, ji);
+	/* Two writes must not both pass registry-unique (one certificate added to two entries)
+	 * or registry-terminated (a terminate and a resume) against the same stored state. */
+	jpkirepo_hold_until_answered(op, &ji->registry_lock, NULL, NULL);
 	return 0;
 }
 

@@ -176,64 +176,11 @@ static int check_cacerts(jpkirepo_info *ji, const valset *result, jpki_verdict *
 	return rc;
 }
 
-/* Runs when the backend has answered: a successful cACertificate write makes the trust set
- * stale, and the write lock taken for the check is released. */
-typedef struct after_write {
-	jpkirepo_info *ji;
-	int cacert;
-	int released;
-} after_write;
-
-static void write_release(after_write *aw)
+/* A successful cACertificate write makes the trust set stale. */
+static void cacert_answered(SlapReply *rs, void *arg)
 {
-	if (!aw->released)
-		ldap_pvt_thread_mutex_unlock(&aw->ji->write_lock);
-	aw->released = 1;
-}
-
-/* The backend has decided: the lock goes before the answer is written to a client that may
- * be slow to read it. */
-static int write_answered(Operation *op, SlapReply *rs)
-{
-	after_write *aw = op->o_callback->sc_private;
-
-	if (rs->sr_type != REP_RESULT)
-		return SLAP_CB_CONTINUE;
-	if (rs->sr_err == LDAP_SUCCESS && aw->cacert)
-		jpkirepo_trust_mark_stale(aw->ji);
-	write_release(aw);
-	return SLAP_CB_CONTINUE;
-}
-
-/* Whatever happened (an abandoned operation skips the response callbacks). */
-static int write_done(Operation *op, SlapReply *rs)
-{
-	slap_callback *cb = op->o_callback;
-	after_write *aw = cb->sc_private;
-
-	if (rs->sr_type != REP_RESULT)
-		return SLAP_CB_CONTINUE;
-	write_release(aw);
-	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
-	op->o_tmpfree(aw, op->o_tmpmemctx);
-	op->o_tmpfree(cb, op->o_tmpmemctx);
-	return SLAP_CB_CONTINUE;
-}
-
-/* Checks and store happen under one lock, so that two publishers cannot both pass rule (e)
- * against the same stored CRL. */
-static void hold_until_answered(Operation *op, jpkirepo_info *ji, int cacert)
-{
-	slap_callback *cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
-	after_write *aw = op->o_tmpcalloc(1, sizeof(*aw), op->o_tmpmemctx);
-
-	aw->ji = ji;
-	aw->cacert = cacert;
-	cb->sc_response = write_answered;
-	cb->sc_cleanup = write_done;
-	cb->sc_private = aw;
-	cb->sc_next = op->o_callback;
-	op->o_callback = cb;
+	if (rs->sr_err == LDAP_SUCCESS)
+		jpkirepo_trust_mark_stale(arg);
 }
 
 /* A refusal is written to the client after the lock is gone: a client slow to read its
@@ -321,8 +268,9 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 		rc = rs->sr_err;
 		goto out;
 	}
-	/* The lock taken by the caller is released when the backend has answered. */
-	hold_until_answered(op, ji, changed[KIND_CACERT]);
+	/* Checks and store under one lock, so that two publishers cannot both pass rule (e)
+	 * against the same stored CRL: released when the backend has answered. */
+	jpkirepo_hold_until_answered(op, &ji->write_lock, changed[KIND_CACERT] ? cacert_answered : NULL, ji);
 	*holding = 0;
 	goto out;
 refused:
