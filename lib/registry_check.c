@@ -46,16 +46,35 @@ static int state_of(const jpki_registry_entry *e, jpki_verifier_state *s, jpki_e
 	return rc;
 }
 
+int jpki_registry_check_period(time_t start, time_t end, const char *start_text,
+	const char *end_text, jpki_verdict *v)
+{
+	if (end > start)
+		return 0;
+	return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_VALUES, "jpkiAgreementEnd '%s' is not after "
+		"jpkiAgreementStart '%s': the agreement period is reversed or empty", end_text, start_text);
+}
+
+int jpki_registry_check_status(jpki_verifier_status was, jpki_verifier_status now, jpki_verdict *v)
+{
+	if (was != JPKI_VERIFIER_TERMINATED || now == JPKI_VERIFIER_TERMINATED)
+		return 0;
+	return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_TERMINATED, "the verifier is terminated and "
+		"jpkiVerifierStatus would be '%s': a terminated agreement is not reopened (register the "
+		"verifier anew)", jpki_verifier_status_name(now));
+}
+
 static int check_values(const jpki_registry_entry *e, jpki_verifier_state *s, jpki_verdict *v)
 {
 	jpki_err err;
+	char start[96], end[96];
 
 	if (state_of(e, s, &err) < 0)
 		return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_VALUES, "%s", err.text);
-	if (s->end <= s->start)
-		return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_VALUES,
-			"jpkiAgreementEnd '%.*s' is not after jpkiAgreementStart '%.*s': the agreement "
-			"period is reversed or empty", QUOTED(first(&e->end)), QUOTED(first(&e->start)));
+	snprintf(start, sizeof(start), "%.*s", QUOTED(first(&e->start)));
+	snprintf(end, sizeof(end), "%.*s", QUOTED(first(&e->end)));
+	if (jpki_registry_check_period(s->start, s->end, start, end, v) < 0)
+		return -1;
 	if (s->methods == 0)
 		return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_VALUES,
 			"no jpkiAllowedMethod: a verifier is granted ldap, ocsp or both");
@@ -162,11 +181,8 @@ int jpki_registry_check(const jpki_registry_entry *before, const jpki_registry_e
 		return -1;
 	if (before != NULL) {
 		state_of(before, &was, &ignored);
-		if (was.status == JPKI_VERIFIER_TERMINATED && now.status != JPKI_VERIFIER_TERMINATED)
-			return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_TERMINATED,
-				"the verifier is terminated and jpkiVerifierStatus would be '%s': a "
-				"terminated agreement is not reopened (register the verifier anew)",
-				jpki_verifier_status_name(now.status));
+		if (jpki_registry_check_status(was.status, now.status, v) < 0)
+			return -1;
 	}
 	certs = calloc(after->certs.n + 1, sizeof(*certs));
 	hex = calloc(after->certs.n + 1, sizeof(*hex));

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "crl_check.h"
+#include "verifier.h"
 
 struct berval;
 
@@ -40,6 +41,14 @@ typedef struct jpki_registry_entry {
  *                         the responder and the TLS mapping find a verifier by them. */
 int jpki_registry_check(const jpki_registry_entry *before, const jpki_registry_entry *after,
 	jpki_verdict *v);
+
+/* The two rules jpki verifier also applies before it writes, each alone (the overlay's
+ * jpki_registry_check applies them with the others):
+ * registry-values, the agreement period: end after start (the texts name them); */
+int jpki_registry_check_period(time_t start, time_t end, const char *start_text,
+	const char *end_text, jpki_verdict *v);
+/* registry-terminated: a terminated agreement does not become active or suspended again. */
+int jpki_registry_check_status(jpki_verifier_status was, jpki_verifier_status now, jpki_verdict *v);
 
 /* Lower-case hex SHA-256 of a certificate's DER into hex (65 bytes). */
 void jpki_cert_sha256_hex(const unsigned char *der, size_t len, char hex[65]);

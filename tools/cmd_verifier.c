@@ -249,6 +249,7 @@ static int cmd_add(LDAP *ld, vopts *o)
 	char dn[1024], start[32], end[32], owner[256];
 	modset m = { .n = 0 };
 	const char *ocs[] = { "top", "jpkiVerifier" };
+	jpki_verdict v;
 	jpki_err err;
 	int i, nm = 0, rc = -1;
 
@@ -260,8 +261,10 @@ static int cmd_add(LDAP *ld, vopts *o)
 		fprintf(stderr, "jpki verifier add: the agreement period needs --start and --end\n");
 		return -1;
 	}
-	if (o->end <= o->start) {
-		fprintf(stderr, "jpki verifier add: --end is not after --start: the agreement period is reversed or empty\n");
+	gentime(o->start, start, sizeof(start));
+	gentime(o->end, end, sizeof(end));
+	if (jpki_registry_check_period(o->start, o->end, start, end, &v) < 0) {
+		fprintf(stderr, "jpki verifier add: %s\n", v.text);
 		return -1;
 	}
 	if (o->methods == 0) {
@@ -290,8 +293,6 @@ static int cmd_add(LDAP *ld, vopts *o)
 		hashes[i] = certs[i].sha256;
 		m.bins[i] = &certs[i].der;
 	}
-	gentime(o->start, start, sizeof(start));
-	gentime(o->end, end, sizeof(end));
 	if (o->methods & JPKI_METHOD_LDAP)
 		methods[nm++] = "ldap";
 	if (o->methods & JPKI_METHOD_OCSP)
@@ -415,6 +416,7 @@ static int cmd_status(LDAP *ld, vopts *o, const char *verb, const char *id)
 	char *vals[2] = { NULL, NULL };
 	LDAPMod mod = { LDAP_MOD_REPLACE, "jpkiVerifierStatus", { vals } }, *mods[2] = { &mod, NULL };
 	LDAPMessage *res = NULL, *e;
+	jpki_verdict v;
 	int i, rc = -1;
 
 	for (i = 0; i < 6; i += 2)
@@ -423,9 +425,9 @@ static int cmd_status(LDAP *ld, vopts *o, const char *verb, const char *id)
 	if ((e = find(ld, o, id, dn, sizeof(dn), &res)) == NULL)
 		goto out;
 	first(ld, e, "jpkiVerifierStatus", now, sizeof(now));
-	if (strcasecmp(now, "terminated") == 0) {
-		fprintf(stderr, "jpki verifier %s: '%s' is terminated; a terminated agreement is not reopened (register anew)\n",
-			verb, id);
+	if (jpki_registry_check_status(jpki_verifier_status_parse(now, strlen(now)),
+		    jpki_verifier_status_parse(to, strlen(to)), &v) < 0) {
+		fprintf(stderr, "jpki verifier %s: '%s': %s\n", verb, id, v.text);
 		goto out;
 	}
 	if (strcasecmp(now, to) == 0) {

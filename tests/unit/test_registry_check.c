@@ -221,6 +221,22 @@ static void test_certificates(void)
 	}
 }
 
+/* The two rules jpki verifier applies alone before it writes. */
+static void test_alone(void)
+{
+	jpki_verdict v;
+
+	CU_ASSERT_EQUAL(jpki_registry_check_period(100, 101, "a", "b", &v), 0);
+	CU_ASSERT_EQUAL(jpki_registry_check_period(100, 100, "a", "b", &v), -1);
+	CU_ASSERT_EQUAL(v.rule, JPKI_RULE_REGISTRY_VALUES);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v.text, "jpkiAgreementEnd 'b' is not after jpkiAgreementStart 'a'"));
+	CU_ASSERT_EQUAL(jpki_registry_check_status(JPKI_VERIFIER_TERMINATED, JPKI_VERIFIER_ACTIVE, &v), -1);
+	CU_ASSERT_EQUAL(v.rule, JPKI_RULE_REGISTRY_TERMINATED);
+	CU_ASSERT_EQUAL(jpki_registry_check_status(JPKI_VERIFIER_TERMINATED, JPKI_VERIFIER_SUSPENDED, &v), -1);
+	CU_ASSERT_EQUAL(jpki_registry_check_status(JPKI_VERIFIER_TERMINATED, JPKI_VERIFIER_TERMINATED, &v), 0);
+	CU_ASSERT_EQUAL(jpki_registry_check_status(JPKI_VERIFIER_SUSPENDED, JPKI_VERIFIER_ACTIVE, &v), 0);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -231,7 +247,8 @@ int main(void)
 	if (s == NULL ||
 	    !CU_add_test(s, "registry-values", test_values) ||
 	    !CU_add_test(s, "registry-terminated", test_terminated) ||
-	    !CU_add_test(s, "registry-certificate", test_certificates)) {
+	    !CU_add_test(s, "registry-certificate", test_certificates) ||
+	    !CU_add_test(s, "period and status alone", test_alone)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 	}
