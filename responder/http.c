@@ -43,6 +43,7 @@ typedef struct http_state {
 	_Atomic size_t max_request;
 	_Atomic long cache_max_age;
 	atomic_bool starting, stopping;
+	atomic_bool closing;		/* stopping, past the wait for requests: no answer may start */
 	char start_error[512];		/* libmicrohttpd's last word while starting */
 	pthread_mutex_t lock;		/* guards inflight, and the waits in http_stop */
 	pthread_cond_t idle;
@@ -443,6 +444,12 @@ static enum MHD_Result answer(struct MHD_Connection *conn, request *r, bool get,
 	r->get = get;
 	atomic_store(&r->phase, ANSWERING);
 	atomic_fetch_add(&H.answering, 1);
+	if (atomic_load(&H.closing)) {
+		/* http_stop has seen the last answer back or will see this one: either way no
+		 * connection is suspended when the daemons stop (libmicrohttpd aborts then). */
+		answering_done();
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, true, NULL, "the responder is stopping");
+	}
 	ocspd_answer_start(req, len, &client, on_answered, r);
 	if (atomic_load(&r->phase) == ANSWERED) {
 		answering_done();
@@ -813,6 +820,7 @@ int http_start(const ocspd_config *c, char *err, size_t errlen)
 	atomic_store(&H.max_request, c->max_request);
 	atomic_store(&H.cache_max_age, c->cache_max_age);
 	atomic_store(&H.stopping, false);
+	atomic_store(&H.closing, false);
 	H.start_error[0] = '\0';
 	atomic_store(&H.starting, true);
 	if (c->https_port != 0 &&
@@ -867,7 +875,9 @@ int http_stop(void)
 			break;
 	left = H.inflight;
 	/* A suspended connection must be resumed before its daemon stops (libmicrohttpd aborts
-	 * otherwise); every answer comes back, signed, refused or unrecorded. */
+	 * otherwise); every answer comes back, signed, refused or unrecorded. A request still
+	 * open could start a new answer after the count reached zero: from here none starts. */
+	atomic_store(&H.closing, true);
 	until.tv_sec += STOP_ANSWER_WAIT;
 	while (atomic_load(&H.answering) > 0)
 		if (pthread_cond_timedwait(&H.idle, &H.lock, &until) == ETIMEDOUT)
