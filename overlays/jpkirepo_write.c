@@ -399,7 +399,7 @@ static int refuse_txn(Operation *op, SlapReply *rs, int ours)
 {
 	if (!ours || !op->o_txnSpec || be_shadow_update(op))
 		return 0;
-	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, "jpkirepo: CRLs, CA certificates and the "
+	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, "rule no-transaction: CRLs, CA certificates and the "
 		"verifier registry are not written in an LDAP transaction (RFC 5805): each write is "
 		"checked and stored under the overlay's lock");
 	return -1;

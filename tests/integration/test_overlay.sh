@@ -136,6 +136,12 @@ refused "a CRL written by the operator" "Insufficient access.*rule writer: only 
 out=$(printf 'dn: %s\nchangetype: modify\nreplace: certificateRevocationList;binary\ncertificateRevocationList;binary:< file://%s\n' \
 	"$P1" "$T/next/121002.crl" | ldapmodify -x -H "$INSTANCE_URI" 2>&1)
 t_match "an anonymous write is refused" "Insufficient access|Strong.*required|Inappropriate" "$out"
+before=$(stored "$P1")
+out=$(printf 'dn: %s\nchangetype: modify\nreplace: certificateRevocationList;binary\ncertificateRevocationList;binary:< file://%s\n' \
+	"$P1" "$T/next/121002.crl" | repo_ldap_as "$DIR" publisher ldapmodify -E txn=commit 2>&1)
+# ldapmodify prints the transaction's end, not the refused operation's text.
+t_match "a valid CRL written in an LDAP transaction is refused" "unwilling to perform" "$(tr 'A-Z' 'a-z' <<<"$out")"
+t_eq "a CRL refused in a transaction: stored CRL byte-identical" "$before" "$(stored "$P1")"
 
 # The CA entry cannot be given a key that no trusted key vouches for.
 openssl x509 -in "$PKI/bridge/bridge.pem" -outform DER -out "$T/bridge.der"
