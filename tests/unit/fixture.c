@@ -251,6 +251,16 @@ out:
 	return rc;
 }
 
+int fx_crl_issue_partition(X509 *ca_cert, EVP_PKEY *key, const char *dp_dn, time_t this_update,
+	time_t next_update, long number, const jpki_revocation *revs, size_t n, unsigned char **der,
+	size_t *len)
+{
+	const fx_crl_spec s = { .ca_cert = ca_cert, .key = key, .dp_dn = dp_dn, .kind = JPKI_CRL_PARTITION,
+		.this_update = this_update, .next_update = next_update, .number = number, .revs = revs, .n = n };
+
+	return fx_crl_issue(&s, der, len);
+}
+
 X509_CRL *fx_crl_parse(const unsigned char *der, size_t len)
 {
 	const unsigned char *p = der;

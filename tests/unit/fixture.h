@@ -70,6 +70,11 @@ typedef struct fx_crl_spec {
 void fx_crl_spec_default(fx_crl_spec *s);
 /* jpki_crl_build() over the spec; 0 or -1 (message on stderr). der: OPENSSL_free. */
 int fx_crl_issue(const fx_crl_spec *s, unsigned char **der, size_t *len);
+/* fx_crl_issue() of a partition CRL (no select) from its issuer certificate, signer, DN, times,
+ * cRLNumber and revocations: for tests that make many, each different. */
+int fx_crl_issue_partition(X509 *ca_cert, EVP_PKEY *key, const char *dp_dn, time_t this_update,
+	time_t next_update, long number, const jpki_revocation *revs, size_t n, unsigned char **der,
+	size_t *len);
 X509_CRL *fx_crl_parse(const unsigned char *der, size_t len);
 /* Signs crl with key (unless key is NULL), encodes it into *der (OPENSSL_free), frees crl. */
 int fx_crl_finish(X509_CRL *crl, EVP_PKEY *key, unsigned char **der, size_t *len);

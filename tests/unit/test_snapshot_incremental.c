@@ -125,7 +125,6 @@ static void issue(model_crl *out, X509 *ca_cert, EVP_PKEY *key, const char *dn, 
 	unsigned *seed, long number)
 {
 	jpki_revocation *revs = calloc(n + 1, sizeof(*revs));
-	fx_crl_spec spec;
 	unsigned char *der;
 	size_t len, i;
 	char hex[32];
@@ -135,16 +134,7 @@ static void issue(model_crl *out, X509 *ca_cert, EVP_PKEY *key, const char *dn, 
 		pool_serial(rnd(seed) % 400, hex);
 		fx_rev(&revs[i], hex, FX_NOW - 86400 - (time_t)(rnd(seed) % 86400), 1 + (int)(rnd(seed) % 5), NULL);
 	}
-	fx_crl_spec_default(&spec);
-	spec.ca_cert = ca_cert;
-	spec.key = key;
-	spec.dp_dn = dn;
-	spec.this_update = tu;
-	spec.next_update = nu;
-	spec.number = number;
-	spec.revs = revs;
-	spec.n = n;
-	CU_ASSERT_FATAL(fx_crl_issue(&spec, &der, &len) == 0);
+	CU_ASSERT_FATAL(fx_crl_issue_partition(ca_cert, key, dn, tu, nu, number, revs, n, &der, &len) == 0);
 	copy_value(out, der, len);
 	OPENSSL_free(der);
 	fx_revs_free(revs, n);
@@ -827,29 +817,74 @@ static void put1(model *m, const char *uuid, const char *dn, X509 *ca_cert, EVP_
 	CU_ASSERT_EQUAL_FATAL(model_set_partition(m, uuid, dn, c, 1), 0);
 }
 
+/* Builds one after another over partition p0 (dn): s the last one, prev the one before it (s's
+ * history). Every CRL put() in p0 draws its serials from seed, so that one with fewer entries
+ * lacks the last revocations of one with more. */
+typedef struct history {
+	model m;
+	jpki_crl_policy pol;
+	char dn[96];
+	unsigned seed;
+	snapshot *prev, *s;
+} history;
+
+static void history_start(history *h, int with_gen2, unsigned seed)
+{
+	memset(h, 0, sizeof(*h));
+	jpki_crl_policy_default(&h->pol);
+	set_ca(&h->m, with_gen2);
+	part_dn(h->dn, sizeof(h->dn), 0);
+	h->seed = seed;
+}
+
+/* p0 now holds this one CRL of gen1. */
+static void put(history *h, time_t tu, time_t nu, size_t n, long number)
+{
+	put1(&h->m, "p0", h->dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), tu, nu, n, h->seed, number);
+}
+
+/* Both builds at now, the last one as history; returns the incremental one (the new s). */
+static snapshot *build(history *h, time_t now)
+{
+	if (h->s != NULL)
+		next(&h->prev, h->s);
+	h->s = both(h->prev, &h->m, &h->pol, now, NULL);
+	return h->s;
+}
+
+/* The next build has no history, as at a start. */
+static void forget(history *h)
+{
+	snapshot_unref(h->prev);
+	snapshot_unref(h->s);
+	h->prev = h->s = NULL;
+}
+
+static void history_end(history *h)
+{
+	forget(h);
+	model_free(&h->m);
+}
+
 /* A rollback (lower cRLNumber; then a higher one with an older thisUpdate), each without the
  * last revocation: refused against what prev accepted, that one still used, and a later good
  * CRL taken. */
 static void test_rollback_refused(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev, *alone;
+	history h;
+	snapshot *s, *alone;
 	unsigned seed = 23;
-	char dn[96];
 
-	jpki_crl_policy_default(&pol);
-	set_ca(&m, 0);
-	part_dn(dn, sizeof(dn), 0);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 5, 100);
-	set_part(&m, 1, 10, 0, FX_NOW - FX_HOUR, &seed);
-	prev = both(NULL, &m, &pol, FX_NOW, NULL);
-	CU_ASSERT_EQUAL(recorded_number(&prev->keys[0].sources[0]), 100);
+	history_start(&h, 0, 5);
+	put(&h, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 100);
+	set_part(&h.m, 1, 10, 0, FX_NOW - FX_HOUR, &seed);
+	s = build(&h, FX_NOW);
+	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 100);
 
 	/* cRLNumber 99, later thisUpdate: rule (e) */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 5, 99);
-	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	put(&h, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 99);
+	s = build(&h, FX_NOW + 60);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0));
 	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
 	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 100);
 	CU_ASSERT_EQUAL(s->crls_checked, 1);	/* the new one; the kept one and p1 taken over */
@@ -859,39 +894,33 @@ static void test_rollback_refused(void)
 					      "stored 100"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "; the previous cRLNumber 100 of CA key "));
 	/* judged alone (a first start), it would be used: one revocation fewer */
-	alone = snapshot_build(&m, anchors, &pol, 3, FX_NOW + 60);
+	alone = snapshot_build(&h.m, anchors, &h.pol, 3, FX_NOW + 60);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(alone);
-	CU_ASSERT_EQUAL(alone->keys[0].nentries + 1, prev->keys[0].nentries);
+	CU_ASSERT_EQUAL(alone->keys[0].nentries + 1, h.prev->keys[0].nentries);
 	snapshot_unref(alone);
-	next(&prev, s);
 
 	/* cRLNumber 101, thisUpdate before the kept one's: rule (f), against the kept one */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 2 * FX_HOUR, FX_NOW + 70 * FX_HOUR, 19, 5,
-		101);
-	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	put(&h, FX_NOW - 2 * FX_HOUR, FX_NOW + 70 * FX_HOUR, 19, 101);
+	s = build(&h, FX_NOW + 120);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0));
 	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "not used: rule (f) this-update: thisUpdate "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "; the previous cRLNumber 100 of CA key "));
-	next(&prev, s);
 	/* nothing changes: the refused one checked again, refused again, logged again */
-	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	s = build(&h, FX_NOW + 180);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0));
 	CU_ASSERT_EQUAL(s->crls_checked, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (f) this-update"));
-	next(&prev, s);
 
 	/* a newer one: taken, without the revocation */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 5, 102);
-	s = both(prev, &m, &pol, FX_NOW + 240, NULL);
-	CU_ASSERT_EQUAL(s->keys[0].nentries + 1, prev->keys[0].nentries);
+	put(&h, FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 102);
+	s = build(&h, FX_NOW + 240);
+	CU_ASSERT_EQUAL(s->keys[0].nentries + 1, h.prev->keys[0].nentries);
 	CU_ASSERT_FALSE(s->keys[0].sources[0].kept);
 	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 102);
 	CU_ASSERT_EQUAL(s->crls_kept, 0);
 	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
-	next(&prev, s);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
 /* The mark of key k (the tests below have one partition DN), or -1. */
@@ -905,154 +934,133 @@ static long mark_number(const snapshot *s, size_t k)
 	return -1;
 }
 
-/* Partition 0 as prev accepted it (cRLNumber 300, 20 revocations), then a rollback (299,
- * without the last one) refused and 300 kept. */
-static snapshot *accepted_then_rollback(model *m, jpki_crl_policy *pol, char dn[96])
+/* p0 as a first build accepted it (cRLNumber 300, 20 revocations), then a rollback (299,
+ * without the last one) refused by the next and 300 kept. */
+static void accepted_then_rollback(history *h)
 {
-	snapshot *prev, *s;
+	snapshot *s;
 
-	jpki_crl_policy_default(pol);
-	set_ca(m, 0);
-	part_dn(dn, 96, 0);
-	put1(m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 5, 300);
-	prev = both(NULL, m, pol, FX_NOW, NULL);
-	CU_ASSERT_EQUAL(mark_number(prev, 0), 300);
-	put1(m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 5, 299);
-	s = both(prev, m, pol, FX_NOW + 60, NULL);
+	history_start(h, 0, 5);
+	put(h, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 300);
+	s = build(h, FX_NOW);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 300);
+	put(h, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 299);
+	s = build(h, FX_NOW + 60);
 	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 20);
-	snapshot_unref(prev);
-	return s;
 }
 
 /* A CRL dated in the future (a CA clock set wrong): not used, and it sets no mark, so the
  * next CRL, dated right with a lower number than it, is taken. */
 static void test_future_sets_no_mark(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev;
-	char dn[96];
+	history h;
+	snapshot *s;
 
-	jpki_crl_policy_default(&pol);
-	set_ca(&m, 0);
-	part_dn(dn, sizeof(dn), 0);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 5, 100);
-	prev = both(NULL, &m, &pol, FX_NOW, NULL);
-	CU_ASSERT_EQUAL(mark_number(prev, 0), 100);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 48 * FX_HOUR, FX_NOW + 72 * FX_HOUR, 20, 5, 500);
-	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
+	history_start(&h, 0, 5);
+	put(&h, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 100);
+	s = build(&h, FX_NOW);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 100);
+	put(&h, FX_NOW + 48 * FX_HOUR, FX_NOW + 72 * FX_HOUR, 20, 500);
+	s = build(&h, FX_NOW + 60);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);	/* not current: tryLater, as before */
 	CU_ASSERT_EQUAL(mark_number(s, 0), 100);
-	next(&prev, s);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 120, FX_NOW + 72 * FX_HOUR, 19, 5, 101);
-	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	put(&h, FX_NOW + 120, FX_NOW + 72 * FX_HOUR, 19, 101);
+	s = build(&h, FX_NOW + 180);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 19);
 	CU_ASSERT_EQUAL(mark_number(s, 0), 101);
 	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
-	next(&prev, s);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
 /* The reviewer's sequence: a rollback refused, the CRL value removed for one build, the
  * rollback written again: refused against the mark; a newer CRL is then taken. */
 static void test_removed_then_rollback(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev;
-	char dn[96];
+	history h;
+	snapshot *s;
 
-	prev = accepted_then_rollback(&m, &pol, dn);
-	CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0", dn, NULL, 0), 0);
-	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
+	accepted_then_rollback(&h);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(&h.m, "p0", h.dn, NULL, 0), 0);
+	s = build(&h, FX_NOW + 120);
 	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
 	CU_ASSERT_EQUAL(mark_number(s, 0), 300);
-	next(&prev, s);
 
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 5, 299);
-	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	put(&h, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, 299);
+	s = build(&h, FX_NOW + 180);
 	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
 	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (e) crl-number: cRLNumber 299 is not greater than the stored 300"));
-	next(&prev, s);
 	/* a higher number with an older thisUpdate than the mark's: rule (f) */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 2 * FX_HOUR, FX_NOW + 70 * FX_HOUR, 19, 5, 301);
-	s = both(prev, &m, &pol, FX_NOW + 240, NULL);
+	put(&h, FX_NOW - 2 * FX_HOUR, FX_NOW + 70 * FX_HOUR, 19, 301);
+	s = build(&h, FX_NOW + 240);
 	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (f) this-update"));
-	next(&prev, s);
 
 	/* a newer one: taken, and raises the mark */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 5, 302);
-	s = both(prev, &m, &pol, FX_NOW + 300, NULL);
+	put(&h, FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 302);
+	s = build(&h, FX_NOW + 300);
 	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_INDEXED);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 19);
 	CU_ASSERT_TRUE(s->keys[0].all_current_at_build);
 	CU_ASSERT_EQUAL(mark_number(s, 0), 302);
 	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
-	next(&prev, s);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
 /* The partition entry deleted for one build and added again (under another entryUUID, its DN
  * spelt in lower case): the rollback is still refused against the mark of its DN. */
 static void test_deleted_partition_then_rollback(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev;
-	char dn[96], lower[96];
+	history h;
+	snapshot *s;
+	char lower[96];
 	model_crl *c = calloc(1, sizeof(*c));
-	unsigned seed = 5;
+	unsigned seed;
 	size_t i;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	prev = accepted_then_rollback(&m, &pol, dn);
-	model_remove(&m, "p0");
-	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
+	accepted_then_rollback(&h);
+	model_remove(&h.m, "p0");
+	s = build(&h, FX_NOW + 120);
 	CU_ASSERT_EQUAL(s->nparts, 0);
 	CU_ASSERT_EQUAL(s->nmarks, 1);
-	next(&prev, s);
 
-	for (i = 0; dn[i] != '\0'; i++)
-		lower[i] = (char)tolower((unsigned char)dn[i]);
+	for (i = 0; h.dn[i] != '\0'; i++)
+		lower[i] = (char)tolower((unsigned char)h.dn[i]);
 	lower[i] = '\0';
-	issue(c, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), dn, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, &seed, 299);
-	CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0-again", lower, c, 1), 0);
-	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	seed = h.seed;	/* the rollback again */
+	issue(c, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), h.dn, FX_NOW - 60, FX_NOW + 71 * FX_HOUR, 19, &seed, 299);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(&h.m, "p0-again", lower, c, 1), 0);
+	s = build(&h, FX_NOW + 180);
 	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_NONE);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "cRLNumber 299 is not greater than the stored 300"));
-	next(&prev, s);
 
-	put1(&m, "p0-again", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 5, 301);
-	s = both(prev, &m, &pol, FX_NOW + 240, NULL);
+	put1(&h.m, "p0-again", h.dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 19, h.seed,
+		301);
+	s = build(&h, FX_NOW + 240);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 19);
 	CU_ASSERT_EQUAL(mark_number(s, 0), 301);
 	CU_ASSERT_EQUAL(s->nmarks, 1);	/* one DN, however spelt */
-	next(&prev, s);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
-/* Partition 0 with a gen1 and a gen2 CRL, as prev accepted them. */
-static snapshot *two_keys(model *m, jpki_crl_policy *pol, char dn[96])
+/* Partition 0 with a gen1 and a gen2 CRL, as a first build accepted them. */
+static void two_keys(history *h)
 {
 	model_crl *c = calloc(2, sizeof(*c));
 	unsigned seed = 29;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	jpki_crl_policy_default(pol);
-	set_ca(m, 1);
-	part_dn(dn, 96, 0);
-	issue(&c[0], fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), dn, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, &seed, 200);
-	issue(&c[1], fx_ca_cert(FX_GEN2), fx_key(FX_GEN2), dn, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 10, &seed, 200);
-	CU_ASSERT_EQUAL_FATAL(model_set_partition(m, "p0", dn, c, 2), 0);
-	return both(NULL, m, pol, FX_NOW, NULL);
+	history_start(h, 1, seed);
+	issue(&c[0], fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), h->dn, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, &seed,
+		200);
+	issue(&c[1], fx_ca_cert(FX_GEN2), fx_key(FX_GEN2), h->dn, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 10, &seed,
+		200);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(&h->m, "p0", h->dn, c, 2), 0);
+	build(h, FX_NOW);
 }
 
 /* Partition 0 holds a copy of good, and bad. */
@@ -1071,49 +1079,45 @@ static void with_bad(model *m, const char *dn, const model_crl *good, const mode
  * a value that is no CRL at all). */
 static void test_bad_signature_kept(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev;
-	char dn[96];
+	history h;
+	snapshot *s;
 	unsigned seed = 31;
 	model_crl bad;
 	X509_NAME *other = NULL;
 	X509 *other_ca;
 	static const unsigned char junk[] = "not a CRL";
 
-	prev = two_keys(&m, &pol, dn);
+	two_keys(&h);
 	/* naming gen1's key, signed by another: rule (b); gen1's kept, gen2's as it was */
-	issue(&bad, fx_ca_cert(FX_GEN1), fx_key(FX_ROGUE), dn, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, &seed, 201);
-	with_bad(&m, dn, &m.parts[0].crls[1], &bad);
+	issue(&bad, fx_ca_cert(FX_GEN1), fx_key(FX_ROGUE), h.dn, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, &seed, 201);
+	with_bad(&h.m, h.dn, &h.m.parts[0].crls[1], &bad);
 	free(bad.der);
-	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	s = build(&h, FX_NOW + 60);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0) && same_key(s, h.prev, 1));
 	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
 	CU_ASSERT_FALSE(s->keys[1].sources[0].kept);
 	CU_ASSERT_TRUE(s->keys[0].all_current_at_build);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "CRL 2 of CN=120000,OU=CRL Distribution Points,OU=Chiba-ken,O=JPKI,C=JP "
 					      "not used: rule (b) signature"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "; the previous cRLNumber 200 of CA key "));
-	next(&prev, s);
 
 	/* gen2's replaced by another CA's CRL: it names no trusted key, so gen2's is kept */
 	other = fx_name("C", "JP", "O", "JPKI", "OU", "Bridge CA", NULL);
 	other_ca = fx_cert(other, fx_key(FX_OTHER), other, fx_key(FX_OTHER), 1, 7);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(other_ca);
-	issue(&bad, other_ca, fx_key(FX_OTHER), dn, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, &seed, 202);
+	issue(&bad, other_ca, fx_key(FX_OTHER), h.dn, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, &seed, 202);
 	{
-		/* gen1's back as prev accepted (kept) it: the model holds the bad one */
-		const crl_der *g1 = prev->keys[0].sources[0].ders[0];
+		/* gen1's back as s accepted (kept) it: the model holds the bad one */
+		const crl_der *g1 = s->keys[0].sources[0].ders[0];
 		model_crl good = { g1->der, g1->len, NULL };
 
-		with_bad(&m, dn, &good, &bad);
+		with_bad(&h.m, h.dn, &good, &bad);
 	}
 	free(bad.der);
-	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	s = build(&h, FX_NOW + 120);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0) && same_key(s, h.prev, 1));
 	CU_ASSERT_FALSE(s->keys[0].sources[0].kept);	/* its own CRL is back */
 	CU_ASSERT_TRUE(s->keys[1].sources[0].kept);
-	next(&prev, s);
 
 	/* a value that is no CRL, alone: both kept */
 	{
@@ -1121,83 +1125,69 @@ static void test_bad_signature_kept(void)
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 		copy_value(c, junk, sizeof(junk));
-		CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0", dn, c, 1), 0);
+		CU_ASSERT_EQUAL_FATAL(model_set_partition(&h.m, "p0", h.dn, c, 1), 0);
 	}
-	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	s = build(&h, FX_NOW + 180);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0) && same_key(s, h.prev, 1));
 	CU_ASSERT_TRUE(s->keys[0].sources[0].kept && s->keys[1].sources[0].kept);
 	CU_ASSERT_EQUAL(s->crls_kept, 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (a) format"));
-	next(&prev, s);
 	X509_free(other_ca);
 	X509_NAME_free(other);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
 /* A key's CRL removed from the partition, nothing refused: not kept (the overlay lets the
  * publisher remove it). Nor are a removed partition's. */
 static void test_removed_not_kept(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev;
-	char dn[96];
+	history h;
+	snapshot *s;
 	model_crl *c = calloc(1, sizeof(*c));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	prev = two_keys(&m, &pol, dn);
-	copy_value(c, m.parts[0].crls[0].der, m.parts[0].crls[0].len);
-	CU_ASSERT_EQUAL_FATAL(model_set_partition(&m, "p0", dn, c, 1), 0);
-	s = both(prev, &m, &pol, FX_NOW + 60, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	two_keys(&h);
+	copy_value(c, h.m.parts[0].crls[0].der, h.m.parts[0].crls[0].len);
+	CU_ASSERT_EQUAL_FATAL(model_set_partition(&h.m, "p0", h.dn, c, 1), 0);
+	s = build(&h, FX_NOW + 60);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0));
 	CU_ASSERT_EQUAL(s->keys[1].nentries, 0);
 	CU_ASSERT_EQUAL(s->keys[1].sources[0].state, CRL_SOURCE_NONE);
 	CU_ASSERT_FALSE(s->keys[1].all_current_at_build);
 	CU_ASSERT_EQUAL(s->crls_kept, 0);
 	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
-	next(&prev, s);
 	/* and does not come back when a later CRL of the other key is refused */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 0, 1, 150);
-	s = both(prev, &m, &pol, FX_NOW + 120, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0) && same_key(s, prev, 1));
+	put(&h, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, 150);
+	s = build(&h, FX_NOW + 120);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0) && same_key(s, h.prev, 1));
 	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
 	CU_ASSERT_EQUAL(s->keys[1].sources[0].state, CRL_SOURCE_NONE);
-	next(&prev, s);
-	model_remove(&m, "p0");
-	s = both(prev, &m, &pol, FX_NOW + 180, NULL);
+	model_remove(&h.m, "p0");
+	s = build(&h, FX_NOW + 180);
 	CU_ASSERT_EQUAL(s->nparts, 0);
 	CU_ASSERT_EQUAL(s->keys[0].nentries + s->keys[1].nentries, 0);
-	next(&prev, s);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
 /* The kept CRL is bound by its own nextUpdate: past it, no entries and not current (tryLater),
  * yet still what a new CRL is compared with; a good one then takes its place. */
 static void test_kept_lapses(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev;
+	history h;
+	snapshot *s;
 	const crl_source *src;
-	char dn[96];
 
-	jpki_crl_policy_default(&pol);
-	set_ca(&m, 0);
-	part_dn(dn, sizeof(dn), 0);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 70 * FX_HOUR, FX_NOW + 2 * FX_HOUR, 20, 3,
-		300);
-	prev = both(NULL, &m, &pol, FX_NOW, NULL);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW, FX_NOW + 72 * FX_HOUR, 0, 3, 299);
-	s = both(prev, &m, &pol, FX_NOW + FX_HOUR, NULL);
-	CU_ASSERT_TRUE(same_key(s, prev, 0));
+	history_start(&h, 0, 3);
+	put(&h, FX_NOW - 70 * FX_HOUR, FX_NOW + 2 * FX_HOUR, 20, 300);
+	build(&h, FX_NOW);
+	put(&h, FX_NOW, FX_NOW + 72 * FX_HOUR, 0, 299);
+	s = build(&h, FX_NOW + FX_HOUR);
+	CU_ASSERT_TRUE(same_key(s, h.prev, 0));
 	CU_ASSERT_TRUE(served_key_current(&s->keys[0], FX_NOW + FX_HOUR));
 	CU_ASSERT_FALSE(served_key_current(&s->keys[0], FX_NOW + 2 * FX_HOUR));
-	next(&prev, s);
 
 	/* past its nextUpdate, the rollback still there */
-	s = both(prev, &m, &pol, FX_NOW + 3 * FX_HOUR, NULL);
+	s = build(&h, FX_NOW + 3 * FX_HOUR);
 	src = &s->keys[0].sources[0];
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
 	CU_ASSERT_EQUAL(s->keys[0].parts[0].next_update, 0);
@@ -1210,25 +1200,19 @@ static void test_kept_lapses(void)
 					      "O=JPKI,C=JP not used: rule (g) validity: the CRL expired at "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (e) crl-number"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, ", not current)"));
-	next(&prev, s);
 	/* another rollback, valid: still refused against the lapsed one */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 2 * FX_HOUR, FX_NOW + 74 * FX_HOUR, 0, 3,
-		298);
-	s = both(prev, &m, &pol, FX_NOW + 4 * FX_HOUR, NULL);
+	put(&h, FX_NOW + 2 * FX_HOUR, FX_NOW + 74 * FX_HOUR, 0, 298);
+	s = build(&h, FX_NOW + 4 * FX_HOUR);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
 	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
 	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 300);
-	next(&prev, s);
 	/* a good one */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + 4 * FX_HOUR, FX_NOW + 76 * FX_HOUR, 5, 3,
-		301);
-	s = both(prev, &m, &pol, FX_NOW + 5 * FX_HOUR, NULL);
+	put(&h, FX_NOW + 4 * FX_HOUR, FX_NOW + 76 * FX_HOUR, 5, 301);
+	s = build(&h, FX_NOW + 5 * FX_HOUR);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 5);
 	CU_ASSERT_TRUE(s->keys[0].all_current_at_build);
 	CU_ASSERT_FALSE(s->keys[0].sources[0].kept);
-	next(&prev, s);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
 /* A CRL that passes every rule but the time ones is accepted without its entries: a newer one
@@ -1237,19 +1221,15 @@ static void test_kept_lapses(void)
  * copy, whose CRL may have expired since it was saved). */
 static void test_lapsed_replaces(void)
 {
-	model m = { 0 };
-	jpki_crl_policy pol;
-	snapshot *s, *prev;
-	char dn[96];
+	history h;
+	snapshot *s;
 
-	jpki_crl_policy_default(&pol);
-	set_ca(&m, 0);
-	part_dn(dn, sizeof(dn), 0);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 3, 400);
-	prev = both(NULL, &m, &pol, FX_NOW, NULL);
+	history_start(&h, 0, 3);
+	put(&h, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 400);
+	build(&h, FX_NOW);
 	/* newer, valid an hour, two hours ago */
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW - 30 * 60, FX_NOW + 30 * 60, 21, 3, 401);
-	s = both(prev, &m, &pol, FX_NOW + 2 * FX_HOUR, NULL);
+	put(&h, FX_NOW - 30 * 60, FX_NOW + 30 * 60, 21, 401);
+	s = build(&h, FX_NOW + 2 * FX_HOUR);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
 	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
 	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_LAPSED);
@@ -1257,20 +1237,17 @@ static void test_lapsed_replaces(void)
 	CU_ASSERT_EQUAL(recorded_number(&s->keys[0].sources[0]), 401);
 	CU_ASSERT_EQUAL(s->crls_kept, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (g) validity: the CRL expired at "));
-	next(&prev, s);
-	snapshot_unref(prev);
 
 	/* a start with no history, the only CRL expired: still the one compared with */
-	prev = both(NULL, &m, &pol, FX_NOW + 2 * FX_HOUR, NULL);
-	CU_ASSERT_EQUAL(prev->keys[0].sources[0].state, CRL_SOURCE_LAPSED);
-	put1(&m, "p0", dn, fx_ca_cert(FX_GEN1), fx_key(FX_GEN1), FX_NOW + FX_HOUR, FX_NOW + 73 * FX_HOUR, 10, 3, 400);
-	s = both(prev, &m, &pol, FX_NOW + 2 * FX_HOUR, NULL);
+	forget(&h);
+	s = build(&h, FX_NOW + 2 * FX_HOUR);
+	CU_ASSERT_EQUAL(s->keys[0].sources[0].state, CRL_SOURCE_LAPSED);
+	put(&h, FX_NOW + FX_HOUR, FX_NOW + 73 * FX_HOUR, 10, 400);
+	s = build(&h, FX_NOW + 2 * FX_HOUR);
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 0);
 	CU_ASSERT_TRUE(s->keys[0].sources[0].kept);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (e) crl-number: cRLNumber 400 is not greater than the stored 401"));
-	next(&prev, s);
-	snapshot_unref(prev);
-	model_free(&m);
+	history_end(&h);
 }
 
 int main(void)

@@ -59,7 +59,6 @@ static model_crl *crl(long number, time_t tu, time_t nu, size_t n, EVP_PKEY *sig
 {
 	jpki_revocation revs[32];
 	model_crl *c = calloc(1, sizeof(*c));
-	fx_crl_spec spec;
 	unsigned char *der;
 	size_t len, i;
 	char hex[8];
@@ -69,14 +68,8 @@ static model_crl *crl(long number, time_t tu, time_t nu, size_t n, EVP_PKEY *sig
 		snprintf(hex, sizeof(hex), "%zX", 0x100 + i);
 		fx_rev(&revs[i], hex, FX_NOW - 86400, 1, NULL);
 	}
-	fx_crl_spec_default(&spec);
-	spec.key = signer;
-	spec.this_update = tu;
-	spec.next_update = nu;
-	spec.number = number;
-	spec.revs = revs;
-	spec.n = n;
-	CU_ASSERT_FATAL(fx_crl_issue(&spec, &der, &len) == 0);
+	CU_ASSERT_FATAL(fx_crl_issue_partition(fx_ca_cert(FX_GEN1), signer, FX_PART_DN, tu, nu, number, revs, n, &der,
+					      &len) == 0);
 	c->der = malloc(len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c->der);
 	memcpy(c->der, der, len);
