@@ -186,27 +186,25 @@ static access_result before(OCSP_REQUEST *req, const unsigned char *sha256, cons
 static access_result after(OCSP_REQUEST *req, const unsigned char *sha256, const snapshot *s)
 {
 	static const ocspd_config c = { .require_signature = true };
-	/* The daemon finds the requestorName while parsing the DER it holds (answer.c parse());
-	 * here it is found once per request, outside the timed calls. */
-	static OCSP_REQUEST *named;
+	/* The daemon views the DER it received (answer.c prepare()); here each request is
+	 * encoded and viewed once, outside the timed calls. */
+	static OCSP_REQUEST *viewed;
 	static unsigned char *der;
-	static const unsigned char *name;
-	static size_t namelen;
+	static ocsp_request_view v;
 	ocspd_client client = { .cert_sha256 = sha256 };
 	ocspd_answer_info info;
 	int len;
 
-	if (req != named) {
+	if (req != viewed) {
 		OPENSSL_free(der);
 		der = NULL;
-		name = NULL;
 		len = i2d_OCSP_REQUEST(req, &der);
-		if (len <= 0 || ocsp_request_requestor_name(der, (size_t)len, &name, &namelen) != 1)
-			name = NULL;
-		named = req;
+		if (len <= 0 || ocsp_request_view_of(der, (size_t)len, &v) != 1)
+			return ACCESS_MALFORMED;
+		viewed = req;
 	}
 	memset(&info, 0, sizeof(info));
-	return access_check(req, name, namelen, &client, s, &c, now, &info);
+	return access_check(&v, &client, s, &c, now, &info);
 }
 
 static int rounds = 7;

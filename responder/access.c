@@ -1,6 +1,9 @@
 #include "access.h"
 
+#include <openssl/asn1.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "verifier.h"
@@ -26,62 +29,99 @@ static access_result allowed(const registered *r, time_t now, ocspd_answer_info 
 	return ACCESS_OK;
 }
 
-/* The verifier whose certificate among the n candidates signed req, or NULL. Candidates
- * whose subject is encoded as skip were tried already. OCSP_request_verify() with one
- * certificate checks the signature with its key; no chain: the registry, not a CA, says
- * who may ask. */
-static const registered *signer_among(OCSP_REQUEST *req, const signer_cand *cand, size_t n,
+/* The signature as received: the algorithm and value decoded once, the signed bytes those of
+ * the tbsRequest element itself (an ANY holding a SEQUENCE encodes as its bytes). */
+typedef struct signed_bytes {
+	X509_ALGOR *alg;
+	ASN1_BIT_STRING *sig;
+	ASN1_STRING tbs;
+	ASN1_TYPE any;
+} signed_bytes;
+
+static int signed_bytes_of(const ocsp_request_view *v, signed_bytes *sb)
+{
+	const unsigned char *p = v->sig_alg;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->alg = d2i_X509_ALGOR(NULL, &p, (long)v->sig_alg_len);
+	if (sb->alg == NULL || p != v->sig_alg + v->sig_alg_len)
+		return -1;
+	p = v->sig;
+	sb->sig = d2i_ASN1_BIT_STRING(NULL, &p, (long)v->sig_len);
+	if (sb->sig == NULL || p != v->sig + v->sig_len)
+		return -1;
+	sb->tbs.type = V_ASN1_SEQUENCE;
+	sb->tbs.data = (unsigned char *)v->tbs;	/* read only: nothing frees or writes it */
+	sb->tbs.length = (int)v->tbs_len;
+	sb->any.type = V_ASN1_SEQUENCE;
+	sb->any.value.sequence = &sb->tbs;
+	return 0;
+}
+
+static void signed_bytes_free(signed_bytes *sb)
+{
+	X509_ALGOR_free(sb->alg);
+	ASN1_BIT_STRING_free(sb->sig);
+}
+
+/* The verifier whose certificate among the n candidates signed sb, or NULL. Candidates whose
+ * subject is encoded as skip were tried already. Only the signature is checked, with each
+ * certificate's key; no chain: the registry, not a CA, says who may ask. */
+static const registered *signer_among(const signed_bytes *sb, const signer_cand *cand, size_t n,
 	const unsigned char *skip, size_t skiplen)
 {
-	STACK_OF(X509) *one = sk_X509_new_null();
-	const registered *found = NULL;
 	size_t i;
 
-	for (i = 0; one != NULL && found == NULL && i < n; i++) {
+	for (i = 0; i < n; i++) {
 		if (skip != NULL && cand[i].derlen == skiplen && memcmp(cand[i].der, skip, skiplen) == 0)
 			continue;
-		sk_X509_zero(one);
-		sk_X509_push(one, cand[i].cert);
-		if (OCSP_request_verify(req, one, NULL, OCSP_NOINTERN | OCSP_NOVERIFY | OCSP_NOCHAIN) == 1)
-			found = cand[i].verifier;
+		if (ASN1_item_verify(ASN1_ITEM_rptr(ASN1_ANY), sb->alg, sb->sig, (void *)&sb->any,
+			    X509_get0_pubkey(cand[i].cert)) == 1)
+			return cand[i].verifier;
 		ERR_clear_error();
 	}
-	sk_X509_free(one);
-	return found;
+	return NULL;
 }
 
 /* The request's signer among the registry's certificates with the requestorName's subject
  * (usually one; more when a renewal kept the subject): first those whose subject has the
  * name's very encoding, as a client that copies its certificate's subject sends it; then
  * those equal to it as OpenSSL compares names. */
-static access_result signed_request(OCSP_REQUEST *req, const unsigned char *name_der,
-	size_t name_len, const snapshot *s, time_t now, ocspd_answer_info *info)
+static access_result signed_request(const ocsp_request_view *v, const snapshot *s, time_t now,
+	ocspd_answer_info *info)
 {
 	const registered *r = NULL;
 	const signer_cand *cand;
-	const unsigned char *p = name_der;
+	const unsigned char *p = v->name;
+	signed_bytes sb;
 	X509_NAME *name;
 	size_t n;
 
 	info->auth = "signature";
-	if (name_der != NULL) {
-		cand = snapshot_signers_by_subject_der(s, name_der, name_len, &n);
-		r = signer_among(req, cand, n, NULL, 0);
-		if (r == NULL && (name = d2i_X509_NAME(NULL, &p, (long)name_len)) != NULL) {
+	if (signed_bytes_of(v, &sb) < 0) {
+		signed_bytes_free(&sb);
+		ERR_clear_error();
+		snprintf(info->why, sizeof(info->why), "RFC 6960 4.1.1: the request's signature cannot be decoded");
+		return ACCESS_MALFORMED;
+	}
+	if (v->name != NULL) {
+		cand = snapshot_signers_by_subject_der(s, v->name, v->name_len, &n);
+		r = signer_among(&sb, cand, n, NULL, 0);
+		if (r == NULL && (name = d2i_X509_NAME(NULL, &p, (long)v->name_len)) != NULL) {
 			cand = snapshot_signers_by_subject(s, name, &n);
-			r = signer_among(req, cand, n, name_der, name_len);
+			r = signer_among(&sb, cand, n, v->name, v->name_len);
 			X509_NAME_free(name);
 		}
 		ERR_clear_error();
 	}
+	signed_bytes_free(&sb);
 	if (r == NULL)
 		ocspd_log(OCSPD_LOG_INFO, "refused a signed request: its signer is no registered verifier");
 	return allowed(r, now, info, "signature");
 }
 
-access_result access_check(OCSP_REQUEST *req, const unsigned char *requestor, size_t requestor_len,
-	const ocspd_client *client, const snapshot *s, const ocspd_config *c, time_t now,
-	ocspd_answer_info *info)
+access_result access_check(const ocsp_request_view *v, const ocspd_client *client, const snapshot *s,
+	const ocspd_config *c, time_t now, ocspd_answer_info *info)
 {
 	size_t i;
 
@@ -93,8 +133,8 @@ access_result access_check(OCSP_REQUEST *req, const unsigned char *requestor, si
 	}
 	if (client->cert_sha256 != NULL)
 		return allowed(snapshot_verifier_by_cert(s, client->cert_sha256), now, info, "client-certificate");
-	if (OCSP_request_is_signed(req))
-		return signed_request(req, requestor, requestor_len, s, now, info);
+	if (v->sig_alg != NULL)
+		return signed_request(v, s, now, info);
 	info->auth = "none";
 	return c->require_signature ? ACCESS_SIG_REQUIRED : ACCESS_OK;
 }

@@ -3,20 +3,21 @@
  * client certificate — and clients in the configured networks. */
 #ifndef OCSPD_ACCESS_H
 #define OCSPD_ACCESS_H
-#include <openssl/ocsp.h>
 #include "ocspd.h"
+#include "request_der.h"
 #include "snapshot.h"
 
 typedef enum access_result {
 	ACCESS_OK,
 	ACCESS_SIG_REQUIRED,	/* unsigned where a signature is required */
 	ACCESS_UNAUTHORIZED,	/* signed or certified by no allowed verifier */
+	ACCESS_MALFORMED,	/* a signature whose algorithm or value cannot be decoded */
 } access_result;
 
-/* requestor: the encoding of the request's requestorName (a directoryName's Name), or NULL
- * (ocsp_request_requestor_name() finds it in the request's DER). */
-access_result access_check(OCSP_REQUEST *req, const unsigned char *requestor, size_t requestor_len,
-	const ocspd_client *client, const snapshot *s, const ocspd_config *c, time_t now,
-	ocspd_answer_info *info);
+/* v: the request as ocsp_request_view_of() found it. A signature is checked over the
+ * tbsRequest's bytes as received, with the certificates the registry holds for the
+ * requestorName, never those the request carries. */
+access_result access_check(const ocsp_request_view *v, const ocspd_client *client, const snapshot *s,
+	const ocspd_config *c, time_t now, ocspd_answer_info *info);
 
 #endif

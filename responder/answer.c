@@ -51,23 +51,16 @@ static int status_only(int status, unsigned char **resp, size_t *resplen, ocspd_
 	return status_bytes(status, resp, resplen, info);
 }
 
-/* The request, parsed whole: one DER OCSPRequest and nothing after it. The certificates a
- * signed request carries are dropped unread: the registry's, never the request's, are used
- * (OCSP_NOINTERN), and decoding them was most of the cost of parsing. *requestor: a copy of
- * the requestorName's encoding (free() it), or NULL; OpenSSL 3.0 has no getter for it. */
-static OCSP_REQUEST *parse(const unsigned char *der, size_t len, unsigned char **requestor,
-	size_t *requestor_len)
+/* The request decoded, once an answer must be made: one DER OCSPRequest and nothing after it.
+ * The certificates a signed request carries are dropped unread: the registry's, never the
+ * request's, are used, and decoding them was most of the cost of parsing. */
+static OCSP_REQUEST *decode(const unsigned char *der, size_t len)
 {
-	const unsigned char *name;
 	unsigned char local[4096], *heap = NULL, *out = local;
 	const unsigned char *p;
 	size_t outlen;
 	OCSP_REQUEST *req;
 
-	*requestor = NULL;
-	*requestor_len = 0;
-	if (len == 0)
-		return NULL;
 	if (len > sizeof(local))
 		out = heap = malloc(len);
 	if (out != NULL && ocsp_request_drop_certs(der, len, out, &outlen) == 1) {
@@ -80,31 +73,24 @@ static OCSP_REQUEST *parse(const unsigned char *der, size_t len, unsigned char *
 		OCSP_REQUEST_free(req);
 		req = NULL;
 	}
-	if (req != NULL && OCSP_request_is_signed(req) &&
-	    ocsp_request_requestor_name(der, len, &name, requestor_len) == 1 &&
-	    (*requestor = malloc(*requestor_len)) != NULL)
-		memcpy(*requestor, name, *requestor_len);
 	ERR_clear_error();
 	free(heap);
 	return req;
 }
 
 /* -1: a nonce of a length RFC 8954 does not allow; 0: none; 1: one to echo. */
-static int nonce_state(OCSP_REQUEST *req)
+static int nonce_state(const ocsp_request_view *v)
 {
-	int idx = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1);
-	ASN1_OCTET_STRING *outer, *inner;
-	const unsigned char *p;
-	int len;
+	const unsigned char *p = v->nonce;
+	long len = (long)v->nonce_len, inner;
+	int tag, xclass;
 
-	if (idx < 0)
+	if (v->nonce == NULL)
 		return 0;
-	outer = X509_EXTENSION_get_data(OCSP_REQUEST_get_ext(req, idx));
-	p = outer->data;
-	inner = d2i_ASN1_OCTET_STRING(NULL, &p, outer->length);
-	/* Some clients send the nonce bytes without the inner OCTET STRING. */
-	len = (inner != NULL && p == outer->data + outer->length) ? inner->length : outer->length;
-	ASN1_OCTET_STRING_free(inner);
+	/* An OCTET STRING filling extnValue; some clients send the bare nonce bytes instead. */
+	if (len > 0 && ASN1_get_object(&p, &inner, &tag, &xclass, len) == 0 && tag == V_ASN1_OCTET_STRING &&
+	    xclass == V_ASN1_UNIVERSAL && p + inner == v->nonce + v->nonce_len)
+		len = inner;
 	ERR_clear_error();
 	return (len < NONCE_MIN || len > NONCE_MAX) ? -1 : 1;
 }
@@ -411,29 +397,27 @@ void ocspd_answer_start(const unsigned char *der, size_t len, const ocspd_client
 }
 
 /* Everything up to the signature: the answer itself when it is an error or cached; else
- * j->bs holds the statuses to sign. */
+ * j->bs holds the statuses to sign. Who asks and whether a cached answer serves are decided
+ * from the request's view; it is decoded only for an answer to be made. */
 static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_client *client)
 {
 	const ocspd_config *c = ocspd_current_config();
-	unsigned char *requestor;
-	size_t requestor_len;
-	OCSP_REQUEST *req = parse(der, len, &requestor, &requestor_len);
+	ocsp_request_view v;
+	OCSP_REQUEST *req = NULL;
 	ocspd_answer_info *info = &j->info;
 	OCSP_BASICRESP *bs = NULL;
 	snapshot *s = NULL;
 	const jpki_ca_key *issuer = NULL;
 	time_t now = time(NULL);
-	int nonce, n, out;
+	int nonce = 0, out;
 
-	if (req == NULL || (n = OCSP_request_onereq_count(req)) <= 0 || (unsigned)n > c->max_certids ||
-	    (nonce = nonce_state(req)) < 0) {
+	if (ocsp_request_view_of(der, len, &v) != 1 || v.ncertids == 0 || v.ncertids > c->max_certids ||
+	    (nonce = nonce_state(&v)) < 0) {
 		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info, "%s",
-			req == NULL ? "RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it" :
-			n <= 0 ? "RFC 6960 4.1.1: no CertID" :
-			(unsigned)n > c->max_certids ? "max-certids: more CertIDs than the responder answers at once" :
+			v.tbs == NULL ? "RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it" :
+			v.ncertids == 0 ? "RFC 6960 4.1.1: no CertID" :
+			v.ncertids > c->max_certids ? "max-certids: more CertIDs than the responder answers at once" :
 			"RFC 8954: a nonce of 1 to 32 octets");
-		OCSP_REQUEST_free(req);
-		free(requestor);
 		return;
 	}
 	j->nonce = nonce == 1;
@@ -443,7 +427,7 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 			"no repository data loaded yet: never good without it");
 		goto out;
 	}
-	switch (access_check(req, requestor, requestor_len, client, s, c, now, info)) {
+	switch (access_check(&v, client, s, c, now, info)) {
 	case ACCESS_SIG_REQUIRED:
 		status_only(OCSP_RESPONSE_STATUS_SIGREQUIRED, &j->resp, &j->resplen, info,
 			"rule verifier-access (CPS 4-4-4-3): a signed request or a client certificate is required");
@@ -451,16 +435,28 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 	case ACCESS_UNAUTHORIZED:
 		status_bytes(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &j->resp, &j->resplen, info);	/* why: access_check's */
 		goto out;
+	case ACCESS_MALFORMED:
+		status_bytes(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info);
+		goto out;
 	case ACCESS_OK:
 		break;
 	}
+	/* The cache is keyed by the CertIDs' bytes: an entry was made from a request whose
+	 * CertIDs, the same bytes, were decoded and answered. */
 	info->cacheable = nonce == 0;
-	j->keyed = info->cacheable && cache_key(req, j->key) == 0;
+	j->keyed = info->cacheable;
+	memcpy(j->key, v.certids_sha256, sizeof(j->key));
 	if (j->keyed && cache_get(j->key, s->generation, now, c->cache_max_age, &j->resp, &j->resplen, info,
 			&j->ids.text)) {
 		j->ids.len = j->ids.cap = j->ids.text != NULL ? strlen(j->ids.text) : 0;
 		info->cache_hit = true;
 		info->response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
+		goto out;
+	}
+	req = decode(der, len);
+	if (req == NULL || OCSP_request_onereq_count(req) != (int)v.ncertids) {
+		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info,
+			"RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it");
 		goto out;
 	}
 	bs = OCSP_BASICRESP_new();
@@ -491,6 +487,5 @@ out:
 	ERR_clear_error();
 	OCSP_BASICRESP_free(bs);
 	OCSP_REQUEST_free(req);
-	free(requestor);
 	snapshot_unref(s);
 }

@@ -1,11 +1,10 @@
 #include "cache.h"
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
 
 /* 4-way set-associative: a key may sit in any of the WAYS slots of its set (a lock per
  * stripe of sets), so a few colliding CertID lists do not evict each other and get signed
@@ -28,23 +27,6 @@ typedef struct slot {
 
 static slot slots[SLOTS];
 static pthread_mutex_t stripes[STRIPES] = { [0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER };
-
-int cache_key(OCSP_REQUEST *req, unsigned char key[32])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int i, n = OCSP_request_onereq_count(req), ok = md != NULL && EVP_DigestInit_ex(md, jpki_sha256(), NULL);
-
-	for (i = 0; ok && i < n; i++) {
-		unsigned char *der = NULL;
-		int len = i2d_OCSP_CERTID(OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i)), &der);
-
-		ok = len > 0 && EVP_DigestUpdate(md, der, (size_t)len);
-		OPENSSL_free(der);
-	}
-	ok = ok && EVP_DigestFinal_ex(md, key, NULL);
-	EVP_MD_CTX_free(md);
-	return ok ? 0 : -1;
-}
 
 static unsigned set_of(const unsigned char key[32])
 {

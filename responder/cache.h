@@ -2,15 +2,13 @@
  * (a newer CRL) arrives or cache-max-age passes (RFC 5019: such answers may be reused). */
 #ifndef OCSPD_CACHE_H
 #define OCSPD_CACHE_H
-#include <openssl/ocsp.h>
 #include <stddef.h>
 #include <time.h>
 #include "ocspd.h"
 
-/* The key of a request: SHA-256 over its CertIDs' DER, in order. */
-int cache_key(OCSP_REQUEST *req, unsigned char key[32]);
-/* A copy of the cached answer (OPENSSL_free) when fresh for this generation. */
-/* certids: the audit details of the CertIDs answered, kept with the answer; a copy (free)
+/* key: SHA-256 over a request's CertIDs' encodings, in order (ocsp_request_view's).
+ * A copy of the cached answer (OPENSSL_free) when fresh for this generation.
+ * certids: the audit details of the CertIDs answered, kept with the answer; a copy (free)
  * or NULL comes back with it. */
 int cache_get(const unsigned char key[32], unsigned long generation, time_t now, long max_age,
 	unsigned char **der, size_t *len, ocspd_answer_info *info, char **certids);

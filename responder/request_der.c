@@ -5,6 +5,8 @@
 #include <openssl/err.h>
 #include <string.h>
 
+#include "digest.h"
+
 /*
  * RFC 6960:
  *   OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] EXPLICIT Signature OPTIONAL }
@@ -107,39 +109,255 @@ done:
 
 /*
  *   TBSRequest ::= SEQUENCE { version [0] EXPLICIT Version DEFAULT v1,
- *                             requestorName [1] EXPLICIT GeneralName OPTIONAL, ... }
+ *                             requestorName [1] EXPLICIT GeneralName OPTIONAL,
+ *                             requestList SEQUENCE OF Request,
+ *                             requestExtensions [2] EXPLICIT Extensions OPTIONAL }
+ *   Request ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT Extensions OPTIONAL }
+ *   CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash OCTET STRING,
+ *                         issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
+ *   Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension
+ *   Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE,
+ *                            extnValue OCTET STRING }
  *   GeneralName ::= CHOICE { ..., directoryName [4] Name, ... }	-- EXPLICIT: Name is a CHOICE
  */
-int ocsp_request_requestor_name(const unsigned char *der, size_t len, const unsigned char **name,
-	size_t *namelen)
+
+/* id-pkix-ocsp-nonce, 1.3.6.1.5.5.7.48.1.2: the OBJECT IDENTIFIER's contents */
+static const unsigned char nonce_oid[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02 };
+
+/* Steps over one element of any tag, definite length. */
+static int any(const unsigned char **p, const unsigned char *end)
 {
-	const unsigned char *p = der, *end = der + len, *q, *at;
+	long len;
+	int t, c;
+
+	if (*p >= end || (ASN1_get_object(p, &len, &t, &c, (long)(end - *p)) & 0x81) != 0)
+		return 0;
+	*p += len;
+	return 1;
+}
+
+/* A primitive universal element of this tag with at least min content bytes; *p past it. */
+static int primitive(const unsigned char **p, const unsigned char *end, int tag, long min,
+	const unsigned char **content, long *len)
+{
+	if (!header(p, end, V_ASN1_UNIVERSAL, 0, tag, len) || *len < min)
+		return 0;
+	if (content != NULL)
+		*content = *p;
+	*p += *len;
+	return 1;
+}
+
+/* An OBJECT IDENTIFIER's contents as OpenSSL decodes them: no subidentifier padded with a
+ * leading 0x80, the last one ended. */
+static int oid_ok(const unsigned char *c, long len)
+{
+	long i;
+
+	if (len < 1 || (c[len - 1] & 0x80) != 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (c[i] == 0x80 && (i == 0 || (c[i - 1] & 0x80) == 0))
+			return 0;
+	return 1;
+}
+
+/* An INTEGER's contents as OpenSSL decodes them: not empty, no needless leading octet. */
+static int integer_ok(const unsigned char *c, long len)
+{
+	long i;
+	int rest = 0;
+
+	if (len < 1)
+		return 0;
+	if (len == 1)
+		return 1;
+	if (c[0] == 0x00)
+		return (c[1] & 0x80) != 0;
+	if (c[0] == 0xff) {
+		for (i = 1; i < len; i++)
+			rest |= c[i];
+		return rest == 0 || (c[1] & 0x80) == 0;	/* 0xff 0x00…: the least of its length */
+	}
+	return 1;
+}
+
+/* A Name (SEQUENCE OF SET OF AttributeTypeAndValue) filling [p, end), each attribute an
+ * OBJECT IDENTIFIER and one value. */
+static int name_ok(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *set, *atv, *oid;
+	long n, oidlen;
+
+	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
+		return 0;
+	while (p < end) {
+		if (!header(&p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SET, &n) || n == 0)
+			return 0;
+		for (set = p + n; p < set; p = atv) {
+			if (!header(&p, set, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+				return 0;
+			atv = p + n;
+			if (!primitive(&p, atv, V_ASN1_OBJECT, 1, &oid, &oidlen) || !oid_ok(oid, oidlen) ||
+			    !any(&p, atv) || p != atv)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* Extensions filling [p, end). With v: the first nonce's extnValue is noted. */
+static int extensions(const unsigned char *p, const unsigned char *end, ocsp_request_view *v)
+{
+	const unsigned char *oid, *value, *e;
+	long n, oidlen, vlen;
+
+	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE) || p == end)
+		return 0;
+	while (p < end) {
+		if (!header(&p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+			return 0;
+		e = p + n;
+		if (!primitive(&p, e, V_ASN1_OBJECT, 1, &oid, &oidlen) || !oid_ok(oid, oidlen))
+			return 0;
+		if (p < e && *p == V_ASN1_BOOLEAN && (!primitive(&p, e, V_ASN1_BOOLEAN, 1, NULL, &n) || n != 1))
+			return 0;
+		if (!primitive(&p, e, V_ASN1_OCTET_STRING, 0, &value, &vlen) || p != e)
+			return 0;
+		if (v != NULL && v->nonce == NULL && oidlen == (long)sizeof(nonce_oid) &&
+		    memcmp(oid, nonce_oid, sizeof(nonce_oid)) == 0) {
+			v->nonce = value;
+			v->nonce_len = (size_t)vlen;
+		}
+	}
+	return 1;
+}
+
+/* One Request; its CertID's encoding goes into md. */
+static int request(const unsigned char **p, const unsigned char *end, EVP_MD_CTX *md)
+{
+	const unsigned char *e, *id, *f;
 	long n;
+
+	if (!header(p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+		return 0;
+	e = *p + n;
+	id = *p;
+	if (!header(p, e, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+		return 0;
+	f = *p + n;
+	if (!skip(p, f, 1, V_ASN1_SEQUENCE) || !skip(p, f, 0, V_ASN1_OCTET_STRING) ||
+	    !skip(p, f, 0, V_ASN1_OCTET_STRING) || !primitive(p, f, V_ASN1_INTEGER, 1, NULL, &n) || *p != f ||
+	    !EVP_DigestUpdate(md, id, (size_t)(f - id)))
+		return 0;
+	if (*p < e && (!last(p, e, V_ASN1_CONTEXT_SPECIFIC, 0) || !extensions(*p, e, NULL)))
+		return 0;
+	*p = e;
+	return 1;
+}
+
+/* The requestorName: one GeneralName filling [p, end); a directoryName is noted.
+ * GeneralName's alternatives are [0] to [8], constructed where they are SEQUENCEs
+ * (otherName, x400Address, ediPartyName) or the directoryName's explicit Name. */
+static int requestor(const unsigned char *p, const unsigned char *end, ocsp_request_view *v)
+{
+	const unsigned char *q = p;
+	long n;
+	int tag, xclass, r;
+
+	if (p >= end)
+		return 0;
+	r = ASN1_get_object(&q, &n, &tag, &xclass, (long)(end - p));
+	if ((r & 0x81) != 0 || xclass != V_ASN1_CONTEXT_SPECIFIC || tag > 8 || q + n != end ||
+	    (r == V_ASN1_CONSTRUCTED) != (tag == 0 || tag == 3 || tag == 4 || tag == 5))
+		return 0;
+	if (tag != 4)
+		return 1;
+	if (!name_ok(q, end))
+		return 0;
+	v->name = q;
+	v->name_len = (size_t)(end - q);
+	return 1;
+}
+
+static int tbs_request(const unsigned char **p, const unsigned char *end, ocsp_request_view *v, EVP_MD_CTX *md)
+{
+	const unsigned char *q, *e, *list, *c;
+	long n;
+
+	v->tbs = *p;
+	if (!header(p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+		return 0;
+	end = *p + n;
+	v->tbs_len = (size_t)(end - v->tbs);
+	q = *p;
+	if (header(&q, end, V_ASN1_CONTEXT_SPECIFIC, 1, 0, &n)) {
+		e = q + n;	/* a version: one INTEGER */
+		if (!primitive(&q, e, V_ASN1_INTEGER, 1, &c, &n) || !integer_ok(c, n) || q != e)
+			return 0;
+		*p = e;
+	}
+	q = *p;
+	if (header(&q, end, V_ASN1_CONTEXT_SPECIFIC, 1, 1, &n)) {
+		if (!requestor(q, q + n, v))
+			return 0;
+		*p = q + n;
+	}
+	if (!header(p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+		return 0;
+	for (list = *p + n; *p < list; v->ncertids++)
+		if (!request(p, list, md))
+			return 0;
+	if (*p < end && (!last(p, end, V_ASN1_CONTEXT_SPECIFIC, 2) || !extensions(*p, end, v)))
+		return 0;
+	*p = end;
+	return 1;
+}
+
+/* optionalSignature's contents: the Signature filling [p, end). */
+static int signature(const unsigned char *p, const unsigned char *end, ocsp_request_view *v)
+{
+	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
+		return 0;
+	v->sig_alg = p;
+	if (!skip(&p, end, 1, V_ASN1_SEQUENCE))
+		return 0;
+	v->sig_alg_len = (size_t)(p - v->sig_alg);
+	v->sig = p;
+	if (!skip(&p, end, 0, V_ASN1_BIT_STRING))
+		return 0;
+	v->sig_len = (size_t)(p - v->sig);
+	if (p == end)
+		return 1;
+	if (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 0) || !last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
+		return 0;
+	while (p < end)
+		if (!skip(&p, end, 1, V_ASN1_SEQUENCE))
+			return 0;
+	return 1;
+}
+
+int ocsp_request_view_of(const unsigned char *der, size_t len, ocsp_request_view *v)
+{
+	const unsigned char *p = der, *end = der + len;
+	EVP_MD_CTX *md = NULL;
 	int ok = 0;
 
+	memset(v, 0, sizeof(*v));
 	if (der == NULL || len == 0 || len > INT_MAX / 2)
 		return 0;
 	ERR_set_mark();
-	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE) ||
-	    !header(&p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
+	md = EVP_MD_CTX_new();
+	if (md == NULL || !EVP_DigestInit_ex(md, jpki_sha256(), NULL) ||
+	    !last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE) || !tbs_request(&p, end, v, md))
 		goto done;
-	end = p + n;	/* the tbsRequest's end */
-	q = p;
-	if (header(&q, end, V_ASN1_CONTEXT_SPECIFIC, 1, 0, &n))
-		p = q + n;	/* a version */
-	/* [1] holds one GeneralName, [4] one Name: each fills its parent */
-	if (!header(&p, end, V_ASN1_CONTEXT_SPECIFIC, 1, 1, &n))
+	if (p < end && (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 0) || !signature(p, end, v)))
 		goto done;
-	end = p + n;
-	if (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 4))
-		goto done;
-	at = p;
-	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
-		goto done;
-	*name = at;
-	*namelen = (size_t)(end - at);
-	ok = 1;
+	ok = EVP_DigestFinal_ex(md, v->certids_sha256, NULL);
 done:
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		memset(v, 0, sizeof(*v));
 	ERR_pop_to_mark();
 	return ok;
 }

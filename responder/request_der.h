@@ -1,8 +1,8 @@
 /* What the responder reads from an OCSPRequest's DER itself, by its TLV headers only: a
  * signed request without the certificates its signer attached (OpenSSL 3 decodes every
  * certificate, and its public key, in d2i_OCSP_REQUEST, and the responder never uses them:
- * it verifies with the registry's certificates, OCSP_NOINTERN), and the requestorName,
- * which OpenSSL 3.0 has no getter for. */
+ * it verifies with the registry's certificates), and a view of the request's parts (the
+ * requestorName, which OpenSSL 3.0 has no getter for; the signed bytes as received). */
 #ifndef OCSPD_REQUEST_DER_H
 #define OCSPD_REQUEST_DER_H
 #include <stddef.h>
@@ -16,12 +16,28 @@
  * are then untouched. Never reads outside der; leaves OpenSSL's error queue as it was. */
 int ocsp_request_drop_certs(const unsigned char *der, size_t len, unsigned char *out, size_t *outlen);
 
-/* 1: der is one OCSPRequest filling all len bytes whose tbsRequest has a requestorName
- * (RFC 6960: [1] EXPLICIT GeneralName) that is a directoryName ([4] EXPLICIT Name); *name
- * points at that Name's SEQUENCE element inside der, *namelen is its length, header and all.
- * 0: none (absent, another form of GeneralName) or not the expected structure; *name and
- * *namelen untouched. Never reads outside der; leaves OpenSSL's error queue as it was. */
-int ocsp_request_requestor_name(const unsigned char *der, size_t len, const unsigned char **name,
-	size_t *namelen);
+/* What the responder reads of a request without decoding it: who asks, whether a cached
+ * answer serves it, the nonce. d2i_OCSP_REQUEST runs only when an answer must be made. */
+typedef struct ocsp_request_view {
+	const unsigned char *tbs;	/* tbsRequest, header and all: what a signature covers */
+	size_t tbs_len;
+	const unsigned char *name;	/* the requestorName's directoryName, its Name element; or NULL */
+	size_t name_len;
+	size_t ncertids;
+	unsigned char certids_sha256[32];	/* over the CertIDs' encodings in order: the cache key */
+	const unsigned char *nonce;	/* the first nonce extension's extnValue contents, or NULL */
+	size_t nonce_len;
+	const unsigned char *sig_alg;	/* signatureAlgorithm element, or NULL: unsigned */
+	size_t sig_alg_len;
+	const unsigned char *sig;	/* signature BIT STRING element */
+	size_t sig_len;
+} ocsp_request_view;
+
+/* 1: der is one OCSPRequest filling all len bytes, every element of RFC 6960's structure
+ * with its tag where it belongs and a definite length; v points into der. 0: not (v zeroed).
+ * What is inside a CertID's fields, an AlgorithmIdentifier or a certificate is left to
+ * OpenSSL: a cached answer is found by the CertIDs' very bytes, which an earlier request
+ * had decoded. Never reads outside der; leaves OpenSSL's error queue as it was. */
+int ocsp_request_view_of(const unsigned char *der, size_t len, ocsp_request_view *v);
 
 #endif

@@ -132,24 +132,34 @@ static OCSP_REQUEST *signed_by(X509 *cert, EVP_PKEY *key)
 	return back;
 }
 
-/* access_check as the daemon calls it, with no network allowed and signatures required, and
- * the requestorName found in the request's encoding as the daemon's parse() finds it. */
+/* The requestorName ocsp_request_view_of() finds in der: 1 and the Name, or 0. */
+static int name_of(const unsigned char *der, size_t len, const unsigned char **name, size_t *n)
+{
+	ocsp_request_view v;
+
+	if (ocsp_request_view_of(der, len, &v) != 1 || v.name == NULL)
+		return 0;
+	*name = v.name;
+	*n = v.name_len;
+	return 1;
+}
+
+/* access_check as the daemon calls it, with no network allowed and signatures required, on
+ * the view of the request's encoding. */
 static access_result check(OCSP_REQUEST *req, const unsigned char *client_sha256, const snapshot *s,
 	ocspd_answer_info *info)
 {
 	ocspd_config c = { .require_signature = true };
 	ocspd_client client = { .cert_sha256 = client_sha256 };
 	unsigned char *der = NULL;
-	const unsigned char *name = NULL;
-	size_t namelen = 0;
+	ocsp_request_view v;
 	int len = i2d_OCSP_REQUEST(req, &der);
 	access_result r;
 
 	CU_ASSERT_FATAL(len > 0);
-	if (ocsp_request_requestor_name(der, (size_t)len, &name, &namelen) != 1)
-		name = NULL;
+	CU_ASSERT_EQUAL_FATAL(ocsp_request_view_of(der, (size_t)len, &v), 1);
 	memset(info, 0, sizeof(*info));
-	r = access_check(req, name, namelen, &client, s, &c, FX_NOW, info);
+	r = access_check(&v, &client, s, &c, FX_NOW, info);
 	OPENSSL_free(der);
 	/* every failed candidate's error is cleared */
 	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
@@ -436,7 +446,7 @@ static void assemble(blob *out, const void *prefix, size_t prefix_n, EVP_PKEY *k
 
 static int requestor(const blob *d, const unsigned char **name, size_t *n)
 {
-	return ocsp_request_requestor_name(d->b, d->n, name, n);
+	return name_of(d->b, d->n, name, n);
 }
 
 /* The requestorName encoded otherwise than the certificate's subject (other letter case):
@@ -512,7 +522,7 @@ static void test_no_requestor_name(void)
 	X509_free(cert);
 }
 
-/* ocsp_request_requestor_name() on the forms of a requestorName. */
+/* The view's requestorName, on the forms of a requestorName. */
 static void test_requestor_name_der(void)
 {
 	static const unsigned char uri[] = { 0xa1, 0x0a, 0x86, 0x08, 'h', 't', 't', 'p', ':', '/', '/', 'x' };
@@ -527,7 +537,7 @@ static void test_requestor_name_der(void)
 
 	CU_ASSERT_FATAL(len > 0 && wantlen > 0);
 	/* as OCSP_request_sign() writes it: the signer's subject, byte for byte */
-	CU_ASSERT_EQUAL_FATAL(ocsp_request_requestor_name(der, (size_t)len, &name, &n), 1);
+	CU_ASSERT_EQUAL_FATAL(name_of(der, (size_t)len, &name, &n), 1);
 	CU_ASSERT_TRUE(n == (size_t)wantlen && memcmp(name, want, n) == 0);
 	CU_ASSERT_TRUE(name > der && name + n < der + len);
 	/* every truncation: never found, never read past the end (ASan) */
@@ -535,7 +545,7 @@ static void test_requestor_name_der(void)
 		unsigned char *p = malloc(cut + 1);
 
 		memcpy(p, der, cut);
-		ones += ocsp_request_requestor_name(p, cut, &name, &n) == 1;
+		ones += name_of(p, cut, &name, &n) == 1;
 		free(p);
 	}
 	CU_ASSERT_EQUAL(ones, 0);
@@ -563,7 +573,7 @@ static void test_requestor_name_der(void)
 	CU_ASSERT_EQUAL(requestor(&d, &name, &n), 0);
 	/* OpenSSL's error queue is left as it was */
 	ERR_raise(ERR_LIB_USER, 42);
-	CU_ASSERT_EQUAL(ocsp_request_requestor_name(der, 3, &name, &n), 0);
+	CU_ASSERT_EQUAL(name_of(der, 3, &name, &n), 0);
 	CU_ASSERT_EQUAL(ERR_GET_REASON(ERR_get_error()), 42);
 	CU_ASSERT_EQUAL(ERR_get_error(), 0);
 	OPENSSL_free(der);
