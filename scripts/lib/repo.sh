@@ -206,6 +206,10 @@ repo_ocspd_start() {
 	port=$(cat "$od/port")
 	repo_ocspd_stop "$dir"
 	cat "$pki/ocsp/responder.pem" "$pki/ocsp/responder-gen1.pem" > "$od/responder-certs.pem"
+	# Ready (below) once the state copy is newer than this mark, made before the start so
+	# that a responder quicker than this shell is not missed.
+	touch "$od/started"
+	sleep 0.01
 	# The preload reaches jpki-ocspd only, not setsid or env (see jpki_faketime_cleanup).
 	setsid env SOFTHSM2_CONF="$pki/softhsm2.conf" ${OCSPD_PRELOAD:+LD_PRELOAD="$OCSPD_PRELOAD"} \
 		"$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground --listen 127.0.0.1 --port "$port" \
@@ -219,7 +223,6 @@ repo_ocspd_start() {
 	echo "$pid" > "$od/pid"
 	# Ready when it listens and has published a snapshot from the repository (the state
 	# copy is rewritten then); with REPO_OCSPD_NO_WAIT_SYNC, listening is enough.
-	touch "$od/started"
 	local deadline=$(( ${EPOCHREALTIME//[!0-9]/} + 10000000 )) rc
 	jpki_wait_port 127.0.0.1 "$port" 10 "$pid"
 	rc=$?

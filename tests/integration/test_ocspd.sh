@@ -160,7 +160,9 @@ REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"
 t_match "restarted without slapd: answers from the disk copy" ": good" \
 	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
 repo_ocspd_stop "$DIR"
-OCSPD_PRELOAD=$FAKE FAKETIME="+4d" REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"
+# The responders on a faked clock keep no audit trail: their records would be stamped days
+# ahead, and the trail's times never go back, so every later record would carry that time too.
+REPO_AUDIT=0 OCSPD_PRELOAD=$FAKE FAKETIME="+4d" REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"
 t_match "past nextUpdate with no repository: tryLater, never good" "trylater \(3\)" \
 	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
 repo_ocspd_stop "$DIR"
@@ -174,7 +176,7 @@ mkdir -p "$T/short"
 "$JPKI_BUILDDIR/tools/jpki" crl issue --ca-cert "$PKI/ca/gen2.pem" --ca-key "$(cat "$PKI/ca/gen2.key.uri")" \
 	--ledger "$PKI/ledger/gen2.csv" --validity 1h --out "$T/short" >/dev/null
 repo_publish "$DIR" publisher "$T/g1b/$ecode.crl" "$T/short/$ecode.crl" >/dev/null
-OCSPD_PRELOAD=$FAKE FAKETIME="+2h" repo_ocspd_start "$DIR" "$PKI"
+REPO_AUDIT=0 OCSPD_PRELOAD=$FAKE FAKETIME="+2h" repo_ocspd_start "$DIR" "$PKI"
 t_match "one partition past nextUpdate: good becomes tryLater" "trylater \(3\)" \
 	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
 rev=$(ls "$PKI"/users/revoked/*/gen2-* | while read -r f; do c=$(basename "$f" | cut -d- -f2); [ "$c" != "$ecode" ] && echo "$f" && break; done)
@@ -221,21 +223,27 @@ t_eq "HTTPS without a client certificate: 403" 403 "$(https -)"
 t_match "plain HTTP unsigned on the same daemon: sigRequired" "sigrequired \(5\)" \
 	"$(ask - -issuer "$PKI/ca/gen2.pem" -cert "$good2")"
 
-# The token made unavailable: tryLater, then recovery once it is back.
+# The token made unavailable: tryLater, then recovery once it is back. The token's directory
+# goes outside the token directory (SoftHSM finds a token in any directory below it).
 tok=$(dirname "$(grep -l chiba-ocsp "$PKI"/tokens/*/token.object | head -1)")
-t_cleanup_add "[ -d '$tok.away' ] && mv '$tok.away' '$tok'"
-mv "$tok" "$tok.away"
+away=$PKI/ocsp-token.away
+t_cleanup_add "[ -d '$away' ] && mv '$away' '$tok'"
+mv "$tok" "$away"
+logn=$(wc -l < "$DIR/ocspd/log")
 # A worker whose session was opened before may go on signing with the key SoftHSM still
-# holds in memory; a worker that has to open the key cannot. So while the token is gone
-# every answer is good or tryLater — never a crash, never another status — and tryLater does
-# come.
+# holds in memory until its first failure; then every key is closed, and reopening fails
+# while the token is gone. Asked for 2 s, longer than the 1 s back-off, so that a reopen is
+# tried and refused: every answer is good or tryLater — never a crash, never another status.
 # One word per request, "other" for any answer (or none) but those two, so that nothing escapes.
-seen=$(for _ in $(seq 1 30); do s=$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" |
+end=$(( ${EPOCHREALTIME/./} + 2000000 ))
+seen=$(while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do s=$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" |
 	grep -oE ': good$|trylater \(3\)|Error querying' | head -1); echo "${s:-other}"; done | sort | uniq -c)
 t_match "token unavailable: tryLater is answered" "trylater" "$seen"
 t_not "token unavailable: only good or tryLater, the daemon never fails ($(echo $seen))" \
 	grep -qvE "^ *[0-9]+ (: good|trylater \(3\))$" <<<"$seen"
-mv "$tok.away" "$tok"
+t_match "token unavailable: reopening the key is refused and logged, with the back-off" \
+	"responder key unavailable .*answering tryLater, retry in [0-9]+ s" "$(tail -n +"$((logn + 1))" "$DIR/ocspd/log")"
+mv "$away" "$tok"
 start=${EPOCHREALTIME/./}
 back=""
 while [ $(( ${EPOCHREALTIME/./} - start )) -lt 10000000 ]; do
