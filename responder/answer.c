@@ -78,6 +78,25 @@ static OCSP_REQUEST *decode(const unsigned char *der, size_t len)
 	return req;
 }
 
+/* The requestorName's Name as OpenSSL takes it (the view checks its structure, not its
+ * values): the very bytes of a registered certificate's subject, decoded with it, or decoded
+ * now. */
+static bool requestor_name_ok(const ocsp_request_view *v, const snapshot *s)
+{
+	const unsigned char *p = v->name;
+	X509_NAME *name;
+	size_t n;
+	bool ok;
+
+	if (v->name == NULL || snapshot_signers_by_subject_der(s, v->name, v->name_len, &n) != NULL)
+		return true;
+	name = d2i_X509_NAME(NULL, &p, (long)v->name_len);
+	ok = name != NULL && p == v->name + v->name_len;
+	X509_NAME_free(name);
+	ERR_clear_error();
+	return ok;
+}
+
 /* -1: a nonce of a length RFC 8954 does not allow; 0: none; 1: one to echo. */
 static int nonce_state(const ocsp_request_view *v)
 {
@@ -425,6 +444,11 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 	if (s == NULL) {
 		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info,
 			"no repository data loaded yet: never good without it");
+		goto out;
+	}
+	if (!requestor_name_ok(&v, s)) {
+		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info,
+			"RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it");
 		goto out;
 	}
 	switch (access_check(&v, client, s, c, now, info)) {

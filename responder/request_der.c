@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <string.h>
 
 #include "digest.h"
@@ -256,7 +258,19 @@ static int request(const unsigned char **p, const unsigned char *end, EVP_MD_CTX
 	return 1;
 }
 
-/* The requestorName: one GeneralName filling [p, end); a directoryName is noted.
+/* OpenSSL takes [p, end) whole as a GeneralName: the forms the responder does not use are
+ * judged as d2i_OCSP_REQUEST would judge them. */
+static int general_name_decodes(const unsigned char *p, const unsigned char *end)
+{
+	GENERAL_NAME *g = d2i_GENERAL_NAME(NULL, &p, (long)(end - p));
+	int ok = g != NULL && p == end;
+
+	GENERAL_NAME_free(g);
+	return ok;
+}
+
+/* The requestorName: one GeneralName filling [p, end); a directoryName is noted (its Name's
+ * structure checked here, its values by the caller: ocsp_request_view_of's comment).
  * GeneralName's alternatives are [0] to [8], constructed where they are SEQUENCEs
  * (otherName, x400Address, ediPartyName) or the directoryName's explicit Name. */
 static int requestor(const unsigned char *p, const unsigned char *end, ocsp_request_view *v)
@@ -272,7 +286,7 @@ static int requestor(const unsigned char *p, const unsigned char *end, ocsp_requ
 	    (r == V_ASN1_CONSTRUCTED) != (tag == 0 || tag == 3 || tag == 4 || tag == 5))
 		return 0;
 	if (tag != 4)
-		return 1;
+		return general_name_decodes(p, end);
 	if (!name_ok(q, end))
 		return 0;
 	v->name = q;
@@ -314,6 +328,24 @@ static int tbs_request(const unsigned char **p, const unsigned char *end, ocsp_r
 	return 1;
 }
 
+/* OpenSSL takes the signatureAlgorithm and the signature whole, as d2i_OCSP_REQUEST would:
+ * a request whose signature it cannot decode never reaches a cached answer, whoever asks. */
+static int signature_decodes(const ocsp_request_view *v)
+{
+	const unsigned char *p = v->sig_alg;
+	X509_ALGOR *alg = d2i_X509_ALGOR(NULL, &p, (long)v->sig_alg_len);
+	ASN1_BIT_STRING *sig = NULL;
+	int ok = alg != NULL && p == v->sig_alg + v->sig_alg_len;
+
+	p = v->sig;
+	if (ok)
+		sig = d2i_ASN1_BIT_STRING(NULL, &p, (long)v->sig_len);
+	ok = ok && sig != NULL && p == v->sig + v->sig_len;
+	X509_ALGOR_free(alg);
+	ASN1_BIT_STRING_free(sig);
+	return ok;
+}
+
 /* optionalSignature's contents: the Signature filling [p, end). */
 static int signature(const unsigned char *p, const unsigned char *end, ocsp_request_view *v)
 {
@@ -327,6 +359,8 @@ static int signature(const unsigned char *p, const unsigned char *end, ocsp_requ
 	if (!skip(&p, end, 0, V_ASN1_BIT_STRING))
 		return 0;
 	v->sig_len = (size_t)(p - v->sig);
+	if (!signature_decodes(v))
+		return 0;
 	if (p == end)
 		return 1;
 	if (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 0) || !last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))

@@ -35,9 +35,12 @@ typedef struct ocsp_request_view {
 
 /* 1: der is one OCSPRequest filling all len bytes, every element of RFC 6960's structure
  * with its tag where it belongs and a definite length; v points into der. 0: not (v zeroed).
- * What is inside a CertID's fields, an AlgorithmIdentifier or a certificate is left to
- * OpenSSL: a cached answer is found by the CertIDs' very bytes, which an earlier request
- * had decoded. Never reads outside der; leaves OpenSSL's error queue as it was. */
+ * The signature's algorithm and value, and a requestorName other than a directoryName, are
+ * decoded by OpenSSL here. Not judged here: what is inside a CertID's fields (a cached
+ * answer is found by the CertIDs' very bytes, which an earlier request had decoded), the
+ * attribute values of the requestorName's Name (the caller's: the bytes of a registered
+ * certificate's subject, or decoded) and the certificates (never used). Never reads outside
+ * der; leaves OpenSSL's error queue as it was. */
 int ocsp_request_view_of(const unsigned char *der, size_t len, ocsp_request_view *v);
 
 #endif

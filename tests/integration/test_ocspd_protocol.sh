@@ -15,7 +15,9 @@
 #  - the responder's own CRL checks: CRLs the overlay refuses (rules (b), (e), (f), (g), (h)),
 #    written through a slapd on the same database without the overlay, are refused by the
 #    responder with the rule logged, never answered from, and the last good data keeps being
-#    answered, also from the state copy after a restart.
+#    answered, also from the state copy after a restart;
+#  - a cached answer never goes to a request whose requestorName or signature OpenSSL cannot
+#    decode.
 # Requests with crafted DER (nonces, CertIDs) are built with openssl asn1parse -genconf and
 # signed by a registered verifier with openssl ocsp -reqin.
 set -u
@@ -408,6 +410,52 @@ from_copy() { REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"; }
 t_ok "restarted without slapd, answering from its state copy" from_copy
 t_eq "from the state copy: good1 good, rev1 revoked (the refused CRL was not kept as good data)" \
 	"good revoked/affiliationChanged" "$(status signature gen1 "$good1") $(status signature gen1 "$rev1")"
+repo_ocspd_stop "$DIR"
+
+# --- a cached answer never goes to a request OpenSSL cannot decode -------------------------------
+# A cached answer is found by the CertIDs' bytes, without decoding the request; what is around
+# them is still judged as d2i_OCSP_REQUEST judges it. With the loopback network allowed (no
+# signature checked), good1's CertID is asked plainly (answered, then cached), then inside
+# requests whose requestorName or signature OpenSSL cannot decode: malformedRequest, never the
+# cached answer. A well-formed requestorName naming nobody registered is answered.
+# oddreq OUT TBS-FIELD [SIG [CN-VALUE]]: good1's CertID (SHA-1), with TBS-FIELD (a genconf
+# line, or "") before the requestList; SIG "badalg" adds a signature whose
+# AlgorithmIdentifier holds a NULL and no OID; the Name a TBS-FIELD may use is CN=CN-VALUE.
+oddreq() {
+	local out=$1 field=$2 sig=${3:-} cn=${4:-UTF8:nobody}
+	{
+		printf 'asn1=SEQUENCE:req\n[req]\ntbs=SEQUENCE:tbs\n'
+		[ "$sig" = badalg ] && printf 'sig=EXPLICIT:0,SEQUENCE:sig\n'
+		printf '[tbs]\n%s\nlist=SEQUENCE:list\n[list]\none=SEQUENCE:one\n[one]\ncertid=SEQUENCE:certid\n' "$field"
+		printf '[certid]\nalg=SEQUENCE:alg\nnh=FORMAT:HEX,OCTETSTRING:%s\nkh=FORMAT:HEX,OCTETSTRING:%s\n' "$NH1" "$KH1"
+		printf 'serial=INTEGER:0x%s\n[alg]\noid=OID:sha1\nnull=NULL\n' "$S_GOOD1"
+		printf '[sig]\nalg=SEQUENCE:badalg\nval=FORMAT:HEX,BITSTRING:AA\n[badalg]\nn=NULL\n'
+		printf '[dn]\nrdn=SET:rdn\n[rdn]\natv=SEQUENCE:atv\n[atv]\noid=OID:commonName\nval=%s\n' "$cn"
+	} > "$out.cnf"
+	openssl asn1parse -genconf "$out.cnf" -out "$out" -noout >/dev/null 2>&1
+}
+# post REQ: sent as it is; the verdict on its answer.
+post() {
+	curl -s --max-time 10 -H 'Content-Type: application/ocsp-request' --data-binary @"$1" -o "$1.resp" "$URL"
+	openssl ocsp -respin "$1.resp" -resp_text -noverify 2>&1 | verdict
+}
+allowing() { REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI" --allow-network 127.0.0.0/8; }
+t_ok "restarted from its state copy, allowing the loopback network" allowing
+oddreq "$T/odd-plain.der" ""
+t_eq "good1 asked plainly: good" good "$(post "$T/odd-plain.der")"
+t_eq "asked again: good" good "$(post "$T/odd-plain.der")"
+t_match "…from the cache" '"cache":"hit"' "$(last_ocspd)"
+oddreq "$T/odd-name.der" "name=EXPLICIT:1,EXPLICIT:4,SEQUENCE:dn"
+t_eq "with a requestorName naming nobody registered: good" good "$(post "$T/odd-name.der")"
+oddreq "$T/odd-null-cn.der" "name=EXPLICIT:1,EXPLICIT:4,SEQUENCE:dn" "" NULL
+t_eq "with a requestorName whose CN is a NULL: malformedRequest, not the cached answer" \
+	malformedRequest "$(post "$T/odd-null-cn.der")"
+oddreq "$T/odd-rid.der" "name=EXPLICIT:1,IMPLICIT:8,OCTETSTRING:"
+t_eq "with a requestorName that is an empty registeredID: malformedRequest" malformedRequest \
+	"$(post "$T/odd-rid.der")"
+oddreq "$T/odd-alg.der" "" badalg
+t_eq "with a signature whose algorithm has no OID: malformedRequest" malformedRequest "$(post "$T/odd-alg.der")"
+t_eq "the CertID asked plainly once more: good" good "$(post "$T/odd-plain.der")"
 repo_ocspd_stop "$DIR"
 
 t_done
