@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* 4-way set-associative: a key may sit in any of the WAYS slots of its set (a lock per
  * stripe of sets), so a few colliding CertID lists do not evict each other and get signed
  * afresh; the oldest of a full set is replaced. */
