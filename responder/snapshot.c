@@ -52,6 +52,7 @@ void snapshot_unref(snapshot *s)
 		sk_X509_pop_free(s->verifiers[i].certs, X509_free);
 	}
 	crl_marks_free(s->marks, s->nmarks);
+	free(s->refusals);
 	free(s->part_dns);
 	free(s->keys);
 	free(s->verifiers);

@@ -80,6 +80,16 @@ typedef struct crl_mark {
 	unsigned char sha256[32];	/* of the CRL with that number: not its own successor */
 } crl_mark;
 
+/* A CRL a build refused, for the next build with the same rules to refuse again unchecked: a
+ * CRL is never remembered as refused by a time rule alone, and the marks it was compared with
+ * only rise. */
+typedef struct crl_refusal {
+	size_t part;			/* in the snapshot's partition numbering */
+	unsigned char sha256[32];
+	long key;			/* the key it was meant for; -1: none the snapshot trusts */
+	jpki_verdict v;
+} crl_refusal;
+
 /* One CA key generation the responder serves. */
 typedef struct served_key {
 	const jpki_ca_key *key;		/* owned by the snapshot's trust */
@@ -131,6 +141,9 @@ typedef struct snapshot {
 	jpki_crl_policy policy;		/* the CRLs were checked with */
 	size_t crls_checked, crls_reused;	/* by this build: CRLs checked; CRLs decided from prev */
 	size_t crls_kept;		/* of those, prev's looked at again in place of a refused one */
+	size_t crls_refused_again;	/* refused as prev refused them, unchecked */
+	crl_refusal *refusals;		/* this build's, for the next one */
+	size_t nrefusals;
 	crl_mark *marks;		/* sorted by (dn, key_id): prev's, the model's, raised by this build */
 	size_t nmarks;
 	cert_hash *by_hash;		/* sorted by hash; one entry a hash, the first verifier's */

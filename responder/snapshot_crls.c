@@ -3,8 +3,9 @@
  * of its key for the partition's DN (crl_mark: carried from snapshot to snapshot, so that a
  * build without that CRL, or without the partition, forgets nothing); one that the previous
  * snapshot accepted unchanged (same SHA-256, same CA keys and policy) is taken over, only its
- * times checked again and its entries copied from the previous index; when a key's new CRL is
- * refused, its last good one is kept (until its own nextUpdate). Also the DER those CRLs are
+ * times checked again and its entries copied from the previous index; one it refused is refused
+ * again unchecked (not one refused by a time rule); when a key's new CRL is refused, its last
+ * good one is kept (until its own nextUpdate). Also the DER those CRLs are
  * held in (crl_der), shared by the model, the snapshots and the state copy. Apart from the
  * rest of the build because this is where the repository's rules meet a snapshot's history:
  * carry, take_over, check_crl and keep make one invariant and read together. */
@@ -566,6 +567,54 @@ static int check_crl(snapshot *s, carry *cy, size_t p, const cand *cd, const jpk
 	return rc;
 }
 
+/* cd is refused as prev refused it for the partition's DN, without checking it again: prev was
+ * built with the same rules (cy->reuse), so the same CA keys in the same order. */
+static bool refused_before(snapshot *s, const carry *cy, size_t p, const cand *cd, refusal *r)
+{
+	long q = cy->old_of[p];
+	size_t i;
+
+	for (i = 0; q >= 0 && i < cy->prev->nrefusals; i++) {
+		const crl_refusal *was = &cy->prev->refusals[i];
+
+		if (was->part != (size_t)q || memcmp(was->sha256, cd->sha256, sizeof(cd->sha256)) != 0)
+			continue;
+		r->nth = cd->nth;
+		memcpy(r->sha256, cd->sha256, sizeof(r->sha256));
+		r->key = was->key;
+		r->v = was->v;
+		s->crls_refused_again++;
+		return true;
+	}
+	return false;
+}
+
+/* Partition p's refusals, for the next build; not one by a time rule (a CRL from the future
+ * becomes current). */
+static int remember_refusals(snapshot *s, size_t p, const refusal *rf, size_t nrf)
+{
+	crl_refusal *grown;
+	size_t i;
+
+	if (nrf == 0)
+		return 0;
+	if ((grown = realloc(s->refusals, (s->nrefusals + nrf) * sizeof(*grown))) == NULL)
+		return -1;
+	s->refusals = grown;
+	for (i = 0; i < nrf; i++) {
+		crl_refusal *r = &s->refusals[s->nrefusals];
+
+		if (rf[i].v.rule == JPKI_RULE_VALIDITY || rf[i].v.rule == JPKI_RULE_THIS_UPDATE)
+			continue;
+		r->part = p;
+		memcpy(r->sha256, rf[i].sha256, sizeof(r->sha256));
+		r->key = rf[i].key;
+		r->v = rf[i].v;
+		s->nrefusals++;
+	}
+	return 0;
+}
+
 static bool refused_as_is(const refusal *rf, size_t nrf, const unsigned char sha256[32])
 {
 	size_t i;
@@ -668,13 +717,13 @@ static int build_partition(snapshot *s, carry *cy, const model *m, size_t p, con
 			goto out;
 		if (cy->reuse && cd.ref != NULL)
 			r = take_over(s, cy, p, &cd, pol, now);
-		if (r == 0)
+		if (r == 0 && !(cy->reuse && refused_before(s, cy, p, &cd, &rf[nrf])))
 			r = check_crl(s, cy, p, &cd, pol, now, caps, &rf[nrf]);
 		if (r < 0)
 			goto out;
 		nrf += r == 0;
 	}
-	if (keep(s, cy, p, rf, nrf, pol, now, caps) < 0)
+	if (keep(s, cy, p, rf, nrf, pol, now, caps) < 0 || remember_refusals(s, p, rf, nrf) < 0)
 		goto out;
 	log_refusals(s, p, rf, nrf);
 	rc = 0;

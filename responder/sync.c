@@ -236,7 +236,8 @@ static void publish(int save)
 		return;
 	}
 	ocspd_log(OCSPD_LOG_DEBUG, "snapshot %lu: %zu CRL(s) checked, %zu taken over unchanged, %zu kept"
-		" for refused ones", s->generation, s->crls_checked, s->crls_reused, s->crls_kept);
+		" for refused ones, %zu refused again unchecked", s->generation, s->crls_checked, s->crls_reused,
+		s->crls_kept, s->crls_refused_again);
 	state_publish(snapshot_ref(s));
 	dirty = 0;
 	if (save && cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, s, err, sizeof(err)) < 0)
