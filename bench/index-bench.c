@@ -18,7 +18,8 @@
  * CRL-FILE (as the sync thread does on a change), and the next snapshot built both ways:
  * snapshot_build_from() taking over from the previous one, and snapshot_build() checking
  * everything; the medians, the heap the incremental snapshot keeps per serial, and a failure
- * when the two differ in any entry or time.
+ * when the two differ in any entry or time. Then the same with the largest CRL moved under a
+ * DN it does not name, so that every snapshot refuses it (refused_case).
  */
 #include <malloc.h>
 #include <stdarg.h>
@@ -146,6 +147,7 @@ static int replace_case(model *m, STACK_OF(X509) *anchors, const jpki_crl_policy
 	long heap = 0;
 	unsigned char *newder = read_file(file, &newlen), *oldder;
 	model_partition *mp = NULL;
+	model_crl *c;
 	char *uuid;
 	int r, p, differ = 0;
 
@@ -166,9 +168,8 @@ static int replace_case(model *m, STACK_OF(X509) *anchors, const jpki_crl_policy
 		snapshot *prev, *inc, *full;
 		size_t h0, h1;
 		double t0;
-		model_crl *c = crl_copy(oldder, oldlen);
 
-		if (c == NULL || model_set_partition(m, uuid, dn, c, 1) < 0)
+		if ((c = crl_copy(oldder, oldlen)) == NULL || model_set_partition(m, uuid, dn, c, 1) < 0)
 			return 1;
 		malloc_trim(0);
 		h0 = heap_in_use();
@@ -209,10 +210,74 @@ static int replace_case(model *m, STACK_OF(X509) *anchors, const jpki_crl_policy
 	       "incremental_index_heap_per_serial=%.1f\n",
 		median(hash_t, rounds), median(inc_t, rounds), median(full_t, rounds),
 		median(full_t, rounds) / median(inc_t, rounds), nindexed ? (double)heap / (double)nindexed : 0.0);
+	/* the partition as it was, for refused_case */
+	differ += (c = crl_copy(oldder, oldlen)) == NULL || model_set_partition(m, uuid, dn, c, 1) < 0;
 	free(newder);
 	free(oldder);
 	free(uuid);
 	return differ == 0 ? 0 : 1;
+}
+
+/* After --replace: the largest CRL moved under a DN it does not name (rule (d) refuses it, as
+ * the responder refuses a CRL written around the overlay), then the same small partition's CRL
+ * replaced again: the next snapshot built incrementally (the refusal taken from the previous
+ * snapshot, unchecked) and in full (the large CRL checked and refused again). */
+static int refused_case(model *m, STACK_OF(X509) *anchors, const jpki_crl_policy *pol, int rounds,
+	const char *dn, const char *file)
+{
+	static const char misplaced[] = "cn=199999,ou=CRL Distribution Points,ou=Chiba-ken,o=JPKI,c=JP";
+	double inc_t[MAX_ROUNDS], full_t[MAX_ROUNDS];
+	size_t len[2] = { 0, 0 }, again = 0, checked = 0, p, big = 0, small = SIZE_MAX;
+	unsigned char *der[2] = { NULL, read_file(file, &len[1]) };
+	char *uuid;
+	model_crl *c;
+	int r, differ = 0;
+
+	for (p = 0; p < m->nparts; p++) {
+		if (m->parts[p].ncrls == 1 && m->parts[p].crls[0].len > m->parts[big].crls[0].len)
+			big = p;
+		if (strcmp(m->parts[p].dn, dn) == 0 && m->parts[p].ncrls == 1)
+			small = p;
+	}
+	if (der[1] == NULL || small == SIZE_MAX || small == big ||
+	    (c = crl_copy(m->parts[big].crls[0].der, m->parts[big].crls[0].len)) == NULL ||
+	    model_set_partition(m, m->parts[big].uuid, misplaced, c, 1) < 0 ||
+	    (uuid = strdup(m->parts[small].uuid)) == NULL || (der[0] = malloc(m->parts[small].crls[0].len)) == NULL)
+		return 1;
+	len[0] = m->parts[small].crls[0].len;
+	memcpy(der[0], m->parts[small].crls[0].der, len[0]);
+	for (r = 0; r < rounds; r++) {
+		snapshot *prev, *inc, *full;
+		double t0;
+
+		/* the small partition's CRL replaced by the newer one, as in replace_case */
+		if ((c = crl_copy(der[0], len[0])) == NULL || model_set_partition(m, uuid, dn, c, 1) < 0 ||
+		    (prev = snapshot_build(m, anchors, pol, 1, time(NULL))) == NULL ||
+		    (c = crl_copy(der[1], len[1])) == NULL || model_set_partition(m, uuid, dn, c, 1) < 0)
+			return 1;
+		t0 = bench_now();
+		inc = snapshot_build_from(prev, m, anchors, pol, 2, time(NULL));
+		inc_t[r] = bench_now() - t0;
+		t0 = bench_now();
+		full = snapshot_build(m, anchors, pol, 2, time(NULL));
+		full_t[r] = bench_now() - t0;
+		if (inc == NULL || full == NULL)
+			return 1;
+		differ += !same_index(inc, full);
+		again = inc->crls_refused_again;
+		checked = inc->crls_checked;
+		snapshot_unref(prev);
+		snapshot_unref(inc);
+		snapshot_unref(full);
+	}
+	printf("refused: misplaced_crl_bytes=%zu checked=%zu refused_again=%zu differ=%d\n",
+		m->parts[big].crls[0].len, checked, again, differ);
+	printf("refused: incremental_build_s=%.4f full_build_s=%.3f speedup=%.0f\n", median(inc_t, rounds),
+		median(full_t, rounds), median(full_t, rounds) / median(inc_t, rounds));
+	free(der[0]);
+	free(der[1]);
+	free(uuid);
+	return differ == 0 && again == 1 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -371,7 +436,8 @@ int main(int argc, char **argv)
 		total_entries ? (double)crl_heap / (double)total_entries : 0.0);
 	if (nindexed != total_entries || missing != 0 || total_entries == 0)
 		return 1;
-	if (replace_dn != NULL && replace_case(&m, anchors, &pol, rounds, replace_dn, replace_file) != 0)
+	if (replace_dn != NULL && (replace_case(&m, anchors, &pol, rounds, replace_dn, replace_file) != 0 ||
+				   refused_case(&m, anchors, &pol, rounds, replace_dn, replace_file) != 0))
 		return 1;
 	model_free(&m);
 	sk_X509_pop_free(anchors, X509_free);

@@ -17,7 +17,8 @@
 #  5. p50/p99 latency of every run, at CONCURRENCY clients (default 64);
 #  6. the index: bench/index-bench times the responder's snapshot_build() on a 1,000,000-entry
 #     partition CRL against OpenSSL parsing and verifying it (target <= 2 s), and weighs the
-#     index per revoked serial (target <= 64 bytes).
+#     index per revoked serial (target <= 64 bytes); then the next snapshot after another
+#     partition's CRL changed, incremental against full, also with the large CRL refused.
 #
 #   bench/ocsp.sh [CONCURRENCY] [SECONDS]         (default 64 5)
 #   BENCH_THREADS=N      responder worker and signing threads, p11-sign threads (default: nproc);
@@ -448,8 +449,12 @@ if [ -n "$INDEX" ]; then
 	awk -v t="$(field snapshot_build_s <<<"$ix")" -v b="$(field index_heap_per_serial <<<"$ix")" \
 		'BEGIN { printf "\ntargets: checked and indexed in <= 2 s: %s (%.3f s); <= 64 bytes per serial: %s (%.1f)\n",
 			t <= 2 ? "met" : "NOT met", t, b <= 64 ? "met" : "NOT met", b }'
-	rx=" $(tr '\n' ' ' <<<"$REPLACE")"
+	rx=" $(grep '^replace:' <<<"$REPLACE" | tr '\n' ' ')"
 	echo "another partition's CRL replaced (54 partitions): next snapshot $(field incremental_build_s <<<"$rx") s" \
 		"($(field checked <<<"$rx") checked, $(field taken_over <<<"$rx") taken over) against" \
 		"$(field full_build_s <<<"$rx") s checking everything; differences: $(field differ <<<"$rx")"
+	fx=" $(grep '^refused:' <<<"$REPLACE" | tr '\n' ' ')"
+	echo "the same with the large CRL under a DN it does not name (refused by rule (d)): next snapshot" \
+		"$(field incremental_build_s <<<"$fx") s ($(field refused_again <<<"$fx") refused again unchecked) against" \
+		"$(field full_build_s <<<"$fx") s checking everything; differences: $(field differ <<<"$fx")"
 fi
