@@ -80,14 +80,17 @@ typedef struct crl_mark {
 	unsigned char sha256[32];	/* of the CRL with that number: not its own successor */
 } crl_mark;
 
-/* A CRL a build refused, for the next build with the same rules to refuse again unchecked: a
- * CRL is never remembered as refused by a time rule alone, and the marks it was compared with
- * only rise. */
+/* A CRL a build refused, for the next build to refuse again unchecked while nothing its check
+ * depended on has changed: the rules (CA keys, policy), the partition's marks (rule (e) names
+ * the stored number), the clock only a little (time rules are never remembered, and a refusal
+ * is checked again now and then: one caused by a failed allocation does not last). */
 typedef struct crl_refusal {
 	size_t part;			/* in the snapshot's partition numbering */
 	unsigned char sha256[32];
 	long key;			/* the key it was meant for; -1: none the snapshot trusts */
 	jpki_verdict v;
+	unsigned char marks[32];	/* a digest of the partition's marks it was checked against */
+	time_t checked_at;
 } crl_refusal;
 
 /* One CA key generation the responder serves. */

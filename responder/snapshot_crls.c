@@ -4,8 +4,8 @@
  * build without that CRL, or without the partition, forgets nothing); one that the previous
  * snapshot accepted unchanged (same SHA-256, same CA keys and policy) is taken over, only its
  * times checked again and its entries copied from the previous index; one it refused is refused
- * again unchecked (not one refused by a time rule); when a key's new CRL is refused, its last
- * good one is kept (until its own nextUpdate). Also the DER those CRLs are
+ * again unchecked for a while, the partition's marks unchanged (not one refused by a time
+ * rule); when a key's new CRL is refused, its last good one is kept (until its own nextUpdate). Also the DER those CRLs are
  * held in (crl_der), shared by the model, the snapshots and the state copy. Apart from the
  * rest of the build because this is where the repository's rules meet a snapshot's history:
  * carry, take_over, check_crl and keep make one invariant and read together. */
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "ocspd.h"
 #include "utctime.h"
 
@@ -136,6 +137,7 @@ static bool same_rules(const snapshot *prev, const snapshot *s, const jpki_crl_p
 /* What the build has of prev: its record of the CRLs it accepted (the history) and, with the
  * same rules, its checks and index: per key and prev partition, the number its entries get
  * here (TAKE_FREE: not taken; TAKE_NONE: its CRL is decided, without entries). */
+#define REFUSAL_RECHECK 600	/* s: a refusal taken from the previous snapshot is this recent */
 #define TAKE_FREE (-1)
 #define TAKE_NONE (-2)
 typedef struct carry {
@@ -376,6 +378,8 @@ typedef struct refusal {
 	unsigned char sha256[32];
 	long key;		/* the key it was meant for; -1: none this snapshot trusts */
 	jpki_verdict v;
+	unsigned char marks[32];	/* as crl_refusal's */
+	time_t checked_at;
 } refusal;
 
 static void refused(const snapshot *s, size_t p, size_t nth, const jpki_verdict *v, const char *instead)
@@ -567,11 +571,35 @@ static int check_crl(snapshot *s, carry *cy, size_t p, const cand *cd, const jpk
 	return rc;
 }
 
-/* cd is refused as prev refused it for the partition's DN, without checking it again: prev was
- * built with the same rules (cy->reuse), so the same CA keys in the same order. */
-static bool refused_before(snapshot *s, const carry *cy, size_t p, const cand *cd, refusal *r)
+/* A digest of partition p's marks, one per key (absent ones too): what rules (e) and (f)
+ * compare a CRL with. */
+static int marks_digest(const snapshot *s, const carry *cy, size_t p, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	static const unsigned char none = 0, some = 1;
+	size_t k;
+	int ok = md != NULL && EVP_DigestInit_ex(md, jpki_sha256(), NULL);
+
+	for (k = 0; ok && k < s->nkeys; k++) {
+		const crl_mark *mk = mark_of(s, cy, k, p);
+
+		ok = mk == NULL ? EVP_DigestUpdate(md, &none, 1) :
+			EVP_DigestUpdate(md, &some, 1) && EVP_DigestUpdate(md, mk->sha256, sizeof(mk->sha256)) &&
+			EVP_DigestUpdate(md, &mk->this_update, sizeof(mk->this_update)) &&
+			EVP_DigestUpdate(md, mk->number->data, (size_t)mk->number->length);
+	}
+	ok = ok && EVP_DigestFinal_ex(md, out, NULL);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
+/* cd is refused as prev refused it for the partition's DN, without checking it again, when
+ * prev was built with the same rules (cy->reuse: the same CA keys in the same order), the
+ * partition's marks are those it was checked against, and that check is recent. */
+static bool refused_before(snapshot *s, const carry *cy, size_t p, const cand *cd, time_t now, refusal *r)
 {
 	long q = cy->old_of[p];
+	unsigned char marks[32];
 	size_t i;
 
 	for (i = 0; q >= 0 && i < cy->prev->nrefusals; i++) {
@@ -579,10 +607,15 @@ static bool refused_before(snapshot *s, const carry *cy, size_t p, const cand *c
 
 		if (was->part != (size_t)q || memcmp(was->sha256, cd->sha256, sizeof(cd->sha256)) != 0)
 			continue;
+		if (now < was->checked_at || now - was->checked_at >= REFUSAL_RECHECK ||
+		    marks_digest(s, cy, p, marks) < 0 || memcmp(marks, was->marks, sizeof(marks)) != 0)
+			return false;
 		r->nth = cd->nth;
 		memcpy(r->sha256, cd->sha256, sizeof(r->sha256));
 		r->key = was->key;
 		r->v = was->v;
+		memcpy(r->marks, was->marks, sizeof(r->marks));
+		r->checked_at = was->checked_at;
 		s->crls_refused_again++;
 		return true;
 	}
@@ -610,6 +643,8 @@ static int remember_refusals(snapshot *s, size_t p, const refusal *rf, size_t nr
 		memcpy(r->sha256, rf[i].sha256, sizeof(r->sha256));
 		r->key = rf[i].key;
 		r->v = rf[i].v;
+		memcpy(r->marks, rf[i].marks, sizeof(r->marks));
+		r->checked_at = rf[i].checked_at;
 		s->nrefusals++;
 	}
 	return 0;
@@ -717,8 +752,12 @@ static int build_partition(snapshot *s, carry *cy, const model *m, size_t p, con
 			goto out;
 		if (cy->reuse && cd.ref != NULL)
 			r = take_over(s, cy, p, &cd, pol, now);
-		if (r == 0 && !(cy->reuse && refused_before(s, cy, p, &cd, &rf[nrf])))
+		if (r == 0 && !(cy->reuse && refused_before(s, cy, p, &cd, now, &rf[nrf]))) {
 			r = check_crl(s, cy, p, &cd, pol, now, caps, &rf[nrf]);
+			rf[nrf].checked_at = now;
+			if (r == 0 && marks_digest(s, cy, p, rf[nrf].marks) < 0)
+				rf[nrf].checked_at = now - REFUSAL_RECHECK;	/* not to be taken again */
+		}
 		if (r < 0)
 			goto out;
 		nrf += r == 0;

@@ -765,7 +765,7 @@ static void run_sequence(unsigned seed, int steps)
 
 static void test_random_sequences(void)
 {
-	static const unsigned seeds[] = { 1, 42, 2026, 31337 };
+	static const unsigned seeds[] = { 1, 39, 42, 2026, 31337 };
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		run_sequence(seeds[i], 60);
@@ -983,6 +983,51 @@ static void test_future_sets_no_mark(void)
 	CU_ASSERT_EQUAL(s->keys[0].nentries, 19);
 	CU_ASSERT_EQUAL(mark_number(s, 0), 101);
 	CU_ASSERT_PTR_NULL(strstr(logbuf, "not used"));
+	history_end(&h);
+}
+
+/* A refusal is taken from the previous snapshot only while the partition's marks are those it
+ * was checked against (rule (e) names the stored number) and for a while: a rollback refused by
+ * (e) while the kept CRL, dated in the future, sets no mark; that one becomes current and
+ * raises the mark: the rollback is checked again and refused naming the new mark, then refused
+ * unchecked; after REFUSAL_RECHECK (600 s) it is checked again. */
+static void test_refusal_taken_while_marks_same(void)
+{
+	history h;
+	snapshot *s;
+
+	history_start(&h, 0, 5);
+	put(&h, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 20, 100);
+	s = build(&h, FX_NOW);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 100);
+	put(&h, FX_NOW + 2 * FX_HOUR, FX_NOW + 74 * FX_HOUR, 20, 500);
+	s = build(&h, FX_NOW + 60);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 100);
+	put(&h, FX_NOW, FX_NOW + 72 * FX_HOUR, 19, 99);
+	s = build(&h, FX_NOW + 120);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "cRLNumber 99 is not greater than the stored 100"));
+	s = build(&h, FX_NOW + 180);
+	CU_ASSERT_EQUAL(s->crls_refused_again, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "cRLNumber 99 is not greater than the stored 100"));
+	/* the kept one becomes current: the mark rises to 500 */
+	s = build(&h, FX_NOW + 2 * FX_HOUR + 60);
+	CU_ASSERT_EQUAL(mark_number(s, 0), 500);
+	s = build(&h, FX_NOW + 2 * FX_HOUR + 120);
+	CU_ASSERT_EQUAL(s->crls_checked, 1);
+	CU_ASSERT_EQUAL(s->crls_refused_again, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "cRLNumber 99 is not greater than the stored 500"));
+	s = build(&h, FX_NOW + 2 * FX_HOUR + 180);
+	CU_ASSERT_EQUAL(s->crls_checked, 0);
+	CU_ASSERT_EQUAL(s->crls_refused_again, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "cRLNumber 99 is not greater than the stored 500"));
+	/* the refusal taken over and over is checked again once it is 600 s old */
+	s = build(&h, FX_NOW + 2 * FX_HOUR + 700);
+	CU_ASSERT_EQUAL(s->crls_refused_again, 1);
+	s = build(&h, FX_NOW + 2 * FX_HOUR + 720);
+	CU_ASSERT_EQUAL(s->crls_checked, 1);
+	CU_ASSERT_EQUAL(s->crls_refused_again, 0);
+	s = build(&h, FX_NOW + 2 * FX_HOUR + 780);
+	CU_ASSERT_EQUAL(s->crls_refused_again, 1);
 	history_end(&h);
 }
 
@@ -1215,9 +1260,10 @@ static void test_kept_lapses(void)
 	CU_ASSERT_TRUE(src->kept);
 	CU_ASSERT_EQUAL(src->state, CRL_SOURCE_LAPSED);
 	CU_ASSERT_EQUAL(recorded_number(src), 300);
-	/* the rollback refused again as before, unchecked; the kept one decided from its times */
-	CU_ASSERT_EQUAL(s->crls_checked, 0);
-	CU_ASSERT_EQUAL(s->crls_refused_again, 1);
+	/* the rollback checked again (its refusal is two hours old), refused; the kept one decided
+	 * from its times */
+	CU_ASSERT_EQUAL(s->crls_checked, 1);
+	CU_ASSERT_EQUAL(s->crls_refused_again, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "the previous CRL of CN=120000,OU=CRL Distribution Points,OU=Chiba-ken,"
 					      "O=JPKI,C=JP not used: rule (g) validity: the CRL expired at "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "rule (e) crl-number"));
@@ -1293,6 +1339,8 @@ int main(void)
 	    !CU_add_test(s, "a newer CRL past its nextUpdate replaces the previous", test_lapsed_replaces) ||
 	    !CU_add_test(s, "the CRL removed for a build: a rollback still refused", test_removed_then_rollback) ||
 	    !CU_add_test(s, "a CRL dated in the future sets no mark", test_future_sets_no_mark) ||
+	    !CU_add_test(s, "a refusal is taken over while the marks are the same, for 600 s",
+		    test_refusal_taken_while_marks_same) ||
 	    !CU_add_test(s, "the partition deleted and added again: a rollback still refused",
 		    test_deleted_partition_then_rollback) ||
 	    !CU_add_test(s, "random changes: incremental equals full", test_random_sequences)) {
