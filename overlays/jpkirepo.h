@@ -80,8 +80,11 @@ void jpkirepo_registry_changed(jpkirepo_registry *r);
 int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
 	struct berval *ndn, char *why, size_t whylen);
 
-/* jpkirepo_hold.c: lock (taken by the caller before its check) is released once the backend
- * has answered the operation; answered(rs, arg), if given, runs first with the result. */
+/* jpkirepo_hold.c: a callback put first on the operation (in its memory context). */
+slap_callback *jpkirepo_callback_push(Operation *op, slap_response *response, slap_response *cleanup,
+	void *priv);
+/* lock (taken by the caller before its check) is released once the backend has answered the
+ * operation; answered(rs, arg), if given, runs first with the result. */
 typedef void jpkirepo_answered(SlapReply *rs, void *arg);
 void jpkirepo_hold_until_answered(Operation *op, ldap_pvt_thread_mutex_t *lock,
 	jpkirepo_answered *answered, void *arg);

@@ -158,19 +158,13 @@ static int read_cleanup(Operation *op, SlapReply *rs)
 /* Called for searches by identities that may read CRLs and ask for their values. */
 void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji)
 {
-	slap_callback *cb;
 	read_watch *w;
 
 	if (ji->audit == NULL || !crl_values_sent(op, ji))
 		return;
-	cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
 	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
 	w->ji = ji;
-	cb->sc_response = read_response;
-	cb->sc_cleanup = read_cleanup;
-	cb->sc_private = w;
-	cb->sc_next = op->o_callback;
-	op->o_callback = cb;
+	jpkirepo_callback_push(op, read_response, read_cleanup, w);
 }
 
 /* --- writes ---------------------------------------------------------------------------------- */

@@ -44,18 +44,26 @@ static int hold_done(Operation *op, SlapReply *rs)
 	return SLAP_CB_CONTINUE;
 }
 
+slap_callback *jpkirepo_callback_push(Operation *op, slap_response *response, slap_response *cleanup,
+	void *priv)
+{
+	slap_callback *cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
+
+	cb->sc_response = response;
+	cb->sc_cleanup = cleanup;
+	cb->sc_private = priv;
+	cb->sc_next = op->o_callback;
+	op->o_callback = cb;
+	return cb;
+}
+
 void jpkirepo_hold_until_answered(Operation *op, ldap_pvt_thread_mutex_t *lock,
 	jpkirepo_answered *answered, void *arg)
 {
-	slap_callback *cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
 	held *h = op->o_tmpcalloc(1, sizeof(*h), op->o_tmpmemctx);
 
 	h->lock = lock;
 	h->answered = answered;
 	h->arg = arg;
-	cb->sc_response = hold_answered;
-	cb->sc_cleanup = hold_done;
-	cb->sc_private = h;
-	cb->sc_next = op->o_callback;
-	op->o_callback = cb;
+	jpkirepo_callback_push(op, hold_answered, hold_done, h);
 }

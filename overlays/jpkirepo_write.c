@@ -326,7 +326,6 @@ static int registry_done(Operation *op, SlapReply *rs)
 /* -1 (and the operation refused) when its audit record cannot be written. */
 static int watch_registry(Operation *op, SlapReply *rs, jpkirepo_info *ji, struct berval *ndn2)
 {
-	slap_callback *cb;
 	char details[1400], why[300];
 
 	if (BER_BVISEMPTY(&ji->verifier_nbase) ||
@@ -339,12 +338,7 @@ static int watch_registry(Operation *op, SlapReply *rs, jpkirepo_info *ji, struc
 		send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, why);
 		return -1;
 	}
-	cb = op->o_tmpcalloc(1, sizeof(*cb), op->o_tmpmemctx);
-	cb->sc_response = registry_written;
-	cb->sc_cleanup = registry_done;
-	cb->sc_private = ji;
-	cb->sc_next = op->o_callback;
-	op->o_callback = cb;
+	jpkirepo_callback_push(op, registry_written, registry_done, ji);
 	return 0;
 }
 
@@ -367,12 +361,16 @@ static int refuse_delta(Operation *op, SlapReply *rs, jpkirepo_info *ji, Modific
 	return -1;
 }
 
-/* Does the write touch what check_write guards (CRLs, the ARL, CA certificates)? */
+/* Is ad one of what check_write guards (CRLs, the ARL, CA certificates)? */
+static int guarded(const jpkirepo_info *ji, AttributeDescription *ad)
+{
+	return is_ad_subtype(ad, ji->ad_crl) || is_ad_subtype(ad, ji->ad_arl) || is_ad_subtype(ad, ji->ad_cacert);
+}
+
 static int ours_in_attrs(const jpkirepo_info *ji, Attribute *a)
 {
 	for (; a != NULL; a = a->a_next)
-		if (is_ad_subtype(a->a_desc, ji->ad_crl) || is_ad_subtype(a->a_desc, ji->ad_arl) ||
-		    is_ad_subtype(a->a_desc, ji->ad_cacert))
+		if (guarded(ji, a->a_desc))
 			return 1;
 	return 0;
 }
@@ -380,8 +378,7 @@ static int ours_in_attrs(const jpkirepo_info *ji, Attribute *a)
 static int ours_in_mods(const jpkirepo_info *ji, Modifications *ml)
 {
 	for (; ml != NULL; ml = ml->sml_next)
-		if (is_ad_subtype(ml->sml_desc, ji->ad_crl) || is_ad_subtype(ml->sml_desc, ji->ad_arl) ||
-		    is_ad_subtype(ml->sml_desc, ji->ad_cacert))
+		if (guarded(ji, ml->sml_desc))
 			return 1;
 	return 0;
 }
