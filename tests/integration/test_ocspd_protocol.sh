@@ -308,7 +308,8 @@ refuse "$T/bad.conf:1: audit-group-wait: '4294967297' is out of range \(0-1000\)
 	"audit-group-wait = 4294967297 in the file" --config "$T/bad.conf"
 echo "audit-group-wait = two" > "$T/bad.conf"
 refuse "$T/bad.conf:1: audit-group-wait: 'two' is not a number" "audit-group-wait = two in the file" --config "$T/bad.conf"
-t_ok "the responder starts again with the default" repo_ocspd_start "$DIR" "$PKI"
+# (logging at debug level: section 5 reads the snapshot's counts)
+t_ok "the responder starts again with the default" repo_ocspd_start "$DIR" "$PKI" --log-level debug
 
 # --- 5. the responder's own CRL checks -------------------------------------------------------------
 KEY1=$(cat "$PKI/ca/gen1.key.uri")
@@ -403,6 +404,24 @@ for c in "${cases[@]}"; do
 	got=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$rev1" -noverify | sed -n 's/^ *This Update: //p' | head -1)
 	t_eq "$c: the answer's thisUpdate is the newer CRL's" "$want" "$(date -u -d "$got" +%s 2>/dev/null)"
 done
+# Another partition's CRL changes while the refused one stays: the next snapshot refuses it
+# again unchecked (the same rules, the same marks, a recent check) and logs it as before.
+P2="cn=122025,ou=CRL Distribution Points,$REPO_CA_DN"
+logn=$(wc -l < "$DIR/ocspd/log")
+printf 'dn: %s\nchangetype: modify\nreplace: certificateRevocationList;binary\n' "$P2" > "$T/p2.ldif"
+printf 'certificateRevocationList;binary:< file://%s\n' "$T/restore4/122025.crl" "$T/g2/122025.crl" >> "$T/p2.ldif"
+t_ok "another partition's newer CRL is written" instance_ldap "$DIR" ldapmodify -f "$T/p2.ldif"
+for _ in $(seq 1 100); do
+	tail -n +"$((logn + 1))" "$DIR/ocspd/log" | grep -q "refused again unchecked" && break
+	sleep 0.1
+done
+after=$(tail -n +"$((logn + 1))" "$DIR/ocspd/log")
+t_match "the next snapshot refuses the held CRL again without checking it" \
+	"snapshot [0-9]+: 1 CRL\(s\) checked, [0-9]+ taken over unchanged, [0-9]+ kept for refused ones, 1 refused again unchecked" "$after"
+t_match "…and logs the refusal as before" "CRL 1 of $P1 not used: rule .h. reasons" "$after"
+t_eq "…and still answers from the last good data: good1 good, rev1 revoked" "good revoked/affiliationChanged" \
+	"$(status signature gen1 "$good1") $(status signature gen1 "$rev1")"
+
 # The state copy is the last good data too: without slapd, a restarted responder answers from it.
 repo_ocspd_stop "$DIR"
 instance_stop "$DIR"
