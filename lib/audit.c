@@ -30,6 +30,7 @@
 #include <openssl/x509.h>
 
 #include "audit_read.h"
+#include "digest.h"
 #include "p11key.h"
 
 static time_t (*test_clock)(void);
@@ -391,7 +392,7 @@ static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *
 	memcpy(b->buf + start + len + 9, a->head.hash, JPKI_AUDIT_HEX_LEN);
 	memcpy(b->buf + start + len + 9 + JPKI_AUDIT_HEX_LEN, "\"}", 2);
 	len += 9 + JPKI_AUDIT_HEX_LEN + 2;
-	jpki_audit_sha256_hex(b->buf + start, len, next.hash);
+	jpki_sha256_hex(b->buf + start, len, next.hash);
 	b->buf[start + len] = '\n';
 	b->len = start + len + 1;
 	b->nrecords++;
@@ -785,7 +786,7 @@ static int resume_file(jpki_audit *a, const char *path, jpki_audit_entry *e, jpk
 			jpki_errf(err, "audit file %s: cannot read its last line", path);
 			goto out;
 		}
-		jpki_audit_sha256_hex(line, (size_t)(end - nl - 1), torn_hash);
+		jpki_sha256_hex(line, (size_t)(end - nl - 1), torn_hash);
 		free(line);
 		line = NULL;
 		if (ftruncate(fd, nl + 1) != 0 || fsync(fd) != 0) {

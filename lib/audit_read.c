@@ -152,21 +152,6 @@ void jpki_audit_files_free(jpki_audit_files *f)
 
 /* --- records ---------------------------------------------------------------------------- */
 
-void jpki_audit_sha256_hex(const void *data, size_t len, char out[JPKI_AUDIT_HEX_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	size_t i;
-
-	if (EVP_Digest(data, len, md, NULL, jpki_sha256(), NULL) != 1)
-		memset(md, 0, sizeof(md));	/* no chain hashes to this: verify names the record */
-	for (i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[JPKI_AUDIT_HEX_LEN] = '\0';
-}
-
 int jpki_audit_time_parse(const char *text, time_t *t, long *usec)
 {
 	const char *frac;
@@ -285,7 +270,7 @@ int jpki_audit_entry_parse(const char *text, size_t len, jpki_audit_entry *e, jp
 	memcpy(e->text, text, len);
 	e->text[len] = '\0';
 	e->len = len;
-	jpki_audit_sha256_hex(text, len, e->hash);
+	jpki_sha256_hex(text, len, e->hash);
 	return 0;
 }
 

@@ -75,8 +75,6 @@ int jpki_audit_entry_parse(const char *text, size_t len, jpki_audit_entry *e, jp
 void jpki_audit_entry_clear(jpki_audit_entry *e);
 /* "2026-11-26T07:44:14.123456Z" → seconds and microseconds; -1 for anything else. */
 int jpki_audit_time_parse(const char *text, time_t *t, long *usec);
-/* SHA-256 of data as lowercase hex. */
-void jpki_audit_sha256_hex(const void *data, size_t len, char out[JPKI_AUDIT_HEX_LEN + 1]);
 
 /* Reads the records of files in order. */
 typedef struct jpki_audit_reader jpki_audit_reader;

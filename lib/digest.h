@@ -3,8 +3,13 @@
 #ifndef JPKI_DIGEST_H
 #define JPKI_DIGEST_H
 #include <openssl/evp.h>
+#include <stddef.h>
 
 /* Never NULL: EVP_sha256() itself if the explicit fetch failed. */
 const EVP_MD *jpki_sha256(void);
+
+#define JPKI_SHA256_HEX_LEN 64
+/* SHA-256 of data in lowercase hex, NUL-terminated (all zeros if the digest failed). */
+void jpki_sha256_hex(const void *data, size_t len, char out[JPKI_SHA256_HEX_LEN + 1]);
 
 #endif

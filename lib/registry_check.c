@@ -1,6 +1,5 @@
 #include "registry_check.h"
 
-#include <ctype.h>
 #include <lber.h>
 #include <openssl/x509.h>
 #include <stdbool.h>
@@ -13,17 +12,6 @@
 #include "verifier.h"
 
 #define QUOTED(bv) (int)((bv)->bv_len > 80 ? 80 : (bv)->bv_len), (bv)->bv_val
-
-void jpki_cert_sha256_hex(const unsigned char *der, size_t len, char hex[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-
-	EVP_Digest(der, len, md, &mdlen, jpki_sha256(), NULL);
-	for (i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
-}
 
 static const struct berval *first(const jpki_values *vs)
 {
@@ -81,7 +69,7 @@ static int check_values(const jpki_registry_entry *e, jpki_verifier_state *s, jp
 	return 0;
 }
 
-static bool hex_equal(const struct berval *value, const char hex[65])
+static bool hex_equal(const struct berval *value, const char hex[JPKI_SHA256_HEX_LEN + 1])
 {
 	return value->bv_len == 64 && strncasecmp(value->bv_val, hex, 64) == 0;
 }
@@ -97,13 +85,14 @@ static bool subject_equal(const struct berval *value, const X509 *cert)
 }
 
 /* Whether value, a hash (hashes) or a subject, describes the certificate. */
-static bool describes(bool hashes, const struct berval *value, const X509 *cert, const char hex[65])
+static bool describes(bool hashes, const struct berval *value, const X509 *cert,
+	const char hex[JPKI_SHA256_HEX_LEN + 1])
 {
 	return hashes ? hex_equal(value, hex) : subject_equal(value, cert);
 }
 
 /* Whether one of vs describes certificate i. */
-static bool described(const jpki_values *vs, bool hashes, X509 **certs, char (*hex)[65], size_t i)
+static bool described(const jpki_values *vs, bool hashes, X509 **certs, char (*hex)[JPKI_SHA256_HEX_LEN + 1], size_t i)
 {
 	for (size_t j = 0; j < vs->n; j++)
 		if (describes(hashes, &vs->v[j], certs[i], hex[i]))
@@ -112,8 +101,8 @@ static bool described(const jpki_values *vs, bool hashes, X509 **certs, char (*h
 }
 
 /* Each value of vs describes one of the n certificates. */
-static int all_describe(const jpki_values *vs, bool hashes, X509 **certs, char (*hex)[65], size_t n,
-	jpki_verdict *v)
+static int all_describe(const jpki_values *vs, bool hashes, X509 **certs, char (*hex)[JPKI_SHA256_HEX_LEN + 1],
+	size_t n, jpki_verdict *v)
 {
 	size_t i, j;
 	bool found;
@@ -132,7 +121,7 @@ static int all_describe(const jpki_values *vs, bool hashes, X509 **certs, char (
 
 /* Every certificate is described by a hash and a subject value, and every such value
  * describes one of the certificates. */
-static int check_certificates(const jpki_registry_entry *e, X509 **certs, char (*hex)[65],
+static int check_certificates(const jpki_registry_entry *e, X509 **certs, char (*hex)[JPKI_SHA256_HEX_LEN + 1],
 	jpki_verdict *v)
 {
 	const jpki_values *cv = &e->certs;
@@ -147,7 +136,7 @@ static int check_certificates(const jpki_registry_entry *e, X509 **certs, char (
 		if (certs[i] == NULL || p != (const unsigned char *)cv->v[i].bv_val + cv->v[i].bv_len)
 			return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_CERTIFICATE,
 				"userCertificate value %zu is not one DER X.509 certificate", i + 1);
-		jpki_cert_sha256_hex((const unsigned char *)cv->v[i].bv_val, cv->v[i].bv_len, hex[i]);
+		jpki_sha256_hex((const unsigned char *)cv->v[i].bv_val, cv->v[i].bv_len, hex[i]);
 	}
 	if (all_describe(&e->sha256, true, certs, hex, cv->n, v) < 0 ||
 	    all_describe(&e->subjects, false, certs, hex, cv->n, v) < 0)
@@ -170,20 +159,19 @@ static int check_certificates(const jpki_registry_entry *e, X509 **certs, char (
 int jpki_registry_check(const jpki_registry_entry *before, const jpki_registry_entry *after,
 	jpki_verdict *v)
 {
-	jpki_verifier_state was, now;
-	jpki_err ignored;
+	const struct berval *was = before != NULL ? first(&before->status) : NULL;
+	jpki_verifier_state now;
 	X509 **certs;
-	char (*hex)[65];
+	char (*hex)[JPKI_SHA256_HEX_LEN + 1];
 	size_t i;
 	int rc;
 
 	if (check_values(after, &now, v) < 0)
 		return -1;
-	if (before != NULL) {
-		state_of(before, &was, &ignored);
-		if (jpki_registry_check_status(was.status, now.status, v) < 0)
-			return -1;
-	}
+	/* the stored status alone: an unreadable one is UNKNOWN, never TERMINATED */
+	if (was != NULL && jpki_registry_check_status(jpki_verifier_status_parse(was->bv_val, was->bv_len), now.status,
+		    v) < 0)
+		return -1;
 	certs = calloc(after->certs.n + 1, sizeof(*certs));
 	hex = calloc(after->certs.n + 1, sizeof(*hex));
 	rc = certs != NULL && hex != NULL ? check_certificates(after, certs, hex, v) :

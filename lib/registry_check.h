@@ -50,7 +50,4 @@ int jpki_registry_check_period(time_t start, time_t end, const char *start_text,
 /* registry-terminated: a terminated agreement does not become active or suspended again. */
 int jpki_registry_check_status(jpki_verifier_status was, jpki_verifier_status now, jpki_verdict *v);
 
-/* Lower-case hex SHA-256 of a certificate's DER into hex (65 bytes). */
-void jpki_cert_sha256_hex(const unsigned char *der, size_t len, char hex[65]);
-
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "digest.h"
 #include "dn.h"
 #include "ledger.h"
 #include "registry_check.h"
@@ -28,7 +29,7 @@ typedef struct vopts {
 typedef struct cert_info {
 	struct berval der;
 	char *subject;
-	char sha256[65];
+	char sha256[JPKI_SHA256_HEX_LEN + 1];
 } cert_info;
 
 static void usage(FILE *to)
@@ -164,7 +165,7 @@ static int load_cert(const char *path, cert_info *ci, jpki_err *err)
 		return jpki_errf(err, "%s: cannot encode", path);
 	ci->der.bv_val = (char *)der;
 	ci->der.bv_len = (ber_len_t)len;
-	jpki_cert_sha256_hex(der, (size_t)len, ci->sha256);
+	jpki_sha256_hex(der, (size_t)len, ci->sha256);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cunit_main.h"
+#include "digest.h"
 #include "ledger.h"
 
 #define DN "uid=sig,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP"
@@ -154,7 +155,7 @@ static void test_record_format(void)
 		"\"auth\":\"simple\",\"client\":\"192.0.2.1:40000\",\"method\":\"ldap\",\"conn\":7,\"op\":2,"
 		"\"details\":{\"entries\":[\"cn=121002,ou=CRL Distribution Points\"]},"
 		"\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\"}");
-	jpki_audit_sha256_hex(l[0], strlen(l[0]), hash);
+	jpki_sha256_hex(l[0], strlen(l[0]), hash);
 	CU_ASSERT(strstr(l[1], "\"details\":{}") != NULL);
 	CU_ASSERT(strstr(l[1], hash) != NULL);
 	CU_ASSERT(jpki_audit_entry_parse(l[1], strlen(l[1]), &e, &err) == 0);
@@ -187,7 +188,7 @@ static void test_resume(void)
 	path = file_of(dir, "ocspd", "2026-05-01");
 	l = lines_of(path, &n);
 	CU_ASSERT_FATAL(n == 4);
-	jpki_audit_sha256_hex(l[2], strlen(l[2]), hash);
+	jpki_sha256_hex(l[2], strlen(l[2]), hash);
 	CU_ASSERT(strstr(l[3], "\"seq\":4,") != NULL);
 	CU_ASSERT(strstr(l[3], hash) != NULL);
 	CU_ASSERT(verify_dir(dir, "ocspd", &res, &err) == 0);
@@ -216,7 +217,7 @@ static void test_rotation(void)
 	l1 = lines_of(p1, &n1);
 	l2 = lines_of(p2, &n2);
 	CU_ASSERT_FATAL(n1 == 2 && n2 == 3);
-	jpki_audit_sha256_hex(l1[1], strlen(l1[1]), hash);
+	jpki_sha256_hex(l1[1], strlen(l1[1]), hash);
 	CU_ASSERT(strstr(l2[0], "\"seq\":3,\"time\":\"2026-04-01T00:00:00.000000Z\"") != NULL);
 	CU_ASSERT(strstr(l2[0], hash) != NULL);
 	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
@@ -605,7 +606,7 @@ static void test_torn_line(void)
 	jpki_audit_close(a);
 	l = lines_of(path, &n);
 	CU_ASSERT_FATAL(n == 5);
-	jpki_audit_sha256_hex(l[2], strlen(l[2]), hash);
+	jpki_sha256_hex(l[2], strlen(l[2]), hash);
 	/* The recovery record links to the last complete record and says what was cut. */
 	CU_ASSERT(strstr(l[3], "\"seq\":4,") != NULL);
 	CU_ASSERT(strstr(l[3], "\"event\":\"audit-recovery\"") != NULL);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cunit_main.h"
+#include "digest.h"
 #include "dn.h"
 #include "fixture.h"
 
@@ -78,7 +79,7 @@ static int setup(void)
 
 		cert_der[i] = NULL;
 		cert_len[i] = i2d_X509(c, &cert_der[i]);
-		jpki_cert_sha256_hex(cert_der[i], (size_t)cert_len[i], cert_hex[i]);
+		jpki_sha256_hex(cert_der[i], (size_t)cert_len[i], cert_hex[i]);
 		cert_subject[i] = jpki_x509_name_to_dn(X509_get_subject_name(c));
 		X509_free(c);
 		X509_NAME_free(n);
