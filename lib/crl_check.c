@@ -25,6 +25,7 @@ static const char *const labels[] = {
 	[JPKI_RULE_WRITER] = "writer",
 	[JPKI_RULE_CA_CERT] = "ca-certificate",
 	[JPKI_RULE_COMPLETE_ONLY] = "complete-crl-only",
+	[JPKI_RULE_NO_TRANSACTION] = "no-transaction",
 	[JPKI_RULE_REGISTRY_VALUES] = "registry-values",
 	[JPKI_RULE_REGISTRY_TERMINATED] = "registry-terminated",
 	[JPKI_RULE_REGISTRY_CERTIFICATE] = "registry-certificate",

@@ -23,6 +23,7 @@ typedef enum jpki_rule {
 	JPKI_RULE_WRITER,	/* only the publisher writes CRLs and CA certificates */
 	JPKI_RULE_CA_CERT,	/* cACertificate values must chain to a trust anchor */
 	JPKI_RULE_COMPLETE_ONLY,	/* complete CRLs only: deltaRevocationList is never written */
+	JPKI_RULE_NO_TRANSACTION,	/* checked writes are not made inside an LDAP transaction */
 	/* The verifier registry (lib/registry_check.h). */
 	JPKI_RULE_REGISTRY_VALUES,	/* status, agreement period and methods readable */
 	JPKI_RULE_REGISTRY_TERMINATED,	/* a terminated agreement is not reopened */

@@ -19,6 +19,7 @@ static int jpkirepo_db_init(BackendDB *be, ConfigReply *cr)
 	ji->trust_stale = 1;
 	ji->cache = jpkirepo_cache_new();
 	ji->registry = jpkirepo_registry_new();
+	ji->registry_schema = jpkirepo_registry_schema_find();
 	ldap_pvt_thread_rdwr_init(&ji->trust_lock);
 	ldap_pvt_thread_mutex_init(&ji->write_lock);
 	ldap_pvt_thread_mutex_init(&ji->registry_lock);
@@ -99,6 +100,7 @@ static int jpkirepo_db_destroy(BackendDB *be, ConfigReply *cr)
 	jpki_trust_free(ji->trust);
 	jpkirepo_cache_free(ji->cache);
 	jpkirepo_registry_free(ji->registry);
+	ch_free(ji->registry_schema);
 	ldap_pvt_thread_rdwr_destroy(&ji->trust_lock);
 	ldap_pvt_thread_mutex_destroy(&ji->write_lock);
 	ldap_pvt_thread_mutex_destroy(&ji->registry_lock);

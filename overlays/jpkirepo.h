@@ -20,6 +20,7 @@
 
 typedef struct jpkirepo_meta_cache jpkirepo_meta_cache;
 typedef struct jpkirepo_registry jpkirepo_registry;
+typedef struct jpkirepo_registry_schema jpkirepo_registry_schema;
 typedef struct jpki_audit jpki_audit;
 
 typedef struct jpkirepo_info {
@@ -30,6 +31,7 @@ typedef struct jpkirepo_info {
 	BerVarray readers, nreaders;		/* services that read user CRLs */
 	struct berval verifier_base, verifier_nbase;	/* the verifier registry */
 	jpkirepo_registry *registry;
+	jpkirepo_registry_schema *registry_schema;	/* NULL without jpki.schema: no registry to keep */
 	jpki_crl_policy policy;
 
 	/* Anchors plus the generations the stored cACertificate values link in; rebuilt from
@@ -80,16 +82,23 @@ void jpkirepo_registry_changed(jpkirepo_registry *r);
 int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
 	struct berval *ndn, char *why, size_t whylen);
 
-/* jpkirepo_hold.c: a callback put first on the operation (in its memory context). */
+/* jpkirepo_hold.c: a callback put first on the operation (in its memory context), and taken
+ * off and freed by its cleanup at the end (with its private data when free_priv). */
 slap_callback *jpkirepo_callback_push(Operation *op, slap_response *response, slap_response *cleanup,
 	void *priv);
+void jpkirepo_callback_pop(Operation *op, int free_priv);
 /* lock (taken by the caller before its check) is released once the backend has answered the
  * operation; answered(rs, arg), if given, runs first with the result. */
 typedef void jpkirepo_answered(SlapReply *rs, void *arg);
 void jpkirepo_hold_until_answered(Operation *op, ldap_pvt_thread_mutex_t *lock,
 	jpkirepo_answered *answered, void *arg);
 
-/* jpkirepo_registry_rules.c: 0 when the write may go on; -1 when it was refused (answered). */
+/* jpkirepo_registry_rules.c: the schema the rules read, found once (NULL when absent); is ndn
+ * under the verifier base (NULL: no), or the base or above it; checks: 0 when the write may
+ * go on, -1 when it was refused (answered). */
+jpkirepo_registry_schema *jpkirepo_registry_schema_find(void);
+int jpkirepo_in_registry(const jpkirepo_info *ji, const struct berval *ndn);
+int jpkirepo_registry_base_or_above(const jpkirepo_info *ji, const struct berval *ndn);
 int jpkirepo_registry_check_add(Operation *op, SlapReply *rs, slap_overinst *on);
 int jpkirepo_registry_check_modify(Operation *op, SlapReply *rs, slap_overinst *on);
 int jpkirepo_registry_check_modrdn(Operation *op, SlapReply *rs, slap_overinst *on);

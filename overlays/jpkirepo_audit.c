@@ -143,15 +143,8 @@ static int read_response(Operation *op, SlapReply *rs)
 
 static int read_cleanup(Operation *op, SlapReply *rs)
 {
-	slap_callback *cb = op->o_callback;
-
-	if (rs->sr_type != REP_RESULT && rs->sr_type != REP_INTERMEDIATE)
-		return SLAP_CB_CONTINUE;
-	if (rs->sr_type == REP_RESULT) {
-		op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
-		op->o_tmpfree(cb->sc_private, op->o_tmpmemctx);
-		op->o_tmpfree(cb, op->o_tmpmemctx);
-	}
+	if (rs->sr_type == REP_RESULT)
+		jpkirepo_callback_pop(op, 1);
 	return SLAP_CB_CONTINUE;
 }
 

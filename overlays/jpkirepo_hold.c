@@ -33,14 +33,10 @@ static int hold_answered(Operation *op, SlapReply *rs)
 
 static int hold_done(Operation *op, SlapReply *rs)
 {
-	slap_callback *cb = op->o_callback;
-
 	if (rs->sr_type != REP_RESULT)
 		return SLAP_CB_CONTINUE;
-	release(cb->sc_private);
-	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
-	op->o_tmpfree(cb->sc_private, op->o_tmpmemctx);
-	op->o_tmpfree(cb, op->o_tmpmemctx);
+	release(op->o_callback->sc_private);
+	jpkirepo_callback_pop(op, 1);
 	return SLAP_CB_CONTINUE;
 }
 
@@ -55,6 +51,16 @@ slap_callback *jpkirepo_callback_push(Operation *op, slap_response *response, sl
 	cb->sc_next = op->o_callback;
 	op->o_callback = cb;
 	return cb;
+}
+
+void jpkirepo_callback_pop(Operation *op, int free_priv)
+{
+	slap_callback *cb = op->o_callback;
+
+	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
+	if (free_priv)
+		op->o_tmpfree(cb->sc_private, op->o_tmpmemctx);
+	op->o_tmpfree(cb, op->o_tmpmemctx);
 }
 
 void jpkirepo_hold_until_answered(Operation *op, ldap_pvt_thread_mutex_t *lock,

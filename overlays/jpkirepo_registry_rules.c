@@ -17,7 +17,7 @@ static const char *const attr_names[A_COUNT] = {
 	"userCertificate", "jpkiCertificateSHA256", "jpkiCertificateSubject",
 };
 
-typedef struct schema {
+typedef struct jpkirepo_registry_schema {
 	AttributeDescription *ad[A_COUNT];
 	ObjectClass *oc;
 } schema;
@@ -36,19 +36,30 @@ static int refusal_set(refusal *rf, int rc, const char *text)
 	return -1;
 }
 
-/* -1 without the jpki schema: then there is no registry to keep. */
-static int schema_find(schema *s)
+jpkirepo_registry_schema *jpkirepo_registry_schema_find(void)
 {
+	schema *s = ch_calloc(1, sizeof(*s));
 	const char *text;
 	int i;
 
-	for (i = 0; i < A_COUNT; i++) {
-		s->ad[i] = NULL;
+	for (i = 0; i < A_COUNT; i++)
 		if (slap_str2ad(attr_names[i], &s->ad[i], &text) != LDAP_SUCCESS)
-			return -1;
-	}
+			break;
 	s->oc = oc_find("jpkiVerifier");
-	return s->oc != NULL ? 0 : -1;
+	if (i == A_COUNT && s->oc != NULL)
+		return s;
+	ch_free(s);
+	return NULL;
+}
+
+int jpkirepo_in_registry(const jpkirepo_info *ji, const struct berval *ndn)
+{
+	return ndn != NULL && !BER_BVISEMPTY(&ji->verifier_nbase) && dnIsSuffix(ndn, &ji->verifier_nbase);
+}
+
+int jpkirepo_registry_base_or_above(const jpkirepo_info *ji, const struct berval *ndn)
+{
+	return !BER_BVISEMPTY(&ji->verifier_nbase) && dnIsSuffix(&ji->verifier_nbase, ndn);
 }
 
 /* A description the registry does not use: a tagged or derived one (jpkiVerifierStatus;
@@ -250,11 +261,6 @@ refused:
 	return rc;
 }
 
-static int in_registry(const jpkirepo_info *ji, struct berval *ndn)
-{
-	return !BER_BVISEMPTY(&ji->verifier_nbase) && dnIsSuffix(ndn, &ji->verifier_nbase);
-}
-
 static int touches_registry(const schema *s, Modifications *mods)
 {
 	int i;
@@ -327,58 +333,63 @@ static Entry *modified(Operation *op, Entry *stored, Modifications *mods, int *r
 
 /* --- check and write under one lock ------------------------------------------------------ */
 
-/* The entry at ndn for a check: 1 found, 0 absent (the backend answers), -1 refused. */
-static int stored_entry(Operation *op, slap_overinst *on, struct berval *ndn, Entry **e, refusal *rf)
+/* The entry the write changes, read once for the access check and the rules: 1 found, 0
+ * absent (the backend answers), -1 refused. */
+static int stored_entry(Operation *op, slap_overinst *on, Entry **e, refusal *rf)
 {
-	int rc = overlay_entry_get_ov(op, ndn, NULL, NULL, 0, e, on);
+	int rc = overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, e, on);
+	jpki_verdict v;
 
 	if (rc == LDAP_SUCCESS && *e != NULL)
 		return 1;
+	*e = NULL;
 	if (rc == LDAP_NO_SUCH_OBJECT)
 		return 0;
-	return refusal_set(rf, LDAP_OTHER, "jpkirepo: the registry entry cannot be read to check the write");
+	jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "the stored entry cannot be read to check the write");
+	return refusal_set(rf, LDAP_OTHER, v.text);
 }
 
 /* Would the backend let this identity make the write at all? The checks below read the
  * registry as the rootdn and name what they find: an identity without the right to write
- * learns nothing from them, and takes no lock (the backend refuses it). */
-static int may_write(Operation *op, slap_overinst *on)
+ * learns nothing from them (the backend refuses it). stored: NULL for an add, or an entry
+ * not found (the backend answers for it). */
+static int may_write(Operation *op, Entry *stored)
 {
-	Entry *e = NULL;
-	int ok;
-
-	switch (op->o_tag) {
-	case LDAP_REQ_ADD:
+	if (op->o_tag == LDAP_REQ_ADD)
 		return access_allowed(op, op->ora_e, slap_schema.si_ad_entry, NULL, ACL_WADD, NULL);
-	case LDAP_REQ_MODIFY:
-	case LDAP_REQ_MODRDN:
-		if (overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
-			return 1;	/* the check answers for an entry it cannot read */
-		ok = op->o_tag == LDAP_REQ_MODIFY ? acl_check_modlist(op, e, op->orm_modlist) :
-			access_allowed(op, e, slap_schema.si_ad_entry, NULL, ACL_WDEL, NULL);
-		overlay_entry_release_ov(op, e, 0, on);
-		return ok;
-	default:
+	if (stored == NULL)
 		return 1;
-	}
+	return op->o_tag == LDAP_REQ_MODIFY ? acl_check_modlist(op, stored, op->orm_modlist) :
+		access_allowed(op, stored, slap_schema.si_ad_entry, NULL, ACL_WDEL, NULL);
 }
 
-/* Runs check under the registry lock; the lock stays held until the backend answers when it
- * passes, and is released before a refusal is sent. */
-static int locked(Operation *op, SlapReply *rs, slap_overinst *on,
-	int (*check)(Operation *, slap_overinst *, const schema *, refusal *))
+typedef int registry_check(Operation *op, slap_overinst *on, const schema *s, Entry *stored, refusal *rf);
+
+/* Runs check under the registry lock, on the stored entry read once; the lock stays held
+ * until the backend answers when it passes, and is released before a refusal is sent. */
+static int locked(Operation *op, SlapReply *rs, slap_overinst *on, registry_check *check)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	refusal rf = { LDAP_SUCCESS, "" };
-	schema s;
+	Entry *stored = NULL;
+	int rc = 0;
 
-	if (be_shadow_update(op) || schema_find(&s) < 0 || !may_write(op, on))
+	if (be_shadow_update(op) || ji->registry_schema == NULL)
 		return 0;
 	ldap_pvt_thread_mutex_lock(&ji->registry_lock);
-	if (check(op, on, &s, &rf) < 0) {
+	if (op->o_tag != LDAP_REQ_ADD && stored_entry(op, on, &stored, &rf) < 0)
+		rc = -1;
+	else if (!may_write(op, stored))
+		rc = 1;	/* the backend refuses it */
+	else if (stored != NULL || op->o_tag == LDAP_REQ_ADD)
+		rc = check(op, on, ji->registry_schema, stored, &rf);
+	if (stored != NULL)
+		overlay_entry_release_ov(op, stored, 0, on);
+	if (rc != 0) {
 		ldap_pvt_thread_mutex_unlock(&ji->registry_lock);
-		send_ldap_error(op, rs, rf.rc, rf.text);
-		return -1;
+		if (rc < 0)
+			send_ldap_error(op, rs, rf.rc, rf.text);
+		return rc < 0 ? -1 : 0;
 	}
 	/* Two writes must not both pass registry-unique (one certificate added to two entries)
 	 * or registry-terminated (a terminate and a resume) against the same stored state. */
@@ -386,75 +397,65 @@ static int locked(Operation *op, SlapReply *rs, slap_overinst *on,
 	return 0;
 }
 
-static int check_add(Operation *op, slap_overinst *on, const schema *s, refusal *rf)
+static int check_add(Operation *op, slap_overinst *on, const schema *s, Entry *stored, refusal *rf)
 {
+	(void)stored;
 	return check_entry(op, on, s, NULL, op->ora_e, &op->o_req_ndn, rf);
 }
 
-static int check_modify(Operation *op, slap_overinst *on, const schema *s, refusal *rf)
+static int check_modify(Operation *op, slap_overinst *on, const schema *s, Entry *stored, refusal *rf)
 {
-	Entry *stored = NULL, *after;
 	const char *text = NULL;
 	char buf[SLAP_TEXT_BUFLEN];
-	int rc, found = stored_entry(op, on, &op->o_req_ndn, &stored, rf);
+	Entry *after = modified(op, stored, op->orm_modlist, &rf->rc, &text, buf, sizeof(buf));
+	int rc;
 
-	if (found <= 0)
-		return found;
-	after = modified(op, stored, op->orm_modlist, &rc, &text, buf, sizeof(buf));
-	if (after == NULL) {	/* refused as the backend would refuse it, not let through */
-		rc = refusal_set(rf, rc, text != NULL ? text : ldap_err2string(rc));
-	} else {
-		rc = check_entry(op, on, s, stored, after, &op->o_req_ndn, rf);
-		entry_free(after);
-	}
-	overlay_entry_release_ov(op, stored, 0, on);
+	if (after == NULL)	/* refused as the backend would refuse it, not let through */
+		return refusal_set(rf, rf->rc, text != NULL ? text : ldap_err2string(rf->rc));
+	rc = check_entry(op, on, s, stored, after, &op->o_req_ndn, rf);
+	entry_free(after);
 	return rc;
 }
 
 /* A rename changes values (the new RDN's are added, the old one's may go): the entry as it
  * would be is checked, as a modify within the registry and as an add when it moves in. An
  * entry with entries under it does not move in: they would enter unchecked. */
-static int check_modrdn(Operation *op, slap_overinst *on, const schema *s, refusal *rf)
+static int check_modrdn(Operation *op, slap_overinst *on, const schema *s, Entry *stored, refusal *rf)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
-	int inside = in_registry(ji, &op->o_req_ndn), subs = LDAP_COMPARE_FALSE;
+	int inside = jpkirepo_in_registry(ji, &op->o_req_ndn), subs = LDAP_COMPARE_FALSE, rc;
 	BackendInfo *bi = on->on_info->oi_orig;
-	Entry *stored = NULL, *after;
 	const char *text = NULL;
 	char buf[SLAP_TEXT_BUFLEN];
 	jpki_verdict v;
-	int rc, found = stored_entry(op, on, &op->o_req_ndn, &stored, rf);
+	Entry *after;
 
-	if (found <= 0)
-		return found;
 	if (!inside && bi->bi_has_subordinates != NULL &&
 	    (bi->bi_has_subordinates(op, stored, &subs) != LDAP_SUCCESS || subs == LDAP_COMPARE_TRUE)) {
 		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "%s has entries under it: they would "
 			"enter the registry unchecked; move them one by one", op->o_req_dn.bv_val);
-		rc = refusal_set(rf, LDAP_CONSTRAINT_VIOLATION, v.text);
-	} else if ((after = modified(op, stored, op->orr_modlist, &rc, &text, buf, sizeof(buf))) == NULL) {
-		rc = refusal_set(rf, rc, text != NULL ? text : ldap_err2string(rc));
-	} else {
-		rc = check_entry(op, on, s, inside ? stored : NULL, after, &op->o_req_ndn, rf);
-		entry_free(after);
+		return refusal_set(rf, LDAP_CONSTRAINT_VIOLATION, v.text);
 	}
-	overlay_entry_release_ov(op, stored, 0, on);
+	if ((after = modified(op, stored, op->orr_modlist, &rf->rc, &text, buf, sizeof(buf))) == NULL)
+		return refusal_set(rf, rf->rc, text != NULL ? text : ldap_err2string(rf->rc));
+	rc = check_entry(op, on, s, inside ? stored : NULL, after, &op->o_req_ndn, rf);
+	entry_free(after);
 	return rc;
 }
 
 int jpkirepo_registry_check_add(Operation *op, SlapReply *rs, slap_overinst *on)
 {
-	if (!in_registry(on->on_bi.bi_private, &op->o_req_ndn))
+	if (!jpkirepo_in_registry(on->on_bi.bi_private, &op->o_req_ndn))
 		return 0;
 	return locked(op, rs, on, check_add);
 }
 
 int jpkirepo_registry_check_modify(Operation *op, SlapReply *rs, slap_overinst *on)
 {
-	schema s;
+	jpkirepo_info *ji = on->on_bi.bi_private;
 
-	if (!in_registry(on->on_bi.bi_private, &op->o_req_ndn) || schema_find(&s) < 0 ||
-	    !touches_registry(&s, op->orm_modlist))
+	if (!jpkirepo_in_registry(ji, &op->o_req_ndn) || ji->registry_schema == NULL ||
+	    !touches_registry(ji->registry_schema, op->orm_modlist))
 		return 0;
 	return locked(op, rs, on, check_modify);
 }
@@ -469,7 +470,7 @@ int jpkirepo_registry_check_modrdn(Operation *op, SlapReply *rs, slap_overinst *
 		return 0;
 	/* The base or an entry above it renamed: the whole registry would move unchecked (and
 	 * back again, its entries changed meanwhile under another name). */
-	if (dnIsSuffix(&ji->verifier_nbase, &op->o_req_ndn)) {
+	if (jpkirepo_registry_base_or_above(ji, &op->o_req_ndn)) {
 		jpki_verdict_refuse(&v, JPKI_RULE_REGISTRY_VALUES, "%s is the registry's base or above it: "
 			"not renamed (jpkirepo-verifier-base names it)", op->o_req_dn.bv_val);
 		send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
@@ -479,7 +480,7 @@ int jpkirepo_registry_check_modrdn(Operation *op, SlapReply *rs, slap_overinst *
 		parent = *op->orr_nnewSup;
 	else
 		dnParent(&op->o_req_ndn, &parent);
-	if (!in_registry(ji, &parent))
+	if (!jpkirepo_in_registry(ji, &parent))
 		return 0;	/* out of the registry: as a delete */
 	return locked(op, rs, on, check_modrdn);
 }

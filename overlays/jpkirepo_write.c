@@ -314,12 +314,8 @@ static int registry_written(Operation *op, SlapReply *rs)
 
 static int registry_done(Operation *op, SlapReply *rs)
 {
-	slap_callback *cb = op->o_callback;
-
-	if (rs->sr_type != REP_RESULT)
-		return SLAP_CB_CONTINUE;
-	op->o_callback = NULL;	/* slap_cleanup_play: this callback is done */
-	op->o_tmpfree(cb, op->o_tmpmemctx);
+	if (rs->sr_type == REP_RESULT)
+		jpkirepo_callback_pop(op, 0);	/* its private data is the overlay's */
 	return SLAP_CB_CONTINUE;
 }
 
@@ -328,9 +324,7 @@ static int watch_registry(Operation *op, SlapReply *rs, jpkirepo_info *ji, struc
 {
 	char details[1400], why[300];
 
-	if (BER_BVISEMPTY(&ji->verifier_nbase) ||
-	    (!dnIsSuffix(&op->o_req_ndn, &ji->verifier_nbase) &&
-	     (ndn2 == NULL || !dnIsSuffix(ndn2, &ji->verifier_nbase))))
+	if (!jpkirepo_in_registry(ji, &op->o_req_ndn) && !jpkirepo_in_registry(ji, ndn2))
 		return 0;
 	jpkirepo_audit_write_details(op, "requested", details, sizeof(details));
 	if (!be_shadow_update(op) &&
@@ -383,22 +377,20 @@ static int ours_in_mods(const jpkirepo_info *ji, Modifications *ml)
 	return 0;
 }
 
-static int under_registry(const jpkirepo_info *ji, struct berval *ndn)
-{
-	return ndn != NULL && !BER_BVISEMPTY(&ji->verifier_nbase) && dnIsSuffix(ndn, &ji->verifier_nbase);
-}
-
 /* An LDAP transaction (RFC 5805) applies its operations inside the backend's write
  * transaction: a check there that waits for the overlay's lock waits on a write that holds
  * the lock and waits for the backend — every write would hang. What the overlay checks under
  * its lock is therefore not written in a transaction. */
 static int refuse_txn(Operation *op, SlapReply *rs, int ours)
 {
+	jpki_verdict v;
+
 	if (!ours || !op->o_txnSpec || be_shadow_update(op))
 		return 0;
-	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, "rule no-transaction: CRLs, CA certificates and the "
-		"verifier registry are not written in an LDAP transaction (RFC 5805): each write is "
-		"checked and stored under the overlay's lock");
+	jpki_verdict_refuse(&v, JPKI_RULE_NO_TRANSACTION, "CRLs, CA certificates and the verifier registry are "
+		"not written in an LDAP transaction (RFC 5805): each write is checked and stored under the "
+		"overlay's lock");
+	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
 	return -1;
 }
 
@@ -417,9 +409,9 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
 	/* Moving an entry in or out of the registry changes who is a verifier. */
-	if (refuse_txn(op, rs, under_registry(ji, &op->o_req_ndn) || under_registry(ji, op->orr_nnewSup) ||
-		    dnIsSuffix(&ji->verifier_nbase, &op->o_req_ndn)) < 0 ||
-	    watch_registry(op, rs, ji, op->orr_nnewSup != NULL ? op->orr_nnewSup : NULL) < 0 ||
+	if (refuse_txn(op, rs, jpkirepo_in_registry(ji, &op->o_req_ndn) || jpkirepo_in_registry(ji, op->orr_nnewSup) ||
+		    jpkirepo_registry_base_or_above(ji, &op->o_req_ndn)) < 0 ||
+	    watch_registry(op, rs, ji, op->orr_nnewSup) < 0 ||
 	    jpkirepo_registry_check_modrdn(op, rs, on) < 0)
 		return rs->sr_err;
 	return SLAP_CB_CONTINUE;
@@ -432,7 +424,7 @@ int jpkirepo_op_add(Operation *op, SlapReply *rs)
 	int rc, holding = 1, ours = ours_in_attrs(ji, op->ora_e->e_attrs);
 
 	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0 ||
-	    refuse_txn(op, rs, ours || under_registry(ji, &op->o_req_ndn)) < 0 ||
+	    refuse_txn(op, rs, ours || jpkirepo_in_registry(ji, &op->o_req_ndn)) < 0 ||
 	    watch_registry(op, rs, ji, NULL) < 0 || jpkirepo_registry_check_add(op, rs, on) < 0)
 		return rs->sr_err;
 	if (!ours)
@@ -452,7 +444,7 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs)
 	int rc, holding = 1, ours = ours_in_mods(ji, op->orm_modlist);
 
 	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 ||
-	    refuse_txn(op, rs, ours || under_registry(ji, &op->o_req_ndn)) < 0 ||
+	    refuse_txn(op, rs, ours || jpkirepo_in_registry(ji, &op->o_req_ndn)) < 0 ||
 	    watch_registry(op, rs, ji, NULL) < 0 || jpkirepo_registry_check_modify(op, rs, on) < 0)
 		return rs->sr_err;
 	if (!ours)
