@@ -169,32 +169,6 @@ static int load_cert(const char *path, cert_info *ci, jpki_err *err)
 	return 0;
 }
 
-/* The uid of the verifier already holding this certificate (or one with its subject), if any. */
-static int cert_owner(LDAP *ld, const vopts *o, const cert_info *ci, char *owner, size_t len)
-{
-	char filter[512];
-	struct berval subj = { strlen(ci->subject), ci->subject }, esc;
-	char *attrs[] = { "uid", NULL };
-	LDAPMessage *res = NULL, *e;
-	struct berval **v;
-	int rc;
-
-	if (ldap_bv2escaped_filter_value(&subj, &esc) != 0)
-		return -1;
-	snprintf(filter, sizeof(filter), "(|(jpkiCertificateSHA256=%s)(jpkiCertificateSubject=%s))",
-		ci->sha256, esc.bv_val);
-	ldap_memfree(esc.bv_val);
-	rc = ldap_search_ext_s(ld, o->base, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL, NULL, NULL, 0, &res);
-	owner[0] = '\0';
-	if (rc == LDAP_SUCCESS && (e = ldap_first_entry(ld, res)) != NULL &&
-	    (v = ldap_get_values_len(ld, e, "uid")) != NULL) {
-		snprintf(owner, len, "%.*s", (int)v[0]->bv_len, v[0]->bv_val);
-		ldap_value_free_len(v);
-	}
-	ldap_msgfree(res);
-	return rc == LDAP_SUCCESS ? 0 : -1;
-}
-
 static const char *type_valid(const char *t)
 {
 	if (t != NULL && (strcmp(t, "signature-verifier") == 0 || strcmp(t, "group-signature-verifier") == 0))
@@ -247,7 +221,7 @@ static int cmd_add(LDAP *ld, vopts *o)
 {
 	cert_info certs[MAX_CERTS] = { { { 0, NULL }, NULL, "" } };
 	const char *subjects[MAX_CERTS], *hashes[MAX_CERTS], *methods[2];
-	char dn[1024], start[32], end[32], owner[256];
+	char dn[1024], start[32], end[32];
 	modset m = { .n = 0 };
 	const char *ocs[] = { "top", "jpkiVerifier" };
 	jpki_verdict v;
@@ -281,15 +255,7 @@ static int cmd_add(LDAP *ld, vopts *o)
 			fprintf(stderr, "jpki verifier add: %s\n", err.text);
 			goto out;
 		}
-		if (cert_owner(ld, o, &certs[i], owner, sizeof(owner)) < 0) {
-			fprintf(stderr, "jpki verifier add: cannot search the registry\n");
-			goto out;
-		}
-		if (owner[0] != '\0') {
-			fprintf(stderr, "jpki verifier add: %s (subject %s) is already registered to verifier '%s'; "
-				"one certificate maps to one verifier\n", o->certs[i], certs[i].subject, owner);
-			goto out;
-		}
+		/* one certificate, one verifier: the repository's rule registry-unique answers */
 		subjects[i] = certs[i].subject;
 		hashes[i] = certs[i].sha256;
 		m.bins[i] = &certs[i].der;

@@ -144,7 +144,8 @@ t_match "reversed dates" "reversed or empty" "$(op add --id r --type signature-v
 t_match "bad date" "not YYYY-MM-DDTHH:MM:SSZ" "$(op add --id r --type signature-verifier --org R --start 2027-02-30T00:00:00Z --end 2028-01-01T00:00:00Z --method ldap)"
 t_match "missing method" "--method is required" "$(op add --id r --type signature-verifier --org R --start 2026-01-01T00:00:00Z --end 2028-01-01T00:00:00Z)"
 t_match "unknown method" "each method is ldap or ocsp" "$(op add --id r --type signature-verifier --org R --start 2026-01-01T00:00:00Z --end 2028-01-01T00:00:00Z --method http)"
-t_match "certificate of another verifier" "already registered to verifier 'signature'" \
+t_match "certificate of another verifier: refused by the repository's rule" \
+	"rule registry-unique: .*already registered to uid=signature," \
 	"$(op add --id r --type signature-verifier --org R --start 2026-01-01T00:00:00Z --end 2028-01-01T00:00:00Z --method ldap --cert "$PKI/verifiers/signature.pem")"
 t_match "a terminated verifier is not resumed" "not reopened" "$(op terminate ocsponly >/dev/null; op resume ocsponly)"
 t_match "list shows who may read now" "signature .*active.*ldap yes" "$(op list)"

@@ -124,7 +124,8 @@ out=$(instance_ldap "$DIR" ldapmodrdn -s "$VB" "uid=staged,ou=Staging,$REPO_CA_D
 t_match "an entry moved into the registry with a registered certificate is refused" "rule registry-unique: .*uid=group,$VB" "$out"
 out=$(repo_jpki_operator "$DIR" add --id again --type signature-verifier --org Again --start 2025-01-01T00:00:00Z \
 	--end 2099-01-01T00:00:00Z --method ocsp --cert "$PKI/verifiers/group.pem" 2>&1)
-t_match "jpki verifier add refuses it before writing" "one certificate maps to one verifier" "$out"
+t_match "jpki verifier add is refused with the rule" "rule registry-unique: .*uid=group,$VB" "$out"
+t_not "…and nothing is written" instance_ldap "$DIR" ldapsearch -LLL -b "uid=again,$VB" -s base dn
 
 # --- no way around the rules ------------------------------------------------------------------------
 PERMISSIVE=1.2.840.113556.1.4.1413
