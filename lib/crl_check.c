@@ -303,14 +303,11 @@ int jpki_check_number(X509_CRL *crl, const jpki_crl_meta *stored, jpki_verdict *
 	return rc;
 }
 
-int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t now,
-	const jpki_crl_policy *p, jpki_verdict *v)
+int jpki_check_this_update_at(time_t tu, const jpki_crl_meta *stored, time_t now, const jpki_crl_policy *p,
+	jpki_verdict *v)
 {
-	time_t tu;
 	char a[32], b[32];
 
-	if (jpki_asn1_time_to_time(X509_CRL_get0_lastUpdate(crl), &tu) < 0)
-		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE, "thisUpdate cannot be read");
 	if (tu > now + p->clock_skew) {
 		jpki_utc_iso(tu, a);
 		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE,
@@ -326,16 +323,20 @@ int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t no
 	return 0;
 }
 
-int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpki_verdict *v)
+int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t now,
+	const jpki_crl_policy *p, jpki_verdict *v)
 {
-	time_t tu, nu;
+	time_t tu;
+
+	if (jpki_asn1_time_to_time(X509_CRL_get0_lastUpdate(crl), &tu) < 0)
+		return jpki_verdict_refuse(v, JPKI_RULE_THIS_UPDATE, "thisUpdate cannot be read");
+	return jpki_check_this_update_at(tu, stored, now, p, v);
+}
+
+int jpki_check_validity_at(time_t tu, time_t nu, time_t now, const jpki_crl_policy *p, jpki_verdict *v)
+{
 	char a[32];
 
-	if (X509_CRL_get0_nextUpdate(crl) == NULL)
-		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "no nextUpdate");
-	if (jpki_asn1_time_to_time(X509_CRL_get0_lastUpdate(crl), &tu) < 0 ||
-	    jpki_asn1_time_to_time(X509_CRL_get0_nextUpdate(crl), &nu) < 0)
-		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "thisUpdate or nextUpdate cannot be read");
 	if (nu <= tu)
 		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "nextUpdate is not after thisUpdate");
 	if (nu - tu > p->max_validity)
@@ -347,6 +348,18 @@ int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpk
 		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "the CRL expired at %s", a);
 	}
 	return 0;
+}
+
+int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpki_verdict *v)
+{
+	time_t tu, nu;
+
+	if (X509_CRL_get0_nextUpdate(crl) == NULL)
+		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "no nextUpdate");
+	if (jpki_asn1_time_to_time(X509_CRL_get0_lastUpdate(crl), &tu) < 0 ||
+	    jpki_asn1_time_to_time(X509_CRL_get0_nextUpdate(crl), &nu) < 0)
+		return jpki_verdict_refuse(v, JPKI_RULE_VALIDITY, "thisUpdate or nextUpdate cannot be read");
+	return jpki_check_validity_at(tu, nu, now, p, v);
 }
 
 int jpki_check_reasons(X509_CRL *crl, jpki_verdict *v)

@@ -83,6 +83,10 @@ int jpki_check_number(X509_CRL *crl, const jpki_crl_meta *stored, jpki_verdict *
 int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t now,
 	const jpki_crl_policy *p, jpki_verdict *v);
 int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpki_verdict *v);
+/* (f) and (g) on times already read: what the two above apply once they have the CRL's. */
+int jpki_check_this_update_at(time_t tu, const jpki_crl_meta *stored, time_t now, const jpki_crl_policy *p,
+	jpki_verdict *v);
+int jpki_check_validity_at(time_t tu, time_t nu, time_t now, const jpki_crl_policy *p, jpki_verdict *v);
 int jpki_check_reasons(X509_CRL *crl, jpki_verdict *v);
 /* Rule (e), across the CRLs one entry would hold: at most one per CA key, or "the stored
  * CRL" a later one is compared with would be ambiguous. metas: the set the write would leave. */

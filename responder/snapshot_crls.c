@@ -346,21 +346,12 @@ static bool holds(const crl_source *src, const unsigned char sha256[32])
 	return false;
 }
 
-/* The rules that depend on now (g, f), applied by lib/crl_check itself to a CRL holding only
- * the stored times: its verdict today, all the other rules having passed. 1: refused (v
- * filled), 0: passes, -1: cannot tell. */
+/* The rules that depend on now (g, f), from lib/crl_check, on the times a CRL taken over was
+ * accepted with: its verdict today, all the other rules having passed. 1: refused (v
+ * filled), 0: passes. */
 static int time_rules(time_t tu, time_t nu, time_t now, const jpki_crl_policy *pol, jpki_verdict *v)
 {
-	X509_CRL *t = X509_CRL_new();
-	ASN1_TIME *a = ASN1_TIME_set(NULL, tu), *b = ASN1_TIME_set(NULL, nu);
-	int rc = -1;
-
-	if (t != NULL && a != NULL && b != NULL && X509_CRL_set1_lastUpdate(t, a) && X509_CRL_set1_nextUpdate(t, b))
-		rc = jpki_check_validity(t, now, pol, v) < 0 || jpki_check_this_update(t, NULL, now, pol, v) < 0;
-	ASN1_TIME_free(a);
-	ASN1_TIME_free(b);
-	X509_CRL_free(t);
-	return rc;
+	return jpki_check_validity_at(tu, nu, now, pol, v) < 0 || jpki_check_this_update_at(tu, NULL, now, pol, v) < 0;
 }
 
 /* A CRL to decide: one of the model's, or one prev accepted, looked at again. */
@@ -437,7 +428,7 @@ static int take_over(snapshot *s, carry *cy, size_t p, const cand *cd, const jpk
 		    (src->state != CRL_SOURCE_INDEXED && src->state != CRL_SOURCE_LAPSED))
 			continue;
 		t = time_rules(src->this_update, src->next_update, now, pol, &v);
-		if (t < 0 || (t == 0 && src->state == CRL_SOURCE_LAPSED))
+		if (t == 0 && src->state == CRL_SOURCE_LAPSED)
 			return 0;	/* current again (the clock went back): its entries are needed */
 		s->crls_reused++;
 		if (t == 1) {

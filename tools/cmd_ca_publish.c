@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "dn.h"
 
-
 typedef struct bvlist {
 	struct berval **v;
 	size_t n;

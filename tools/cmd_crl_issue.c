@@ -3,6 +3,7 @@
  * or written; every CRL is checked against the repository's own rules before it is written. */
 #include <limits.h>
 #include <openssl/pem.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include "p11key.h"
 #include "trust.h"
 #include "utctime.h"
-
 
 typedef struct issue_opts {
 	const char *ledger, *ca_ledger, *ca_cert, *ca_key, *pin_file, *out_dir;
@@ -142,6 +142,16 @@ typedef struct built {
 	size_t len;
 } built;
 
+/* A warning, once per rule, that a repository with the default policy refuses the CRL. */
+static void warn_beyond(bool beyond, const jpki_verdict *v, const char *dn, const char *setting, unsigned *warned)
+{
+	if (!beyond || (*warned & (1u << v->rule)))
+		return;
+	fprintf(stderr, "jpki crl issue: warning: a repository with the default policy will refuse the CRL "
+		"for %s (%s) unless its %s allows it\n", dn, v->text, setting);
+	*warned |= 1u << v->rule;
+}
+
 static int build_one(const jpki_crl_params *p, const jpki_trust *t, const jpki_ledger *l,
 	const char *code, built *out, unsigned *warned, jpki_err *err)
 {
@@ -151,26 +161,20 @@ static int build_one(const jpki_crl_params *p, const jpki_trust *t, const jpki_l
 	if (jpki_crl_build(p, l->items, l->n, code != NULL ? same_municipality : NULL, code,
 		    &out->der, &out->len, err) < 0)
 		return -1;
-	/* The repository's rules as it applies them by default. Its validity and size limits are
-	 * settings (jpkirepo-max-validity, jpkirepo-max-size): beyond them the CRL is still
-	 * issued, with a warning, once for each of the two, and checked against every other rule. */
+	/* The repository's rules. Its validity and size limits are settings (jpkirepo-max-validity,
+	 * jpkirepo-max-size): beyond their defaults the CRL is still issued, with a warning once
+	 * for each of the two, and checked against every other rule. */
 	jpki_crl_policy_default(&pol);
-	if (jpki_crl_check(out->der, out->len, p->dp_dn, p->kind, t, NULL, 0, p->this_update, &pol,
-		    NULL, NULL, &v) == 0)
-		return 0;
-	if (v.rule == JPKI_RULE_VALIDITY || v.rule == JPKI_RULE_SIZE) {
-		if (!(*warned & (1u << v.rule)))
-			fprintf(stderr, "jpki crl issue: warning: a repository with the default policy will "
-				"refuse the CRL for %s (%s) unless its %s allows it\n", p->dp_dn, v.text,
-				v.rule == JPKI_RULE_VALIDITY ? "jpkirepo-max-validity" : "jpkirepo-max-size");
-		*warned |= 1u << v.rule;
-		pol.max_validity = LONG_MAX;
-		pol.max_size = SIZE_MAX;
-		if (jpki_crl_check(out->der, out->len, p->dp_dn, p->kind, t, NULL, 0, p->this_update,
-			    &pol, NULL, NULL, &v) == 0)
-			return 0;
-	}
-	return jpki_errf(err, "the CRL for %s fails the repository's %s", p->dp_dn, v.text);
+	pol.max_validity = LONG_MAX;
+	pol.max_size = SIZE_MAX;
+	if (jpki_crl_check(out->der, out->len, p->dp_dn, p->kind, t, NULL, 0, p->this_update, &pol, NULL, NULL,
+		    &v) < 0)
+		return jpki_errf(err, "the CRL for %s fails the repository's %s", p->dp_dn, v.text);
+	jpki_crl_policy_default(&pol);
+	warn_beyond(jpki_check_size(out->len, &pol, &v) < 0, &v, p->dp_dn, "jpkirepo-max-size", warned);
+	warn_beyond(jpki_check_validity_at(p->this_update, p->next_update, p->this_update, &pol, &v) < 0, &v,
+		p->dp_dn, "jpkirepo-max-validity", warned);
+	return 0;
 }
 
 int cmd_crl_issue(int argc, char **argv)
