@@ -363,14 +363,12 @@ typedef struct cand {
 	size_t nth;		/* among the partition's values, from 1; 0: prev's */
 } cand;
 
-/* A refused CRL, logged once its partition is decided, with what is used in its place. */
+/* A refused CRL, logged once its partition is decided, with what is used in its place; c is
+ * what the next build may take of it (crl_refusal, c.part set when it is kept). */
 typedef struct refusal {
+	crl_refusal c;
 	size_t nth;
-	unsigned char sha256[32];
-	long key;		/* the key it was meant for; -1: none this snapshot trusts */
-	jpki_verdict v;
-	unsigned char marks[32];	/* as crl_refusal's */
-	time_t checked_at;
+	bool timed;		/* refused by a time rule at this build's now: never taken again */
 } refusal;
 
 static void refused(const snapshot *s, size_t p, size_t nth, const jpki_verdict *v, const char *instead)
@@ -525,9 +523,12 @@ static int check_crl(snapshot *s, carry *cy, size_t p, const cand *cd, const jpk
 		    jpki_crl_check(cd->der, cd->len, s->part_dns[p], JPKI_CRL_PARTITION, s->trust, cy->stored,
 			    nstored, tu, pol, &meta, NULL, &again) < 0) {
 			r->nth = cd->nth;
-			memcpy(r->sha256, cd->sha256, sizeof(r->sha256));
-			r->key = meant_for(s, cd);
-			r->v = again.rule != JPKI_RULE_NONE ? again : v;	/* the rule that is not a time's */
+			memcpy(r->c.sha256, cd->sha256, sizeof(r->c.sha256));
+			r->c.key = meant_for(s, cd);
+			/* the rule that is not a time's; a time's only when its thisUpdate cannot be read */
+			r->c.v = again.rule != JPKI_RULE_NONE ? again : v;
+			r->timed = again.rule == JPKI_RULE_NONE &&
+				(v.rule == JPKI_RULE_VALIDITY || v.rule == JPKI_RULE_THIS_UPDATE);
 			return 0;
 		}
 		refused(s, p, cd->nth, &v, "");
@@ -601,20 +602,17 @@ static bool refused_before(snapshot *s, const carry *cy, size_t p, const cand *c
 		if (now < was->checked_at || now - was->checked_at >= REFUSAL_RECHECK ||
 		    marks_digest(s, cy, p, marks) < 0 || memcmp(marks, was->marks, sizeof(marks)) != 0)
 			return false;
+		r->c = *was;
 		r->nth = cd->nth;
-		memcpy(r->sha256, cd->sha256, sizeof(r->sha256));
-		r->key = was->key;
-		r->v = was->v;
-		memcpy(r->marks, was->marks, sizeof(r->marks));
-		r->checked_at = was->checked_at;
+		r->timed = false;
 		s->crls_refused_again++;
 		return true;
 	}
 	return false;
 }
 
-/* Partition p's refusals, for the next build; not one by a time rule (a CRL from the future
- * becomes current). */
+/* Partition p's refusals, for the next build; not one by a time rule at now (a CRL whose
+ * times cannot be read might be current at another time). */
 static int remember_refusals(snapshot *s, size_t p, const refusal *rf, size_t nrf)
 {
 	crl_refusal *grown;
@@ -626,17 +624,10 @@ static int remember_refusals(snapshot *s, size_t p, const refusal *rf, size_t nr
 		return -1;
 	s->refusals = grown;
 	for (i = 0; i < nrf; i++) {
-		crl_refusal *r = &s->refusals[s->nrefusals];
-
-		if (rf[i].v.rule == JPKI_RULE_VALIDITY || rf[i].v.rule == JPKI_RULE_THIS_UPDATE)
+		if (rf[i].timed)
 			continue;
-		r->part = p;
-		memcpy(r->sha256, rf[i].sha256, sizeof(r->sha256));
-		r->key = rf[i].key;
-		r->v = rf[i].v;
-		memcpy(r->marks, rf[i].marks, sizeof(r->marks));
-		r->checked_at = rf[i].checked_at;
-		s->nrefusals++;
+		s->refusals[s->nrefusals] = rf[i].c;
+		s->refusals[s->nrefusals++].part = p;
 	}
 	return 0;
 }
@@ -646,7 +637,7 @@ static bool refused_as_is(const refusal *rf, size_t nrf, const unsigned char sha
 	size_t i;
 
 	for (i = 0; i < nrf; i++)
-		if (memcmp(rf[i].sha256, sha256, 32) == 0)
+		if (memcmp(rf[i].c.sha256, sha256, 32) == 0)
 			return true;
 	return false;
 }
@@ -668,7 +659,7 @@ static int keep(snapshot *s, carry *cy, size_t p, const refusal *rf, size_t nrf,
 		if (src == NULL || now_src->state != CRL_SOURCE_NONE)
 			continue;
 		for (i = 0; i < nrf && !meant; i++)
-			meant = rf[i].key < 0 || rf[i].key == (long)k;
+			meant = rf[i].c.key < 0 || rf[i].c.key == (long)k;
 		for (d = 0; meant && d < src->nders; d++) {
 			cand cd = { src->ders[d]->der, src->ders[d]->len, { 0 }, src->ders[d], 0 };
 			refusal again;
@@ -685,7 +676,7 @@ static int keep(snapshot *s, carry *cy, size_t p, const refusal *rf, size_t nrf,
 			if (rc < 0)
 				return -1;
 			if (rc == 0)
-				refused(s, p, 0, &again.v, "");
+				refused(s, p, 0, &again.c.v, "");
 		}
 		now_src->kept = now_src->state != CRL_SOURCE_NONE;
 	}
@@ -704,7 +695,7 @@ static void log_refusals(const snapshot *s, size_t p, const refusal *rf, size_t 
 			const crl_source *src = &s->keys[k].sources[p];
 			BIGNUM *bn;
 
-			if (!src->kept || (rf[i].key >= 0 && rf[i].key != (long)k))
+			if (!src->kept || (rf[i].c.key >= 0 && rf[i].c.key != (long)k))
 				continue;
 			bn = ASN1_INTEGER_to_BN(src->number, NULL);
 			number = bn != NULL ? BN_bn2dec(bn) : NULL;
@@ -718,7 +709,7 @@ static void log_refusals(const snapshot *s, size_t p, const refusal *rf, size_t 
 				src->state == CRL_SOURCE_LAPSED ? ", not current" : "");
 			OPENSSL_free(number);
 		}
-		refused(s, p, rf[i].nth, &rf[i].v, instead);
+		refused(s, p, rf[i].nth, &rf[i].c.v, instead);
 	}
 }
 
@@ -745,9 +736,9 @@ static int build_partition(snapshot *s, carry *cy, const model *m, size_t p, con
 			r = take_over(s, cy, p, &cd, pol, now);
 		if (r == 0 && !(cy->reuse && refused_before(s, cy, p, &cd, now, &rf[nrf]))) {
 			r = check_crl(s, cy, p, &cd, pol, now, caps, &rf[nrf]);
-			rf[nrf].checked_at = now;
-			if (r == 0 && marks_digest(s, cy, p, rf[nrf].marks) < 0)
-				rf[nrf].checked_at = now - REFUSAL_RECHECK;	/* not to be taken again */
+			rf[nrf].c.checked_at = now;
+			if (r == 0 && marks_digest(s, cy, p, rf[nrf].c.marks) < 0)
+				rf[nrf].timed = true;	/* not to be taken again */
 		}
 		if (r < 0)
 			goto out;
