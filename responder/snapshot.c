@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "ocspd.h"
 
 static void source_clear(crl_source *src)
@@ -134,9 +135,9 @@ void snapshot_hash_issuer(served_key *k)
 	const ASN1_BIT_STRING *pub = X509_get0_pubkey_bitstr(k->key->cert);
 
 	EVP_Digest(name, (size_t)nlen, k->sha1_name, NULL, EVP_sha1(), NULL);
-	EVP_Digest(name, (size_t)nlen, k->sha256_name, NULL, EVP_sha256(), NULL);
+	EVP_Digest(name, (size_t)nlen, k->sha256_name, NULL, jpki_sha256(), NULL);
 	EVP_Digest(pub->data, (size_t)pub->length, k->sha1_key, NULL, EVP_sha1(), NULL);
-	EVP_Digest(pub->data, (size_t)pub->length, k->sha256_key, NULL, EVP_sha256(), NULL);
+	EVP_Digest(pub->data, (size_t)pub->length, k->sha256_key, NULL, jpki_sha256(), NULL);
 	OPENSSL_free(name);
 }
 

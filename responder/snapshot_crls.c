@@ -25,7 +25,7 @@ crl_der *crl_der_new(unsigned char *der, size_t len)
 {
 	crl_der *d = malloc(sizeof(*d));
 
-	if (d == NULL || !EVP_Digest(der, len, d->sha256, NULL, EVP_sha256(), NULL)) {
+	if (d == NULL || !EVP_Digest(der, len, d->sha256, NULL, jpki_sha256(), NULL)) {
 		free(d);
 		return NULL;
 	}
@@ -730,7 +730,7 @@ static int build_partition(snapshot *s, carry *cy, const model *m, size_t p, con
 
 		if (cd.ref != NULL)
 			memcpy(cd.sha256, cd.ref->sha256, sizeof(cd.sha256));
-		else if (!EVP_Digest(cd.der, cd.len, cd.sha256, NULL, EVP_sha256(), NULL))
+		else if (!EVP_Digest(cd.der, cd.len, cd.sha256, NULL, jpki_sha256(), NULL))
 			goto out;
 		if (cy->reuse && cd.ref != NULL)
 			r = take_over(s, cy, p, &cd, pol, now);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
+
 /* A decoded certificate by the SHA-256 of its DER. */
 typedef struct cert_ref {
 	unsigned char sha256[32];
@@ -71,7 +73,7 @@ int snapshot_registry_copy(snapshot *s, const model *m, const snapshot *prev)
 			cert_ref key, *hit;
 			X509 *x;
 
-			if (!EVP_Digest(p, mv->certs[c].len, key.sha256, NULL, EVP_sha256(), NULL))
+			if (!EVP_Digest(p, mv->certs[c].len, key.sha256, NULL, jpki_sha256(), NULL))
 				goto out;
 			hit = nrefs > 0 ? bsearch(&key, refs, nrefs, sizeof(*refs), cmp_cert_ref) : NULL;
 			if (hit != NULL && X509_up_ref(hit->cert))
