@@ -273,7 +273,7 @@ out:
 	return rc;
 }
 
-static char *integer_text(const ASN1_INTEGER *n)
+char *jpki_integer_dec(const ASN1_INTEGER *n)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(n, NULL);
 	char *s = bn != NULL ? BN_bn2dec(bn) : NULL;
@@ -291,8 +291,8 @@ int jpki_check_number(X509_CRL *crl, const jpki_crl_meta *stored, jpki_verdict *
 	if (n == NULL)
 		return jpki_verdict_refuse(v, JPKI_RULE_NUMBER, "no cRLNumber extension");
 	if (stored != NULL && stored->number != NULL && ASN1_INTEGER_cmp(n, stored->number) <= 0) {
-		a = integer_text(n);
-		b = integer_text(stored->number);
+		a = jpki_integer_dec(n);
+		b = jpki_integer_dec(stored->number);
 		rc = jpki_verdict_refuse(v, JPKI_RULE_NUMBER,
 			"cRLNumber %s is not greater than the stored %s for this partition and CA key",
 			a ? a : "?", b ? b : "?");
@@ -377,7 +377,7 @@ int jpki_check_reasons(X509_CRL *crl, jpki_verdict *v)
 		ASN1_ENUMERATED_free(e);
 		if (jpki_reason_allowed((int)code))
 			continue;
-		serial = integer_text(X509_REVOKED_get0_serialNumber(r));
+		serial = jpki_integer_dec(X509_REVOKED_get0_serialNumber(r));
 		if (code < 0)
 			jpki_verdict_refuse(v, JPKI_RULE_REASONS,
 				"entry %d (serial %s) has no reasonCode; the CPS allows 1-5", i + 1,

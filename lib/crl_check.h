@@ -80,6 +80,8 @@ int jpki_check_signature(X509_CRL *crl, const jpki_trust *t, const jpki_ca_key *
 int jpki_check_issuer(X509_CRL *crl, const jpki_trust *t, jpki_verdict *v);
 int jpki_check_partition(X509_CRL *crl, const char *entry_dn, jpki_crl_kind kind, jpki_verdict *v);
 int jpki_check_number(X509_CRL *crl, const jpki_crl_meta *stored, jpki_verdict *v);
+/* An INTEGER (a cRLNumber, a serial) in decimal, as the rules name it (OPENSSL_free), or NULL. */
+char *jpki_integer_dec(const ASN1_INTEGER *n);
 int jpki_check_this_update(X509_CRL *crl, const jpki_crl_meta *stored, time_t now,
 	const jpki_crl_policy *p, jpki_verdict *v);
 int jpki_check_validity(X509_CRL *crl, time_t now, const jpki_crl_policy *p, jpki_verdict *v);

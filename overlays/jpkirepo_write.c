@@ -100,14 +100,12 @@ static int apply_mods(Operation *op, Modifications *mods, AttributeDescription *
 /* The decimal cRLNumber of a checked CRL, appended to a list for the audit record. */
 static void note_number(const jpki_crl_meta *m, char *numbers, size_t len)
 {
-	BIGNUM *bn = ASN1_INTEGER_to_BN(m->number, NULL);
-	char *dec = bn != NULL ? BN_bn2dec(bn) : NULL;
+	char *dec = jpki_integer_dec(m->number);
 	size_t used = strlen(numbers);
 
 	if (dec != NULL)
 		snprintf(numbers + used, len - used, "%s%s", used ? " " : "", dec);
 	OPENSSL_free(dec);
-	BN_free(bn);
 }
 
 /* Checks the CRLs/ARLs of the result set that are not stored yet, then the set as a whole. */

@@ -693,13 +693,10 @@ static void log_refusals(const snapshot *s, size_t p, const refusal *rf, size_t 
 		instead[0] = '\0';
 		for (k = n = 0; k < s->nkeys && n < sizeof(instead); k++) {
 			const crl_source *src = &s->keys[k].sources[p];
-			BIGNUM *bn;
 
 			if (!src->kept || (rf[i].c.key >= 0 && rf[i].c.key != (long)k))
 				continue;
-			bn = ASN1_INTEGER_to_BN(src->number, NULL);
-			number = bn != NULL ? BN_bn2dec(bn) : NULL;
-			BN_free(bn);
+			number = jpki_integer_dec(src->number);
 			snprintf(id, sizeof(id), "%02X%02X%02X%02X", s->keys[k].key->id[0], s->keys[k].key->id[1],
 				s->keys[k].key->id[2], s->keys[k].key->id[3]);
 			jpki_utc_iso(src->next_update, until);
