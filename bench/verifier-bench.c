@@ -200,7 +200,7 @@ static access_result after(OCSP_REQUEST *req, const unsigned char *sha256, const
 		der = NULL;
 		len = i2d_OCSP_REQUEST(req, &der);
 		if (len <= 0 || ocsp_request_view_of(der, (size_t)len, &v) != 1)
-			return ACCESS_MALFORMED;
+			return ACCESS_FAILED;
 		viewed = req;
 	}
 	memset(&info, 0, sizeof(info));

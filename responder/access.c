@@ -98,11 +98,11 @@ static access_result signed_request(const ocsp_request_view *v, const snapshot *
 	size_t n;
 
 	info->auth = "signature";
-	if (signed_bytes_of(v, &sb) < 0) {
+	if (signed_bytes_of(v, &sb) < 0) {	/* the view decoded them once: out of memory */
 		signed_bytes_free(&sb);
 		ERR_clear_error();
-		snprintf(info->why, sizeof(info->why), "RFC 6960 4.1.1: the request's signature cannot be decoded");
-		return ACCESS_MALFORMED;
+		snprintf(info->why, sizeof(info->why), "the request's signature could not be decoded (out of memory)");
+		return ACCESS_FAILED;
 	}
 	if (v->name != NULL) {
 		cand = snapshot_signers_by_subject_der(s, v->name, v->name_len, &n);

@@ -11,7 +11,7 @@ typedef enum access_result {
 	ACCESS_OK,
 	ACCESS_SIG_REQUIRED,	/* unsigned where a signature is required */
 	ACCESS_UNAUTHORIZED,	/* signed or certified by no allowed verifier */
-	ACCESS_MALFORMED,	/* a signature whose algorithm or value cannot be decoded */
+	ACCESS_FAILED,		/* the check could not be made (out of memory): answer internalError */
 } access_result;
 
 /* v: the request as ocsp_request_view_of() found it. A signature is checked over the

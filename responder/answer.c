@@ -459,8 +459,8 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 	case ACCESS_UNAUTHORIZED:
 		status_bytes(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &j->resp, &j->resplen, info);	/* why: access_check's */
 		goto out;
-	case ACCESS_MALFORMED:
-		status_bytes(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info);
+	case ACCESS_FAILED:
+		status_bytes(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info);
 		goto out;
 	case ACCESS_OK:
 		break;
