@@ -82,8 +82,9 @@ typedef struct crl_mark {
 
 /* A CRL a build refused, for the next build to refuse again unchecked while nothing its check
  * depended on has changed: the rules (CA keys, policy), the partition's marks (rule (e) names
- * the stored number), the clock only a little (time rules are never remembered, and a refusal
- * is checked again now and then: one caused by a failed allocation does not last). */
+ * the stored number), the clock only a little (a refusal by a time rule at that moment is never
+ * remembered, and a refusal is checked again now and then: one caused by a failed allocation
+ * does not last). */
 typedef struct crl_refusal {
 	size_t part;			/* in the snapshot's partition numbering */
 	unsigned char sha256[32];

@@ -4,11 +4,12 @@
  * build without that CRL, or without the partition, forgets nothing); one that the previous
  * snapshot accepted unchanged (same SHA-256, same CA keys and policy) is taken over, only its
  * times checked again and its entries copied from the previous index; one it refused is refused
- * again unchecked for a while, the partition's marks unchanged (not one refused by a time
- * rule); when a key's new CRL is refused, its last good one is kept (until its own nextUpdate). Also the DER those CRLs are
- * held in (crl_der), shared by the model, the snapshots and the state copy. Apart from the
- * rest of the build because this is where the repository's rules meet a snapshot's history:
- * carry, take_over, check_crl and keep make one invariant and read together. */
+ * again unchecked for a while, the partition's marks unchanged (not one refused by a time rule
+ * at that moment); when a key's new CRL is refused, its last good one is kept (until its own
+ * nextUpdate). Also the DER those CRLs are held in (crl_der), shared by the model, the
+ * snapshots and the state copy. Apart from the rest of the build because this is where the
+ * repository's rules meet a snapshot's history: carry, take_over, check_crl and keep make one
+ * invariant and read together. */
 #include "snapshot_build.h"
 
 #include <openssl/err.h>
