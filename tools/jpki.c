@@ -1,6 +1,7 @@
 /* jpki: the repository operator's command. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,37 +19,59 @@ static const struct {
 	{ "report", "provision", "provision status per recipient, month and method (CPS 4-5)", cmd_report_provision },
 };
 
-static void usage(FILE *to)
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The commands of group, or all of them (group NULL). */
+static void usage(FILE *to, const char *group)
 {
 	size_t i;
 
 	fprintf(to, "usage: jpki <command> [options]   (jpki <command> --help for its options)\n\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(to, "  jpki %-8s %-9s %s\n", commands[i].group, commands[i].verb ? commands[i].verb : "…",
-			commands[i].summary);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (group == NULL || strcmp(group, commands[i].group) == 0)
+			fprintf(to, "  jpki %-8s %-9s %s\n", commands[i].group,
+				commands[i].verb ? commands[i].verb : "…", commands[i].summary);
+}
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
 int main(int argc, char **argv)
 {
+	const char *group = NULL;
 	size_t i;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
+	if (argc >= 2 && is_help(argv[1])) {
+		usage(stdout, NULL);
 		return 0;
 	}
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("jpki %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	for (i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (i = 0; argc >= 2 && i < NCOMMANDS; i++) {
 		if (strcmp(argv[1], commands[i].group) != 0)
 			continue;
+		group = commands[i].group;
 		/* A group without a verb of its own takes the verb as its first argument. */
 		if (commands[i].verb == NULL)
 			return commands[i].fn(argc - 1, argv + 1);
 		if (argc >= 3 && strcmp(argv[2], commands[i].verb) == 0)
 			return commands[i].fn(argc - 2, argv + 2);
 	}
-	usage(stderr);
+	/* "jpki crl --help" lists the crl commands; a verb it does not have is named. */
+	if (group != NULL && argc >= 3 && is_help(argv[2])) {
+		usage(stdout, group);
+		return 0;
+	}
+	if (group == NULL && argc >= 2)
+		fprintf(stderr, "jpki: no command '%s'\n", argv[1]);
+	else if (group != NULL && argc >= 3)
+		fprintf(stderr, "jpki %s: no command '%s'\n", group, argv[2]);
+	else if (group != NULL)
+		fprintf(stderr, "jpki %s: a command is needed\n", group);
+	usage(stderr, group);
 	return EXIT_USAGE;
 }

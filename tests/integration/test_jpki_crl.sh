@@ -71,4 +71,19 @@ t_eq "nothing was written by any refused run" "$before" "$(ls -l --time-style=+%
 
 out=$(issue --ledger "$PKI/ledger/gen1.csv" --ca-key "$(cat "$PKI/ca/gen2.key.uri")" --out "$T/bad" 2>&1)
 t_match "a key that does not belong to the certificate is refused" "does not belong to" "$out"
+# The command line itself: a group's help lists its commands; a missing or unknown command is
+# named, with usage 2.
+out=$("$JPKI" crl --help); rc=$?
+t_eq "jpki crl --help succeeds" 0 "$rc"
+t_match "and lists crl issue and crl publish, nothing else" "^usage.*jpki crl +issue.*jpki crl +publish[^|]*$" "$(tr '\n' '|' <<<"$out" | sed 's/|$//')"
+t_not "not the other groups" grep -q "jpki verifier" <<<"$out"
+out=$("$JPKI" crl frob 2>&1); rc=$?
+t_eq "an unknown crl command: usage (2)" 2 "$rc"
+t_match "named" "^jpki crl: no command 'frob'" "$out"
+out=$("$JPKI" ca 2>&1); rc=$?
+t_match "a group without its command says so" "^jpki ca: a command is needed" "$out"
+t_eq "usage (2)" 2 "$rc"
+out=$("$JPKI" frob 2>&1); rc=$?
+t_match "an unknown group is named, with every command" "^jpki: no command 'frob'.*jpki report" "$(tr '\n' ' ' <<<"$out")"
+t_eq "usage (2)" 2 "$rc"
 t_done
