@@ -24,6 +24,8 @@ typedef enum jpki_rule {
 	JPKI_RULE_CA_CERT,	/* cACertificate values must chain to a trust anchor */
 	JPKI_RULE_COMPLETE_ONLY,	/* complete CRLs only: deltaRevocationList is never written */
 	JPKI_RULE_NO_TRANSACTION,	/* checked writes are not made inside an LDAP transaction */
+	JPKI_RULE_NO_PERSIST,	/* CRLs reach only the readers by a persistent search */
+	JPKI_RULE_ENTRY_KEPT,	/* an entry holding a CRL or the ARL is not deleted or renamed */
 	/* The verifier registry (lib/registry_check.h). */
 	JPKI_RULE_REGISTRY_VALUES,	/* status, agreement period and methods readable */
 	JPKI_RULE_REGISTRY_TERMINATED,	/* a terminated agreement is not reopened */

@@ -52,11 +52,10 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
 		return 1;
 	}
-	if (jpkirepo_acl_install(be->bd_self) != 0) {
-		snprintf(cr->msg, sizeof(cr->msg), "jpkirepo: cannot install the ACL on certificateRevocationList");
-		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
-		return 1;
-	}
+	/* slapcat, slapindex…: no operation is answered, and the running slapd may hold the
+	 * trail; a tool must not write into it. */
+	if (slapMode & SLAP_TOOL_MODE)
+		return 0;
 	if (ji->publishers == NULL)
 		Debug(LDAP_DEBUG_ANY, "jpkirepo: no jpkirepo-publisher configured: every CRL write will be refused\n");
 	if (ji->audit_dir != NULL && ji->audit == NULL) {
@@ -72,6 +71,7 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 			return 1;
 		}
 	}
+	ji->opened = 1;
 	return 0;
 }
 
@@ -81,6 +81,8 @@ static int jpkirepo_db_close(BackendDB *be, ConfigReply *cr)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
 	(void)cr;
+	if (ji != NULL)
+		ji->opened = 0;
 	if (ji != NULL && ji->audit != NULL) {
 		jpki_audit_close(ji->audit);
 		ji->audit = NULL;

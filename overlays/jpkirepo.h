@@ -51,6 +51,7 @@ typedef struct jpkirepo_info {
 	int audit_policy;		/* jpki_audit_policy */
 	char *audit_ckpt_key, *audit_ckpt_cert, *audit_ckpt_pin;	/* optional signed checkpoints */
 	jpki_audit *audit;
+	int opened;			/* db_open done: the trail's settings are in force */
 	slap_overinst *on;
 } jpkirepo_info;
 
@@ -66,12 +67,13 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs);
 
 /* jpkirepo_acl.c */
 int jpkirepo_acl_register(void);
-int jpkirepo_acl_install(BackendDB *be);
 
 /* jpkirepo_read.c */
 int jpkirepo_is_publisher(const jpkirepo_info *ji, Operation *op);
 int jpkirepo_crl_readable(Operation *op, slap_overinst *on);
 int jpkirepo_is_crl_ad(const jpkirepo_info *ji, AttributeDescription *ad);
+/* Takes certificateRevocationList (every subtype) out of the entry a search is sending. */
+void jpkirepo_strip_crl(Operation *op, SlapReply *rs, slap_overinst *on);
 int jpkirepo_op_search(Operation *op, SlapReply *rs);
 int jpkirepo_op_compare(Operation *op, SlapReply *rs);
 

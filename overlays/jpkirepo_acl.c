@@ -1,10 +1,11 @@
-/* Reading user CRLs goes through slapd's own ACL engine, so that every path that discloses
- * an attribute (search results, attrsonly, filters, compare, persistent searches, paged
- * results…) asks the same question. The module registers the dynamic ACL "jpkiverifier":
- * it grants write to the publisher and read to whoever jpkirepo_crl_readable() allows, and
- * nothing to anyone else. At db_open the overlay puts
+/* The dynamic ACL "jpkiverifier": the overlay's decision on certificateRevocationList as a
+ * "by" clause of slapd's ACL engine, so that the paths the overlay's own operation handlers
+ * do not see (pre/post-read controls of writes) ask it too:
  *     access to attrs=certificateRevocationList by dynacl/jpkiverifier write by * none
- * at the head of its database's ACLs, unless the configuration names the dynacl already. */
+ * It grants write to the publisher, read to whoever jpkirepo_crl_readable() allows, and
+ * nothing to anyone else. The configuration names it where the operator puts it: the
+ * overlay adds no ACL of its own, which cn=config would not list (its olcAccess indexes
+ * would then point one rule off). */
 #include "jpkirepo.h"
 
 #define DYNACL_NAME "jpkiverifier"
@@ -26,11 +27,21 @@ static slap_overinst *instance_of(Operation *op)
 	return NULL;
 }
 
+/* What the operation's identity may do with certificateRevocationList. */
+static slap_mask_t crl_level(Operation *op, slap_overinst *on)
+{
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	if (jpkirepo_is_publisher(ji, op))
+		return ACL_LVL_WRITE;
+	return jpkirepo_crl_readable(op, on) ? ACL_LVL_READ : ACL_LVL_NONE;
+}
+
 static int dynacl_mask(void *priv, Operation *op, Entry *e, AttributeDescription *desc,
 	struct berval *val, int nmatch, regmatch_t *matches, slap_access_t *grant, slap_access_t *deny)
 {
 	slap_overinst *on = instance_of(op);
-	jpkirepo_info *ji;
+	slap_mask_t level = on != NULL && on->on_bi.bi_private != NULL ? crl_level(op, on) : ACL_LVL_NONE;
 
 	(void)priv;
 	(void)e;
@@ -40,13 +51,8 @@ static int dynacl_mask(void *priv, Operation *op, Entry *e, AttributeDescription
 	(void)matches;
 	ACL_INVALIDATE(*grant);
 	ACL_INVALIDATE(*deny);
-	if (on == NULL)
-		return 0;	/* no overlay here: nothing granted */
-	ji = on->on_bi.bi_private;
-	if (jpkirepo_is_publisher(ji, op))
-		*grant = ACL_LVL_WRITE;
-	else if (jpkirepo_crl_readable(op, on))
-		*grant = ACL_LVL_READ;
+	if (level != ACL_LVL_NONE)	/* nothing granted where the overlay is not */
+		*grant = level;
 	return 0;
 }
 
@@ -81,38 +87,4 @@ static slap_dynacl_t jpkiverifier_dynacl = {
 int jpkirepo_acl_register(void)
 {
 	return slap_dynacl_register(&jpkiverifier_dynacl);
-}
-
-static int names_dynacl(AccessControl *acl)
-{
-	Access *b;
-	slap_dynacl_t *da;
-
-	for (; acl != NULL; acl = acl->acl_next)
-		for (b = acl->acl_access; b != NULL; b = b->a_next)
-			for (da = b->a_dynacl; da != NULL; da = da->da_next)
-				if (strcasecmp(da->da_name, DYNACL_NAME) == 0)
-					return 1;
-	return 0;
-}
-
-int jpkirepo_acl_install(BackendDB *be)
-{
-	static const char *const words[] = { "access", "to", "attrs=certificateRevocationList", "by",
-		"dynacl/" DYNACL_NAME, "write", "by", "*", "none" };
-	char *argv[sizeof(words) / sizeof(words[0]) + 1];
-	int i, n = (int)(sizeof(words) / sizeof(words[0])), rc;
-
-	if (names_dynacl(be->be_acl))
-		return 0;
-	Debug(LDAP_DEBUG_CONFIG, "jpkirepo: adding \"access to attrs=certificateRevocationList "
-		"by dynacl/" DYNACL_NAME " write by * none\" before the database's ACLs\n");
-	/* parse_acl() cuts its arguments in place: give it copies. */
-	for (i = 0; i < n; i++)
-		argv[i] = ch_strdup(words[i]);
-	argv[n] = NULL;
-	rc = parse_acl(be, "jpkirepo", 0, n, argv, 0);
-	for (i = 0; i < n; i++)
-		ch_free(argv[i]);
-	return rc;
 }

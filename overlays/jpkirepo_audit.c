@@ -72,59 +72,33 @@ typedef struct read_watch {
 	char why[300];
 } read_watch;
 
-static int entry_has_crl(jpkirepo_info *ji, Entry *e)
+/* Whether the entry leaves with CRL values: slapd sends an attribute when all user attributes
+ * are asked for ("*", none named) or the list names it (its type, a supertype, or an object
+ * class "@oc" that allows it), and not attrsonly — send_search_entry's own test. */
+static int crl_values_sent(Operation *op, SlapReply *rs, jpkirepo_info *ji)
 {
-	return attrs_find(e->e_attrs, ji->ad_crl) != NULL;
-}
-
-/* Values of the CRL attribute leave with the entries: not attrsonly, and all user attributes
- * or the attribute (any subtype, such as ;binary) requested. */
-static int crl_values_sent(Operation *op, jpkirepo_info *ji)
-{
-	AttributeName *an;
+	Attribute *a;
 
 	if (op->ors_attrsonly)
 		return 0;
-	if (op->ors_attrs == NULL)
-		return 1;
-	for (an = op->ors_attrs; an->an_name.bv_val != NULL; an++) {
-		if (strcmp(an->an_name.bv_val, "*") == 0)
+	for (a = attrs_find(rs->sr_entry->e_attrs, ji->ad_crl); a != NULL; a = attrs_find(a->a_next, ji->ad_crl))
+		if (rs->sr_attrs == NULL || SLAP_USERATTRS(rs->sr_attr_flags) || ad_inlist(a->a_desc, rs->sr_attrs))
 			return 1;
-		if (an->an_desc != NULL &&
-		    (is_ad_subtype(an->an_desc, ji->ad_crl) || is_ad_subtype(ji->ad_crl, an->an_desc)))
-			return 1;
-	}
 	return 0;
-}
-
-static void strip_crl(Operation *op, SlapReply *rs, slap_overinst *on, jpkirepo_info *ji)
-{
-	Attribute **a, *gone;
-
-	rs_entry2modifiable(op, rs, on);
-	for (a = &rs->sr_entry->e_attrs; *a != NULL;) {
-		if (is_ad_subtype((*a)->a_desc, ji->ad_crl)) {
-			gone = *a;
-			*a = gone->a_next;
-			gone->a_next = NULL;
-			attr_free(gone);
-		} else {
-			a = &(*a)->a_next;
-		}
-	}
 }
 
 static int read_response(Operation *op, SlapReply *rs)
 {
+	/* The refusal's text outlives the callback (freed at cleanup): slapd logs it after. */
+	static __thread char refused[sizeof(((read_watch *)0)->why)];
 	read_watch *w = op->o_callback->sc_private;
 	jpkirepo_info *ji = w->ji;
-	slap_overinst *on = ji->on;
 	char *details;
 	int rc;
 
-	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL && entry_has_crl(ji, rs->sr_entry)) {
+	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL && crl_values_sent(op, rs, ji)) {
 		if (w->failed) {
-			strip_crl(op, rs, on, ji);
+			jpkirepo_strip_crl(op, rs, ji->on);
 			return SLAP_CB_CONTINUE;
 		}
 		details = details_text(json_pack("{s:[s]}", "entries", rs->sr_entry->e_name.bv_val));
@@ -132,11 +106,12 @@ static int read_response(Operation *op, SlapReply *rs)
 		free(details);
 		if (rc < 0) {
 			w->failed = 1;
-			strip_crl(op, rs, on, ji);
+			jpkirepo_strip_crl(op, rs, ji->on);
 		}
 	} else if (rs->sr_type == REP_RESULT && w->failed) {
+		memcpy(refused, w->why, sizeof(refused));
 		rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
-		rs->sr_text = w->why;
+		rs->sr_text = refused;
 	}
 	return SLAP_CB_CONTINUE;
 }
@@ -148,12 +123,12 @@ static int read_cleanup(Operation *op, SlapReply *rs)
 	return SLAP_CB_CONTINUE;
 }
 
-/* Called for searches by identities that may read CRLs and ask for their values. */
+/* Called for searches by identities that may read CRLs. */
 void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji)
 {
 	read_watch *w;
 
-	if (ji->audit == NULL || !crl_values_sent(op, ji))
+	if (ji->audit == NULL || op->ors_attrsonly)
 		return;
 	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
 	w->ji = ji;

@@ -17,6 +17,9 @@ enum {
 	CFG_READER,
 	CFG_AUDIT_DIR,
 	CFG_AUDIT_POLICY,
+	CFG_CKPT_KEY,
+	CFG_CKPT_CERT,
+	CFG_CKPT_PIN,
 };
 
 static ConfigDriver jpkirepo_cf;
@@ -66,19 +69,19 @@ static ConfigTable jpkirepo_cfg[] = {
 	  .attribute = "( " JPKIREPO_CFG_AT ".10 NAME 'olcJpkiRepoAuditPolicy' "
 	  "DESC 'When a record cannot be written: fail-closed refuses the operation (default)' "
 	  "EQUALITY caseIgnoreMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
-	/* Signed checkpoints of the audit trail (optional): slapd keeps these strings itself. */
+	/* Signed checkpoints of the audit trail (optional). */
 	{ .name = "jpkirepo-audit-checkpoint-key", .what = "pkcs11-uri", .min_args = 2, .max_args = 2,
-	  .arg_type = ARG_STRING | ARG_OFFSET, .arg_item = (void *)offsetof(jpkirepo_info, audit_ckpt_key),
+	  .arg_type = ARG_MAGIC | CFG_CKPT_KEY, .arg_item = jpkirepo_cf,
 	  .attribute = "( " JPKIREPO_CFG_AT ".11 NAME 'olcJpkiRepoAuditCheckpointKey' "
 	  "DESC 'PKCS#11 URI of the key that signs audit checkpoints' "
 	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
 	{ .name = "jpkirepo-audit-checkpoint-cert", .what = "file", .min_args = 2, .max_args = 2,
-	  .arg_type = ARG_STRING | ARG_OFFSET, .arg_item = (void *)offsetof(jpkirepo_info, audit_ckpt_cert),
+	  .arg_type = ARG_MAGIC | CFG_CKPT_CERT, .arg_item = jpkirepo_cf,
 	  .attribute = "( " JPKIREPO_CFG_AT ".12 NAME 'olcJpkiRepoAuditCheckpointCert' "
 	  "DESC 'PEM certificate of the audit checkpoint key' "
 	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
 	{ .name = "jpkirepo-audit-checkpoint-pin-file", .what = "file", .min_args = 2, .max_args = 2,
-	  .arg_type = ARG_STRING | ARG_OFFSET, .arg_item = (void *)offsetof(jpkirepo_info, audit_ckpt_pin),
+	  .arg_type = ARG_MAGIC | CFG_CKPT_PIN, .arg_item = jpkirepo_cf,
 	  .attribute = "( " JPKIREPO_CFG_AT ".13 NAME 'olcJpkiRepoAuditCheckpointPinFile' "
 	  "DESC 'File holding the PIN of the audit checkpoint key' "
 	  "EQUALITY caseExactMatch SYNTAX OMsDirectoryString SINGLE-VALUE )" },
@@ -164,6 +167,17 @@ static void dn_list_delete(dn_list *l, int valx)
 	}
 }
 
+/* Where the audit trail is written and how it is signed: read when the database opens. */
+static char **trail_setting(ConfigArgs *c, jpkirepo_info *ji)
+{
+	switch (c->type) {
+	case CFG_AUDIT_DIR: return &ji->audit_dir;
+	case CFG_CKPT_KEY: return &ji->audit_ckpt_key;
+	case CFG_CKPT_CERT: return &ji->audit_ckpt_cert;
+	default: return &ji->audit_ckpt_pin;
+	}
+}
+
 static int emit(ConfigArgs *c, jpkirepo_info *ji)
 {
 	dn_one one;
@@ -189,10 +203,13 @@ static int emit(ConfigArgs *c, jpkirepo_info *ji)
 			ber_bvarray_dup_x(&c->rvalue_vals, ji->anchor_files, NULL);
 		return 0;
 	case CFG_AUDIT_DIR:
-		if (ji->audit_dir != NULL) {
+	case CFG_CKPT_KEY:
+	case CFG_CKPT_CERT:
+	case CFG_CKPT_PIN:
+		if (*trail_setting(c, ji) != NULL) {
 			struct berval bv;
 
-			ber_str2bv(ji->audit_dir, 0, 0, &bv);
+			ber_str2bv(*trail_setting(c, ji), 0, 0, &bv);
 			value_add_one(&c->rvalue_vals, &bv);
 		}
 		return 0;
@@ -240,7 +257,13 @@ static int delete(ConfigArgs *c, jpkirepo_info *ji)
 				ji->anchor_files[i] = ji->anchor_files[i + 1];
 		}
 		return anchors_reload(ji, c->cr_msg, sizeof(c->cr_msg)) < 0 ? ARG_BAD_CONF : 0;
-	case CFG_AUDIT_DIR: ch_free(ji->audit_dir); ji->audit_dir = NULL; break;
+	case CFG_AUDIT_DIR:
+	case CFG_CKPT_KEY:
+	case CFG_CKPT_CERT:
+	case CFG_CKPT_PIN:
+		ch_free(*trail_setting(c, ji));
+		*trail_setting(c, ji) = NULL;
+		return 0;
 	case CFG_AUDIT_POLICY: ji->audit_policy = 0; break;
 	case CFG_SKEW: ji->policy.clock_skew = def.clock_skew; break;
 	case CFG_MAX_VALIDITY: ji->policy.max_validity = def.max_validity; break;
@@ -273,8 +296,11 @@ static int add(ConfigArgs *c, jpkirepo_info *ji)
 	}
 	switch (c->type) {
 	case CFG_AUDIT_DIR:
-		ch_free(ji->audit_dir);
-		ji->audit_dir = ch_strdup(c->argv[1]);
+	case CFG_CKPT_KEY:
+	case CFG_CKPT_CERT:
+	case CFG_CKPT_PIN:
+		ch_free(*trail_setting(c, ji));
+		*trail_setting(c, ji) = ch_strdup(c->argv[1]);
 		return 0;
 	case CFG_AUDIT_POLICY:
 		if (jpki_audit_policy_parse(c->argv[1], &policy) < 0) {
@@ -324,6 +350,15 @@ static int jpkirepo_cf(ConfigArgs *c)
 
 	if (c->op == SLAP_CONFIG_EMIT)
 		return emit(c, ji);
+	/* The trail is opened with the database; a change at run time (cn=config) would show in
+	 * the configuration and not be in force. */
+	if (ji->opened && (c->type == CFG_AUDIT_DIR || c->type == CFG_CKPT_KEY || c->type == CFG_CKPT_CERT ||
+			      c->type == CFG_CKPT_PIN)) {
+		snprintf(c->cr_msg, sizeof(c->cr_msg), "%s is read when the database opens: change it in the "
+			"configuration and restart slapd", c->argv[0]);
+		Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
+		return ARG_BAD_CONF;
+	}
 	if (c->op == LDAP_MOD_DELETE)
 		return delete(c, ji);
 	return add(c, ji);
@@ -346,6 +381,9 @@ void jpkirepo_config_free(jpkirepo_info *ji)
 	ber_bvarray_free(ji->nreaders);
 	ch_free(ji->verifier_base.bv_val);
 	ch_free(ji->audit_dir);
+	ch_free(ji->audit_ckpt_key);
+	ch_free(ji->audit_ckpt_cert);
+	ch_free(ji->audit_ckpt_pin);
 	ch_free(ji->verifier_nbase.bv_val);
 	sk_X509_pop_free(ji->anchors, X509_free);
 }

@@ -1,12 +1,18 @@
 /* Who reads user CRLs (CPS 2-6-3, 2-8-3, 4-4-4-5). certificateRevocationList is readable by
  * the rootdn, the publisher, the configured readers (replication, responder, operator) and
- * registered verifiers allowed the ldap method now; for everyone else it does not exist:
- *  - slapd's ACL engine denies every access to it (jpkirepo_acl.c: search results,
- *    attribute lists, attrsonly, any path that sends an entry, persistent searches);
+ * registered verifiers allowed the ldap method now; for everyone else it does not exist.
+ * The overlay enforces this on the operations themselves, whatever the database's ACLs say
+ * (an ACL can be removed or reordered at run time under cn=config):
+ *  - entries of a search lose the attribute before they leave (values, attrsonly names);
  *  - filters (the search's and the assertion control's) and compare assertions naming it
  *    are turned into the same assertion on deltaRevocationList, which has the same syntax
  *    and which no entry holds (the overlay refuses it on write), so the answer is exactly
- *    that of an attribute nobody holds — a NOT around it included. */
+ *    that of an attribute nobody holds — a NOT around it included;
+ *  - a persistent search (RFC 4533 refreshAndPersist) is for the rootdn, the publisher and
+ *    the readers only: syncprov sends its changes outside the search operation, where
+ *    neither of the above nor the audit trail's record of the read can act.
+ * The dynamic ACL "jpkiverifier" (jpkirepo_acl.c) gives slapd's ACL engine the same
+ * decision, for the paths the overlay does not see (pre/post-read controls of writes). */
 #include "jpkirepo.h"
 
 static int in_list(BerVarray list, struct berval *ndn)
@@ -25,11 +31,17 @@ int jpkirepo_is_publisher(const jpkirepo_info *ji, Operation *op)
 	return in_list(ji->npublishers, &op->o_ndn);
 }
 
+/* The repository's own services: they read every CRL, persistent searches included. */
+static int is_service(Operation *op, const jpkirepo_info *ji)
+{
+	return be_isroot(op) || jpkirepo_is_publisher(ji, op) || in_list(ji->nreaders, &op->o_ndn);
+}
+
 int jpkirepo_crl_readable(Operation *op, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
-	if (be_isroot(op) || jpkirepo_is_publisher(ji, op) || in_list(ji->nreaders, &op->o_ndn))
+	if (is_service(op, ji))
 		return 1;
 	if (BER_BVISEMPTY(&op->o_ndn) || BER_BVISEMPTY(&ji->verifier_nbase) ||
 	    !dnIsSuffix(&op->o_ndn, &ji->verifier_nbase))
@@ -95,16 +107,66 @@ static void hide_in_filter(jpkirepo_info *ji, Filter *f)
 	}
 }
 
+void jpkirepo_strip_crl(Operation *op, SlapReply *rs, slap_overinst *on)
+{
+	jpkirepo_info *ji = on->on_bi.bi_private;
+	Attribute **a, *gone;
+
+	rs_entry2modifiable(op, rs, on);
+	for (a = &rs->sr_entry->e_attrs; *a != NULL;) {
+		if (is_ad_subtype((*a)->a_desc, ji->ad_crl)) {
+			gone = *a;
+			*a = gone->a_next;
+			gone->a_next = NULL;
+			attr_free(gone);
+		} else {
+			a = &(*a)->a_next;
+		}
+	}
+}
+
+static int strip_response(Operation *op, SlapReply *rs)
+{
+	slap_overinst *on = op->o_callback->sc_private;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL && attrs_find(rs->sr_entry->e_attrs, ji->ad_crl) != NULL)
+		jpkirepo_strip_crl(op, rs, on);
+	return SLAP_CB_CONTINUE;
+}
+
+static int strip_cleanup(Operation *op, SlapReply *rs)
+{
+	if (rs->sr_type == REP_RESULT)
+		jpkirepo_callback_pop(op, 0);	/* its private data is the overlay's */
+	return SLAP_CB_CONTINUE;
+}
+
+/* RFC 4533 refreshAndPersist. syncprov, which parses the control, keeps the mode in the data
+ * bits of the control's flag. */
+static int persistent(Operation *op)
+{
+	return (op->o_sync >> SLAP_CONTROL_SHIFT & LDAP_SYNC_REFRESH_AND_PERSIST) == LDAP_SYNC_REFRESH_AND_PERSIST;
+}
+
 int jpkirepo_op_search(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 	jpkirepo_info *ji = on->on_bi.bi_private;
+	jpki_verdict v;
 
-	(void)rs;
+	if (persistent(op) && !is_service(op, ji)) {
+		jpki_verdict_refuse(&v, JPKI_RULE_NO_PERSIST, "a persistent search (RFC 4533 refreshAndPersist) "
+			"is for the repository's services (jpkirepo-reader): its changes would leave unchecked "
+			"and unrecorded; search again (refreshOnly) instead");
+		send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
+		return rs->sr_err;
+	}
 	if (!jpkirepo_crl_readable(op, on)) {
 		hide_in_filter(ji, op->ors_filter);
 		if (get_assert(op))	/* o_assertion is only set when the control was sent */
 			hide_in_filter(ji, op->o_assertion);
+		jpkirepo_callback_push(op, strip_response, strip_cleanup, on);
 	} else {
 		jpkirepo_audit_watch_reads(op, ji);	/* every CRL that leaves is recorded first */
 	}

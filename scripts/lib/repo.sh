@@ -65,6 +65,9 @@ EOF
 # "auth" on the registry lets slapd's SASL EXTERNAL mapping search it, disclosing nothing.
 repo_acl() {
 	cat <<EOF
+access to attrs=certificateRevocationList
+	by dynacl/jpkiverifier write
+	by * none
 access to attrs=userPassword
 	by dn.exact="$REPO_OPERATOR_DN" =w
 	by dn.exact="$REPO_REPLICATOR_DN" read

@@ -94,6 +94,21 @@ t_match "the second is its result: ok" \
 repo_jpki_operator "$DIR" resume group >/dev/null
 t_ok "both components' chains verify while they run" "$JPKI" audit verify --dir "$A" --live
 
+# A CRL asked for by object class ("@cRLDistributionPoint") leaves like one asked for by
+# name, and is recorded like it; a persistent search, whose changes syncprov would send
+# outside the operation (unrecorded), is refused to a verifier.
+crl_reads() { cat "$A"/slapd-*.jsonl | grep -c '"event":"crl-read"'; }
+before=$(crl_reads)
+out=$(ldapsearch -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" -LLL \
+	-b "cn=${codes[0]},$CDP" -s base '@cRLDistributionPoint' 2>&1)
+t_ok "a verifier reads a CRL by object class" grep -q '^certificateRevocationList' <<<"$out"
+t_eq "and the read is recorded" "$((before + 1))" "$(crl_reads)"
+out=$(timeout 10 ldapsearch -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" -LLL \
+	-E '!sync=rp' -b "cn=${codes[0]},$CDP" -s base 'certificateRevocationList;binary' 2>&1)
+t_match "a verifier's persistent search is refused, naming the rule" "Server is unwilling to perform \(53\).*rule no-persist" \
+	"$(tr '\n' ' ' <<<"$out")"
+t_not "and sends no CRL" grep -q '^certificateRevocationList' <<<"$out"
+
 # --- kill -9 under load: every answer a client received has its record ---------------------------------
 load_ldap() { # counts, in $T/ldap.got, every CRL value received
 	local c

@@ -50,10 +50,67 @@ t_match "a non-CA certificate is refused as a trust anchor" "not a CA certificat
 t_match "and the configuration keeps the one anchor" "olcJpkiRepoTrustAnchor: $PKI/ca/gen1.pem$" \
 	"$(cfg "(objectClass=olcJpkiRepoConfig)" olcJpkiRepoTrustAnchor)"
 
-# The overlay adds its ACL on the CRL attribute at db_open (not shown in olcAccess).
+# Where the audit trail goes is read when the database opens: a change at run time is
+# refused, not shown in force while the trail goes on into the old directory.
+if grep -q "olcJpkiRepoAuditDir" <<<"$entry"; then
+	out=$(printf 'dn: %s\nchangetype: modify\nreplace: olcJpkiRepoAuditDir\nolcJpkiRepoAuditDir: %s\n' "$odn" "$T" | cfgmod)
+	t_match "olcJpkiRepoAuditDir is not changed at run time" "is read when the database opens" "$out"
+	t_match "and the configuration still names the trail's directory" "olcJpkiRepoAuditDir: $DIR" \
+		"$(cfg "(objectClass=olcJpkiRepoConfig)" olcJpkiRepoAuditDir)"
+	out=$(printf 'dn: %s\nchangetype: modify\nadd: olcJpkiRepoAuditCheckpointKey\nolcJpkiRepoAuditCheckpointKey: pkcs11:token=x\n' "$odn" | cfgmod)
+	t_match "nor is a checkpoint key added" "is read when the database opens" "$out"
+else
+	t_fail "the test repository has an audit trail"
+fi
+
+# The configuration's own ACL names the overlay's decision (dynacl/jpkiverifier); the overlay
+# adds none that cn=config would not list, so olcAccess indexes name the rules they show.
+dbdn=$(cfg "(olcSuffix=o=JPKI,c=JP)" dn | sed -n 's/^dn: //p')
+acl() {
+	ldapsearch -x -H "$INSTANCE_URI" -D cn=config -y "$T/cfgpw" -LLL -o ldif-wrap=no -b "$dbdn" -s base olcAccess |
+		sed -n 's/^olcAccess: //p'
+}
+t_eq "olcAccess lists every rule of the database in slapd.conf, no hidden one" \
+	"$(sed -n '/^database mdb/,/^database /p' "$DIR/conf/slapd.conf" | grep -c '^access to')" "$(acl | wc -l)"
+t_match "the first is the CRL rule naming dynacl/jpkiverifier" "^\{0\}to attrs=certificateRevocationList +by +dynacl/jpkiverifier +write" "$(acl | head -1)"
 anon=$(ldapsearch -x -H "$INSTANCE_URI" -LLL -b "$P1" -s base "certificateRevocationList;binary")
 pub=$(repo_ldap_as "$DIR" publisher ldapsearch -LLL -b "$P1" -s base "certificateRevocationList;binary")
 t_not "under cn=config, anonymous does not read the user CRL" grep -q "certificateRevocationList" <<<"$anon"
 t_ok "under cn=config, the publisher does" grep -q "certificateRevocationList" <<<"$pub"
+
+# Deleting a rule by its index deletes that rule: the Services rule, not its neighbour.
+svc=$(acl | grep -in "to dn.subtree=\"$REPO_SERVICES_DN\"" | cut -d: -f1)
+t_match "the Services rule is listed" "^[0-9]+$" "$svc"
+out=$(printf 'dn: %s\nchangetype: modify\ndelete: olcAccess\nolcAccess: {%d}\n' "$dbdn" "$((svc - 1))" | cfgmod)
+t_match "an olcAccess rule is deleted by its index" "modifying entry" "$out"
+t_not "the Services rule is gone" grep -qi "to dn.subtree=\"$REPO_SERVICES_DN\"" <<<"$(acl)"
+t_ok "the registry rule before it is not" grep -qi "to dn.subtree=\"$REPO_VERIFIER_BASE\"" <<<"$(acl)"
+t_eq "anonymous still reads nothing of the registry" "" \
+	"$(ldapsearch -x -H "$INSTANCE_URI" -LLL -b "$REPO_VERIFIER_BASE" "(objectClass=*)" dn 2>/dev/null | grep -v '^$')"
+
+# With the CRL rule itself deleted (and "access to * by * read" left), the overlay still
+# keeps user CRLs from whoever may not read them: entries, attrsonly, filters, compare, and
+# no persistent search but for the repository's services.
+out=$(printf 'dn: %s\nchangetype: modify\ndelete: olcAccess\nolcAccess: {0}\n' "$dbdn" | cfgmod)
+t_not "the CRL rule is deleted" grep -q "dynacl/jpkiverifier" <<<"$(acl)"
+anon() { ldapsearch -x -H "$INSTANCE_URI" -LLL "$@" 2>&1; }
+t_not "without it, anonymous still gets no CRL value" grep -qi "certificateRevocationList" \
+	<<<"$(anon -b "$P1" -s base "certificateRevocationList;binary")"
+t_not "nor with all attributes" grep -qi "certificateRevocationList" <<<"$(anon -b "$P1" -s base)"
+t_not "nor by object class" grep -qi "certificateRevocationList" <<<"$(anon -b "$P1" -s base @cRLDistributionPoint)"
+t_not "nor its name (attrsonly)" grep -qi "certificateRevocationList" <<<"$(anon -A -b "$P1" -s base)"
+t_eq "a filter on it matches nothing" "" "$(anon -b "$P1" -s base "(certificateRevocationList;binary=*)" dn)"
+t_eq "nor does its negation reveal anything (as for an attribute nobody holds)" \
+	"$(anon -b "$P1" -s base "(!(deltaRevocationList=*))" dn)" \
+	"$(anon -b "$P1" -s base "(!(certificateRevocationList=*))" dn)"
+out=$(timeout 10 ldapsearch -x -H "$INSTANCE_URI" -LLL -E '!sync=rp' -b "$P1" -s base 2>&1); rc=$?
+t_match "a persistent search is refused, naming the rule" "rule no-persist: " "$out"
+t_eq "as unwilling to perform (53)" 53 "$rc"
+out=$(timeout 3 ldapsearch -x -H "$INSTANCE_URI" -D "cn=replicator,$REPO_SERVICES_DN" -y "$DIR/secrets/replicator.pw" \
+	-LLL -E '!sync=rp' -b "$P1" -s base "certificateRevocationList;binary" 2>&1); rc=$?
+t_eq "the replicator (a jpkirepo-reader) may search persistently (still running after 3 s)" 124 "$rc"
+t_ok "and gets the CRL" grep -q "certificateRevocationList" <<<"$out"
+t_ok "the publisher still reads it" grep -q "certificateRevocationList" \
+	<<<"$(repo_ldap_as "$DIR" publisher ldapsearch -LLL -b "$P1" -s base "certificateRevocationList;binary")"
 
 t_done
