@@ -73,18 +73,23 @@ static const struct berval *first_val(Entry *e, AttributeDescription *ad)
 	return (a != NULL && a->a_numvals > 0) ? &a->a_nvals[0] : NULL;
 }
 
-/* Reads the verifier entry ndn (internally: the identity may not read its own entry). */
-static void read_entry(Operation *op, slap_overinst *on, jpkirepo_registry *r, cached *c)
+/* Reads the verifier entry ndn (internally: the identity may not read its own entry).
+ * Returns whether the answer may be kept: the entry was read, or does not exist; a backend
+ * that failed otherwise (busy, an error) answers "not a verifier" this once only. */
+static int read_entry(Operation *op, slap_overinst *on, jpkirepo_registry *r, cached *c)
 {
 	Entry *e = NULL;
 	Attribute *a;
 	struct berval **methods;
 	jpki_err err;
 	unsigned i;
+	int rc;
 
-	if (r->oc_verifier == NULL || r->ad_status == NULL ||
-	    overlay_entry_get_ov(op, &c->ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
-		return;
+	if (r->oc_verifier == NULL || r->ad_status == NULL)
+		return 1;
+	rc = overlay_entry_get_ov(op, &c->ndn, NULL, NULL, 0, &e, on);
+	if (rc != LDAP_SUCCESS || e == NULL)
+		return rc == LDAP_NO_SUCH_OBJECT;
 	if (is_entry_objectclass(e, r->oc_verifier, 0)) {
 		c->is_verifier = 1;
 		a = r->ad_method != NULL ? attr_find(e->e_attrs, r->ad_method) : NULL;
@@ -97,6 +102,7 @@ static void read_entry(Operation *op, slap_overinst *on, jpkirepo_registry *r, c
 		ch_free(methods);
 	}
 	overlay_entry_release_ov(op, e, 0, on);
+	return 1;
 }
 
 int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
@@ -105,7 +111,7 @@ int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry
 	cached key, *c, *fresh;
 	jpki_verifier_state state;
 	unsigned long gen;
-	int is_verifier;
+	int is_verifier, keep;
 
 	key.ndn = *ndn;
 	ldap_pvt_thread_mutex_lock(&r->lock);
@@ -120,12 +126,12 @@ int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry
 	if (c == NULL) {
 		fresh = ch_calloc(1, sizeof(*fresh));
 		ber_dupbv(&fresh->ndn, ndn);
-		read_entry(op, on, r, fresh);
+		keep = read_entry(op, on, r, fresh);
 		is_verifier = fresh->is_verifier;
 		state = fresh->state;
 		ldap_pvt_thread_mutex_lock(&r->lock);
 		/* A write to the registry while we read makes what we read stale: do not keep it. */
-		if (gen != r->generation ||
+		if (!keep || gen != r->generation ||
 		    ldap_avl_insert(&r->tree, fresh, cached_cmp, ldap_avl_dup_error) != 0)
 			cached_free(fresh);
 		ldap_pvt_thread_mutex_unlock(&r->lock);

@@ -226,8 +226,17 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 		}
 		any |= changed[k];
 	}
-	if (!any || be_shadow_update(op))
+	if (!any)
 		goto out;
+	if (be_shadow_update(op)) {
+		/* Replication applies what the provider checked; a new CA certificate still makes
+		 * this server's trust set stale, as a local write would. */
+		if (changed[KIND_CACERT]) {
+			jpkirepo_hold_until_answered(op, &ji->write_lock, cacert_answered, ji);
+			*holding = 0;
+		}
+		goto out;
+	}
 	if (!jpkirepo_is_publisher(ji, op)) {
 		jpki_verdict_refuse(&v, JPKI_RULE_WRITER, "only the configured publisher may write %s",
 			changed[KIND_CRL] ? "certificateRevocationList" :
@@ -392,11 +401,36 @@ static int refuse_txn(Operation *op, SlapReply *rs, int ours)
 	return -1;
 }
 
+/* A CRL names its entry (rule (d)) and the responder answers "good" only while every
+ * partition has its CRL: an entry holding a CRL, the ARL or CA certificates is therefore
+ * neither deleted (its revocations would vanish) nor renamed (its CRL would sit under
+ * another partition's name). Replication applies what the provider allowed. */
+static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
+{
+	jpkirepo_info *ji = on->on_bi.bi_private;
+	jpki_verdict v;
+	Entry *e = NULL;
+	int holds;
+
+	if (be_shadow_update(op) ||
+	    overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
+		return 0;	/* no such entry: the backend says so */
+	holds = ours_in_attrs(ji, e->e_attrs);
+	overlay_entry_release_ov(op, e, 0, on);
+	if (!holds)
+		return 0;
+	jpki_verdict_refuse(&v, JPKI_RULE_ENTRY_KEPT, "%s holds a CRL, the ARL or CA certificates: it is %s "
+		"(its CRL names it, and verifiers would lose its revocations); publish a new CRL instead",
+		op->o_req_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "not deleted" : "not renamed");
+	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
+	return -1;
+}
+
 int jpkirepo_op_delete(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 
-	if (watch_registry(op, rs, on->on_bi.bi_private, NULL) < 0)
+	if (refuse_entry_gone(op, rs, on) < 0 || watch_registry(op, rs, on->on_bi.bi_private, NULL) < 0)
 		return rs->sr_err;
 	return SLAP_CB_CONTINUE;
 }
@@ -407,7 +441,8 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
 	/* Moving an entry in or out of the registry changes who is a verifier. */
-	if (refuse_txn(op, rs, jpkirepo_in_registry(ji, &op->o_req_ndn) || jpkirepo_in_registry(ji, op->orr_nnewSup) ||
+	if (refuse_entry_gone(op, rs, on) < 0 ||
+	    refuse_txn(op, rs, jpkirepo_in_registry(ji, &op->o_req_ndn) || jpkirepo_in_registry(ji, op->orr_nnewSup) ||
 		    jpkirepo_registry_base_or_above(ji, &op->o_req_ndn)) < 0 ||
 	    watch_registry(op, rs, ji, op->orr_nnewSup) < 0 ||
 	    jpkirepo_registry_check_modrdn(op, rs, on) < 0)

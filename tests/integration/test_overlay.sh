@@ -168,4 +168,25 @@ repo_issue "$DIR" "$PKI" gen2 "$T/g2next" --crl-number 301 >/dev/null
 out=$(repo_publish "$DIR" publisher "$T/next/121002.crl" "$T/g2next/121002.crl")
 t_match "after the restart, generation 2 (trusted through the stored link) is still accepted" "1 entry accepted" "$out"
 
+# An entry holding a CRL or CA certificates is neither deleted nor renamed, not even by the
+# rootdn: its CRL names it (rule (d)), and its revocations would vanish.
+before=$(stored "$P1")
+out=$(instance_ldap "$DIR" ldapdelete "$P1" 2>&1)
+t_match "deleting a partition entry holding a CRL is refused, naming the rule" "rule entry-kept: .*not deleted" "$out"
+t_eq "the entry and its CRL stay" "$before" "$(stored "$P1")"
+out=$(instance_ldap "$DIR" ldapmodrdn -r "$P1" "cn=999999" 2>&1)
+t_match "renaming it is refused" "rule entry-kept: .*not renamed" "$out"
+out=$(instance_ldap "$DIR" ldapmodrdn "$REPO_CA_DN" "ou=Chiba" 2>&1)
+t_match "renaming the CA entry is refused" "rule entry-kept" "$out"
+t_eq "the CRL is still under its own name" "$before" "$(stored "$P1")"
+instance_ldap "$DIR" ldapadd >/dev/null 2>&1 <<EOF
+dn: cn=999990,ou=CRL Distribution Points,$REPO_CA_DN
+objectClass: cRLDistributionPoint
+objectClass: jpkiCRLPartition
+cn: 999990
+jpkiMunicipalityCode: 999990
+jpkiMunicipalityName: 試験
+EOF
+t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "cn=999990,ou=CRL Distribution Points,$REPO_CA_DN"
+
 t_done
