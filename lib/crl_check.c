@@ -138,12 +138,25 @@ int jpki_check_format(const unsigned char *der, size_t len, X509_CRL **out, jpki
 			return jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "unknown critical extension %s", oid);
 		}
 	}
-	/* RFC 5280 5.3: an unknown critical entry extension makes the whole CRL unusable. */
 	revoked = X509_CRL_get_REVOKED(crl);
 	for (i = 0; i < sk_X509_REVOKED_num(revoked); i++) {
 		const STACK_OF(X509_EXTENSION) *rexts =
 			X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revoked, i));
+		const ASN1_INTEGER *serial = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
 		int j;
+
+		/* RFC 5280 4.1.2.2: a serial is positive, at most 20 octets. One the CA cannot
+		 * have issued has no place in its CRL, and an index of serials that dropped its
+		 * sign or its length would answer "good" for it. */
+		const char *odd = (serial->type & V_ASN1_NEG) ? "negative" :
+				  serial->length <= 0 || (serial->length == 1 && serial->data[0] == 0) ? "zero" :
+				  serial->length > 20 ? "too long" : NULL;
+		if (odd != NULL) {
+			X509_CRL_free(crl);
+			return jpki_verdict_refuse(v, JPKI_RULE_FORMAT, "entry %d: serial number %s, not a positive "
+				"integer of at most 20 octets (RFC 5280 4.1.2.2)", i + 1, odd);
+		}
+		/* RFC 5280 5.3: an unknown critical entry extension makes the whole CRL unusable. */
 
 		for (j = 0; j < sk_X509_EXTENSION_num(rexts); j++) {
 			X509_EXTENSION *ext = sk_X509_EXTENSION_value(rexts, j);

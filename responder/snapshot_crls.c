@@ -89,9 +89,11 @@ static int index_crl(served_key *k, size_t *cap, X509_CRL *crl, uint16_t p)
 		revoked *e;
 		time_t when = 0;
 
-		if (serial->length <= 0 || serial->length > 20) {
+		if ((serial->type & V_ASN1_NEG) || serial->length <= 0 || serial->length > 20 ||
+		    (serial->length == 1 && serial->data[0] == 0)) {
+			/* Rule (a) refuses such a CRL; skipping the entry would answer "good" for it. */
 			ASN1_ENUMERATED_free(reason);
-			continue;	/* rule (a) keeps these out; be safe anyway */
+			return -1;
 		}
 		if (k->nentries == *cap) {
 			revoked *grown;
@@ -813,6 +815,29 @@ static int finish_index(served_key *k, const served_key *old, const int32_t *tak
 	return 0;
 }
 
+/* A partition that has had a CRL of a key (it has the key's mark) and is no longer in the
+ * repository — its entry deleted, renamed, or hidden from the responder — leaves revocations
+ * that no remaining CRL lists: the key is then not current, and its certificates are answered
+ * tryLater, never good. The marks are kept (store), so this holds across restarts too. */
+static void missing_partitions(snapshot *s, const model *m)
+{
+	size_t i, k, p;
+
+	for (i = 0; i < s->nmarks; i++) {
+		for (p = 0; p < m->nparts && strcmp(m->parts[p].ndn, s->marks[i].dn) != 0; p++)
+			;
+		for (k = 0; p == m->nparts && k < s->nkeys; k++) {
+			if (memcmp(s->keys[k].key->id, s->marks[i].key_id, sizeof(s->marks[i].key_id)) != 0)
+				continue;
+			s->keys[k].all_current_at_build = false;
+			ocspd_log(OCSPD_LOG_WARNING, "partition %s, which has had CRLs of CA key %02x%02x%02x%02x…, "
+				"is not in the repository: that key's certificates are answered tryLater, not good, "
+				"until it is back", s->marks[i].dn, s->marks[i].key_id[0], s->marks[i].key_id[1],
+				s->marks[i].key_id[2], s->marks[i].key_id[3]);
+		}
+	}
+}
+
 /* Every partition CRL, checked with the repository's rules against what prev accepted (or,
  * with reuse, taken over from prev when unchanged and checked with the same rules), into its
  * key's index; then what is kept in place of the refused ones. */
@@ -872,6 +897,7 @@ int snapshot_crls_build(snapshot *s, const model *m, const jpki_crl_policy *pol,
 				k->earliest_next = k->parts[p].next_update;
 		}
 	}
+	missing_partitions(s, m);
 	rc = 0;
 out:
 	carry_free(&cy, s->nkeys);

@@ -348,6 +348,36 @@ static void test_format_noncritical_entry_ext(void)
 	check_format_of(crl, JPKI_RULE_NONE, NULL);
 }
 
+/* RFC 5280 4.1.2.2: an entry's serial is a positive integer of at most 20 octets. */
+static void check_serial(const char *hex, int negative, jpki_rule rule, const char *needle)
+{
+	static const int one[] = { 1 };
+	X509_CRL *crl = crl_reasons(one, 1);
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial;
+	X509_REVOKED *r;
+
+	CU_ASSERT_FATAL(crl != NULL && BN_hex2bn(&bn, hex) > 0);
+	BN_set_negative(bn, negative);
+	serial = BN_to_ASN1_INTEGER(bn, NULL);
+	r = sk_X509_REVOKED_value(X509_CRL_get_REVOKED(crl), 0);
+	CU_ASSERT_FATAL(serial != NULL && r != NULL && X509_REVOKED_set_serialNumber(r, serial));
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	check_format_of(crl, rule, needle);
+}
+
+static void test_format_entry_serial(void)
+{
+	check_serial("77", 1, JPKI_RULE_FORMAT, "entry 1: serial number negative");
+	check_serial("0", 0, JPKI_RULE_FORMAT, "entry 1: serial number zero");
+	/* 21 octets */
+	check_serial("01ABABABABABABABABABABABABABABABABABABABAB", 0, JPKI_RULE_FORMAT, "too long");
+	/* 20 octets, and the smallest positive: fine */
+	check_serial("7FABABABABABABABABABABABABABABABABABABAB", 0, JPKI_RULE_NONE, NULL);
+	check_serial("1", 0, JPKI_RULE_NONE, NULL);
+}
+
 /* ---- (b) signature ---- */
 
 static void test_signature_pass(void)
@@ -1189,6 +1219,7 @@ int main(void)
 	    !CU_add_test(s, "(a) delta CRL", test_format_delta) ||
 	    !CU_add_test(s, "(a) unknown critical extension", test_format_unknown_critical) ||
 	    !CU_add_test(s, "(a) unknown critical entry extension", test_format_unknown_critical_entry_ext) ||
+	    !CU_add_test(s, "(a) entry serial numbers", test_format_entry_serial) ||
 	    !CU_add_test(s, "(a) non-critical entry extension", test_format_noncritical_entry_ext) ||
 	    !CU_add_test(s, "(b) trusted key passes", test_signature_pass) ||
 	    !CU_add_test(s, "(b) untrusted key", test_signature_untrusted) ||

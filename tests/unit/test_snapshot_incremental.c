@@ -369,6 +369,10 @@ static void test_unchanged_not_checked(void)
 	CU_ASSERT_EQUAL(s->crls_checked, 1);
 	CU_ASSERT_EQUAL(s->crls_reused, 4);
 	CU_ASSERT_STRING_EQUAL(s->part_dns[1], m.parts[1].dn);
+	/* p1 had CRLs of key 0 (its mark says so) and is gone: its revocations are in no CRL
+	 * left, so the key is not current (tryLater, never good) */
+	CU_ASSERT_FALSE(s->keys[0].all_current_at_build);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "is not in the repository: that key's certificates are answered tryLater"));
 	next(&prev, s);
 	snapshot_unref(prev);
 	model_free(&m);
