@@ -119,6 +119,13 @@ refused "(h) certificateHold" "rule \(h\) reasons: entry 2 \(serial 17\) has rea
 $BADCRL --ca-cert "$PKI/ca/gen1.pem" --ca-key "$GEN1_KEY" --dp "$P1" --number 205 \
 	--entry 10:8 --out "$T/remove.crl"
 refused "(h) removeFromCRL" "rule \(h\) reasons" "$P1" "$T/remove.crl"
+# Serials the CA cannot have issued (RFC 5280 4.1.2.2): negative, longer than 20 octets.
+$BADCRL --ca-cert "$PKI/ca/gen1.pem" --ca-key "$GEN1_KEY" --dp "$P1" --number 206 \
+	--entry 10:1 --entry -77:1 --out "$T/negative.crl"
+refused "(a) a negative serial" "rule \(a\) format: entry 2: serial number negative" "$P1" "$T/negative.crl"
+$BADCRL --ca-cert "$PKI/ca/gen1.pem" --ca-key "$GEN1_KEY" --dp "$P1" --number 207 \
+	--entry 01ABABABABABABABABABABABABABABABABABABABAB:1 --out "$T/long-serial.crl"
+refused "(a) a 21-octet serial" "rule \(a\) format: entry 1: serial number too long" "$P1" "$T/long-serial.crl"
 
 # A ledger of 6,000 revocations makes a CRL above the 200,000-byte cap of this instance.
 {
