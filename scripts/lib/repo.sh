@@ -61,13 +61,17 @@ EOF
 
 # Who writes what (CPS 2-6-3): the publisher the CA entry's certificates and revocation
 # lists and the partitions' CRLs, the operator the verifier registry; verifiers and everyone
-# else write nothing. Reads of user CRLs are the overlay's decision (its ACL comes first).
+# else write nothing. Reads of user CRLs are the overlay's decision (its dynacl comes first).
 # "auth" on the registry lets slapd's SASL EXTERNAL mapping search it, disclosing nothing.
 repo_acl() {
-	cat <<EOF
+	# The overlay's decision on user CRLs, first; slapd without the module (INSTANCE_OVERLAY=0)
+	# knows no dynacl/jpkiverifier.
+	[ "${INSTANCE_OVERLAY:-1}" = 0 ] || cat <<EOF
 access to attrs=certificateRevocationList
 	by dynacl/jpkiverifier write
 	by * none
+EOF
+	cat <<EOF
 access to attrs=userPassword
 	by dn.exact="$REPO_OPERATOR_DN" =w
 	by dn.exact="$REPO_REPLICATOR_DN" read
