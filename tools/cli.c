@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -72,32 +73,54 @@ int cli_write_atomic(const char *dir, const char *name, const unsigned char *dat
 	return 0;
 }
 
+int cli_parse_number(const char *text, unsigned long long min, unsigned long long max,
+	unsigned long long *out)
+{
+	unsigned long long n = 0;
+	const char *p;
+
+	/* Not strtoull: it takes blanks, a sign and "" and caps an overflow. */
+	if (*text == '\0')
+		return -1;
+	for (p = text; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || n > (ULLONG_MAX - (unsigned)(*p - '0')) / 10)
+			return -1;
+		n = n * 10 + (unsigned)(*p - '0');
+	}
+	if (n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 int cli_parse_duration(const char *text, long *out)
 {
-	char *end;
-	long n = strtol(text, &end, 10), unit = 1;
+	static const struct { const char *suffix; long unit; } units[] = {
+		{ "", 1 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }
+	};
+	char digits[32];
+	size_t len = strspn(text, "0123456789"), i;
+	unsigned long long n;
 
-	if (end == text || n <= 0)
+	if (len == 0 || len >= sizeof(digits))
 		return -1;
-	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
-		unit = 1;
-	else if (strcmp(end, "m") == 0)
-		unit = 60;
-	else if (strcmp(end, "h") == 0)
-		unit = 3600;
-	else if (strcmp(end, "d") == 0)
-		unit = 86400;
-	else
+	memcpy(digits, text, len);
+	digits[len] = '\0';
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(text + len, units[i].suffix) == 0)
+			break;
+	if (i == sizeof(units) / sizeof(units[0]) ||
+	    cli_parse_number(digits, 1, (unsigned long long)(LONG_MAX / units[i].unit), &n) < 0)
 		return -1;
-	*out = n * unit;
+	*out = (long)n * units[i].unit;
 	return 0;
 }
 
 void cli_ldap_defaults(jpki_ldap_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->uri = getenv("JPKI_LDAP_URI");
-	o->tls_ca_file = getenv("JPKI_TLS_CA");
+	o->uri = cli_getenv("JPKI_LDAP_URI");
+	o->tls_ca_file = cli_getenv("JPKI_TLS_CA");
 }
 
 int cli_ldap_option(jpki_ldap_opts *o, int opt, const char *arg)
@@ -110,4 +133,21 @@ int cli_ldap_option(jpki_ldap_opts *o, int opt, const char *arg)
 	case 'C': o->tls_ca_file = arg; return 1;
 	default: return 0;
 	}
+}
+
+void cli_ldap_bind_defaults(jpki_ldap_opts *o, const char *dn, const char *password_file)
+{
+	if (o->bind_dn != NULL)
+		return;
+	o->bind_dn = dn;
+	if (o->password_file == NULL)
+		o->password_file = password_file;
+}
+
+int cli_ldap_check(const jpki_ldap_opts *o, const char *cmd)
+{
+	if (o->uri != NULL && o->uri[0] != '\0')
+		return 0;
+	fprintf(stderr, "%s: no LDAP server (--uri or $JPKI_LDAP_URI)\n", cmd);
+	return -1;
 }

@@ -12,6 +12,7 @@
 #include "audit_read.h"
 #include "cli.h"
 #include "ledger.h"
+#include "verifier.h"
 
 #define DEFAULT_PRUNE_DAYS 365
 
@@ -22,7 +23,7 @@ static void usage(FILE *to)
 		"                         [FILE…]\n"
 		"       jpki audit show [--dir DIR] [--verifier DN] [--from TIME] [--to TIME]\n"
 		"                       [--method ldap|ocsp] [--event E] [--component C] [--json]\n"
-		"       jpki audit prune --dir DIR [--older-than DAYS] [--archive DIR] [--component C] [--cert PEM]\n"
+		"       jpki audit prune [--dir DIR] [--older-than DAYS] [--archive DIR] [--component C] [--cert PEM]\n"
 		"\n"
 		"verify   checks each component's chain (hash links, seq, time, files, anchor, checkpoint\n"
 		"         signatures) and names the first bad record: FILE:LINE (seq N) and the rule.\n"
@@ -34,18 +35,21 @@ static void usage(FILE *to)
 		"         --live       the newest file is being written: an incomplete last line is not an error\n"
 		"show     prints the records that match every filter given, oldest first, as a table\n"
 		"         (--json: the records as stored). TIME is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC);\n"
-		"         --from includes it, --to excludes it (a bare --to date includes that day).\n"
-		"prune    removes whole day files older than DAYS (default %d) — into --archive DIR\n"
-		"         when given, else deleted — and writes DIR/<component>.anchor so that what\n"
-		"         remains verifies. Refused when the chain does not verify; the newest file\n"
-		"         of a component is never pruned.\n"
+		"         --from includes it, --to excludes it (a bare --to date includes that day);\n"
+		"         --method in any case.\n"
+		"prune    removes whole day files older than DAYS (default %d; a whole number, 1 or more,\n"
+		"         not reaching before 1970) — into --archive DIR when given, else deleted — and\n"
+		"         writes DIR/<component>.anchor so that what remains verifies. Refused when the\n"
+		"         chain does not verify; the newest file of a component is never pruned.\n"
+		"         --cert       as for verify (default $JPKI_AUDIT_CHECKPOINT_CERT): checkpoint\n"
+		"                      signatures are verified too\n"
 		"--dir defaults to $JPKI_AUDIT_DIR. Exit: 0 done, 1 a chain does not verify or a\n"
 		"step failed, 2 usage.\n", DEFAULT_PRUNE_DAYS);
 }
 
 static const char *default_dir(void)
 {
-	return getenv("JPKI_AUDIT_DIR");
+	return cli_getenv("JPKI_AUDIT_DIR");
 }
 
 /* --- verify ----------------------------------------------------------------------------- */
@@ -138,7 +142,7 @@ static int audit_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = default_dir(), *component = NULL, *cert = getenv("JPKI_AUDIT_CHECKPOINT_CERT");
+	const char *dir = default_dir(), *component = NULL, *cert = cli_getenv("JPKI_AUDIT_CHECKPOINT_CERT");
 	unsigned flags = 0;
 	jpki_audit_files files = { 0 };
 	EVP_PKEY *key = NULL;
@@ -393,11 +397,14 @@ static int audit_show(int argc, char **argv)
 			*(opt == 'f' ? &f.has_from : &f.has_to) = true;
 			break;
 		case 'm':
-			if (strcmp(optarg, "ldap") != 0 && strcmp(optarg, "ocsp") != 0) {
-				fprintf(stderr, "jpki audit show: --method is ldap or ocsp\n");
+			/* Any case, as verifier --method; records hold it in lower case. */
+			switch (jpki_method_parse(optarg, strlen(optarg))) {
+			case JPKI_METHOD_LDAP: f.method = "ldap"; break;
+			case JPKI_METHOD_OCSP: f.method = "ocsp"; break;
+			default:
+				fprintf(stderr, "jpki audit show: --method '%s' is ldap or ocsp\n", optarg);
 				return EXIT_USAGE;
 			}
-			f.method = optarg;
 			break;
 		case 'e': f.event = optarg; break;
 		case 'c': f.component = optarg; break;
@@ -406,9 +413,12 @@ static int audit_show(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind < argc || dir == NULL) {
-		fprintf(stderr, "jpki audit show: %s\n", dir == NULL ? "no directory (--dir or $JPKI_AUDIT_DIR)" :
-			"unexpected argument");
+	if (optind < argc) {
+		fprintf(stderr, "jpki audit show: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (dir == NULL) {
+		fprintf(stderr, "jpki audit show: no directory (--dir or $JPKI_AUDIT_DIR)\n");
 		return EXIT_USAGE;
 	}
 	if (jpki_audit_filter_prepare(&f, &err) < 0 || jpki_audit_files_list(dir, f.component, &all, &err) < 0) {
@@ -437,7 +447,11 @@ static int audit_show(int argc, char **argv)
 	if (!json && (t = calloc(1, sizeof(*t))) == NULL)
 		ns = 0;
 	for (i = 0; i < ns; i++) {
-		jpki_audit_reader_open(s[i].files.v, s[i].files.n, &s[i].r, &err);
+		if (jpki_audit_reader_open(s[i].files.v, s[i].files.n, &s[i].r, &err) < 0) {
+			fprintf(stderr, "jpki audit show: %s\n", err.text);
+			bad = 1;
+			continue;
+		}
 		stream_next(&s[i], &f, &bad);
 	}
 	/* Oldest first across components: each chain's times never go backwards. */
@@ -609,11 +623,13 @@ static int audit_prune(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = default_dir(), *archive = NULL, *component = NULL,
-		   *cert = getenv("JPKI_AUDIT_CHECKPOINT_CERT");
+		   *cert = cli_getenv("JPKI_AUDIT_CHECKPOINT_CERT");
 	long days = DEFAULT_PRUNE_DAYS;
+	time_t now = time(NULL);
+	unsigned long long n;
 	jpki_audit_files files = { 0 };
 	EVP_PKEY *key = NULL;
-	char cutoff[11], *end;
+	char cutoff[11];
 	size_t i, start;
 	jpki_err err;
 	int opt, failed = 0;
@@ -622,11 +638,14 @@ static int audit_prune(int argc, char **argv)
 		switch (opt) {
 		case 'd': dir = optarg; break;
 		case 'o':
-			days = strtol(optarg, &end, 10);
-			if (*end != '\0' || days < 1) {
-				fprintf(stderr, "jpki audit prune: --older-than takes a number of days (1 or more)\n");
+			/* The cutoff is a UTC day of a file's name: not before 1970-01-01. */
+			if (cli_parse_number(optarg, 1, (unsigned long long)(now / 86400), &n) < 0) {
+				fprintf(stderr, "jpki audit prune: --older-than '%s' is not a whole number of days from "
+					"1 to %lld (the cutoff cannot be before 1970-01-01)\n", optarg,
+					(long long)(now / 86400));
 				return EXIT_USAGE;
 			}
+			days = (long)n;
 			break;
 		case 'a': archive = optarg; break;
 		case 'c': component = optarg; break;
@@ -635,9 +654,12 @@ static int audit_prune(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind < argc || dir == NULL) {
-		fprintf(stderr, "jpki audit prune: %s\n", dir == NULL ? "no directory (--dir or $JPKI_AUDIT_DIR)" :
-			"unexpected argument");
+	if (optind < argc) {
+		fprintf(stderr, "jpki audit prune: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (dir == NULL) {
+		fprintf(stderr, "jpki audit prune: no directory (--dir or $JPKI_AUDIT_DIR)\n");
 		return EXIT_USAGE;
 	}
 	if (cert != NULL && cert[0] != '\0' && (key = load_key(cert)) == NULL)
@@ -647,7 +669,7 @@ static int audit_prune(int argc, char **argv)
 		EVP_PKEY_free(key);
 		return EXIT_REFUSED;
 	}
-	day_of(time(NULL) - (time_t)days * 86400, cutoff);
+	day_of(now - (time_t)days * 86400, cutoff);
 	for (start = 0, i = 1; i <= files.n; i++) {
 		if (i < files.n && strcmp(files.v[i].component, files.v[start].component) == 0)
 			continue;
@@ -673,6 +695,10 @@ int cmd_audit(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc >= 2)
+		fprintf(stderr, "jpki audit: no subcommand '%s'\n", argv[1]);
+	else
+		fprintf(stderr, "jpki audit: a subcommand is needed\n");
 	usage(stderr);
 	return EXIT_USAGE;
 }

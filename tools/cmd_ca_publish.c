@@ -23,7 +23,10 @@ static void usage(FILE *to)
 		"Replaces the CA entry's cACertificate;binary with every certificate in the --cert\n"
 		"files (self-signed and link certificates of every live generation) and, if given,\n"
 		"crossCertificatePair;binary with the --cross-pair files.\n"
-		"  --ca-dn DN               the CA entry (default \"%s\")\n" CLI_LDAP_USAGE,
+		"  --cert PEM               CA certificates, PEM (repeatable; required)\n"
+		"  --cross-pair DER         a cross-certificate pair, DER (repeatable)\n"
+		"  --ca-dn DN               the CA entry (default \"%s\")\n" CLI_LDAP_USAGE
+		"  (bind defaults: $JPKI_PUBLISHER_DN and $JPKI_PUBLISHER_PASSWORD_FILE)\n",
 		JPKI_DEFAULT_CA_DN);
 }
 
@@ -130,11 +133,19 @@ int cmd_ca_publish(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (certs.n == 0 || optind != argc || lo.uri == NULL) {
-		usage(stderr);
-		rc = EXIT_USAGE;
+	cli_ldap_bind_defaults(&lo, cli_getenv("JPKI_PUBLISHER_DN"), cli_getenv("JPKI_PUBLISHER_PASSWORD_FILE"));
+	rc = EXIT_USAGE;
+	if (optind != argc) {
+		fprintf(stderr, "jpki ca publish: unexpected argument '%s'\n", argv[optind]);
 		goto out;
 	}
+	if (certs.n == 0) {
+		fprintf(stderr, "jpki ca publish: --cert is required: the CA certificates to write\n");
+		goto out;
+	}
+	if (cli_ldap_check(&lo, "jpki ca publish") < 0)
+		goto out;
+	rc = EXIT_REFUSED;
 	mcert.mod_bvalues = certs.v;
 	mods[0] = &mcert;
 	if (pairs.n > 0) {

@@ -30,7 +30,8 @@ static void usage(FILE *to)
 		"Writes each CRL (DER or PEM; a DIR means its *.crl files) into the entry its\n"
 		"issuingDistributionPoint names, replacing what is there with all the files given\n"
 		"for that entry. Reports accepted or the repository's refusal per entry; exits 1 if\n"
-		"any entry was refused.\n" CLI_LDAP_USAGE);
+		"any entry was refused.\n" CLI_LDAP_USAGE
+		"  (bind defaults: $JPKI_PUBLISHER_DN and $JPKI_PUBLISHER_PASSWORD_FILE)\n");
 }
 
 static int load_crl(const char *path, crl_file *f, jpki_err *err)
@@ -197,10 +198,13 @@ int cmd_crl_publish(int argc, char **argv)
 		usage(opt == 'h' ? stdout : stderr);
 		return opt == 'h' ? 0 : EXIT_USAGE;
 	}
-	if (optind == argc || lo.uri == NULL) {
-		usage(stderr);
+	cli_ldap_bind_defaults(&lo, cli_getenv("JPKI_PUBLISHER_DN"), cli_getenv("JPKI_PUBLISHER_PASSWORD_FILE"));
+	if (optind == argc) {
+		fprintf(stderr, "jpki crl publish: no CRL file or directory given\n");
 		return EXIT_USAGE;
 	}
+	if (cli_ldap_check(&lo, "jpki crl publish") < 0)
+		return EXIT_USAGE;
 	for (i = (size_t)optind; i < (size_t)argc; i++)
 		if (add_path(argv[i], &files, &n, &err) < 0)
 			goto fail;

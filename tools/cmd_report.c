@@ -200,6 +200,21 @@ static int write_svg(const tally *t, const char *month, int days, const char *pa
 	return 0;
 }
 
+/* Exactly YYYY-MM: sscanf would take "2026- 1" and "+026-01". */
+static int parse_month(const char *text, int *year, int *mon)
+{
+	int i;
+
+	if (strlen(text) != 7 || text[4] != '-')
+		return -1;
+	for (i = 0; i < 7; i++)
+		if (i != 4 && (text[i] < '0' || text[i] > '9'))
+			return -1;
+	*year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0');
+	*mon = (text[5] - '0') * 10 + (text[6] - '0');
+	return *year >= 1970 && *mon >= 1 && *mon <= 12 ? 0 : -1;
+}
+
 static int days_in(int year, int mon)
 {
 	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -215,7 +230,7 @@ int cmd_report_provision(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'c' }, { "svg", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	const char *dir = getenv("JPKI_AUDIT_DIR"), *month = NULL, *svg = NULL, *method;
+	const char *dir = cli_getenv("JPKI_AUDIT_DIR"), *month = NULL, *svg = NULL, *method;
 	bool csv = false;
 	jpki_audit_files all = { 0 }, files = { 0 };
 	jpki_audit_reader *r = NULL;
@@ -223,7 +238,6 @@ int cmd_report_provision(int argc, char **argv)
 	tally t = { 0 };
 	unsigned long long items;
 	int opt, year = 0, mon = 0, rc, status = 0, day;
-	char extra;
 	size_t i;
 	jpki_err err;
 
@@ -237,27 +251,41 @@ int cmd_report_provision(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (month == NULL || strlen(month) != 7 || sscanf(month, "%4d-%2d%c", &year, &mon, &extra) != 2 ||
-	    month[4] != '-' || mon < 1 || mon > 12 || year < 1970) {
+	if (month == NULL) {
 		fprintf(stderr, "jpki report provision: --month YYYY-MM is required\n");
 		return EXIT_USAGE;
 	}
-	if (dir == NULL || optind < argc) {
-		fprintf(stderr, "jpki report provision: %s\n", dir == NULL ?
-			"no directory (--dir or $JPKI_AUDIT_DIR)" : "unexpected argument");
+	if (parse_month(month, &year, &mon) < 0) {
+		fprintf(stderr, "jpki report provision: --month '%s' is not YYYY-MM: four digits, '-', two digits, "
+			"month 01 to 12, year 1970 or later\n", month);
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "jpki report provision: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (dir == NULL) {
+		fprintf(stderr, "jpki report provision: no directory (--dir or $JPKI_AUDIT_DIR)\n");
 		return EXIT_USAGE;
 	}
 	if (jpki_audit_files_list(dir, NULL, &all, &err) < 0) {
 		fprintf(stderr, "jpki report provision: %s\n", err.text);
 		return EXIT_REFUSED;
 	}
-	/* Every component's files of that month (a file holds one UTC day). */
-	for (i = 0; i < all.n; i++)
-		if (strncmp(all.v[i].date, month, 7) == 0 && jpki_audit_files_add(&files, all.v[i].path, &err) < 0)
-			break;
+	/* Every component's files of that month (a file holds one UTC day). A file left out
+	 * would make the counts silently short: then there is no report. */
+	for (i = 0; i < all.n && status == 0; i++) {
+		if (strncmp(all.v[i].date, month, 7) == 0 && jpki_audit_files_add(&files, all.v[i].path, &err) < 0) {
+			fprintf(stderr, "jpki report provision: %s: %s; no report\n", all.v[i].path, err.text);
+			status = EXIT_REFUSED;
+		}
+	}
 	jpki_audit_files_sort(&files);
-	jpki_audit_reader_open(files.v, files.n, &r, &err);
-	while (r != NULL && (rc = jpki_audit_reader_next(r, &e, &err)) != 0) {
+	if (status == 0 && jpki_audit_reader_open(files.v, files.n, &r, &err) < 0) {
+		fprintf(stderr, "jpki report provision: %s; no report\n", err.text);
+		status = EXIT_REFUSED;
+	}
+	while (status == 0 && (rc = jpki_audit_reader_next(r, &e, &err)) != 0) {
 		if (rc < 0) {
 			fprintf(stderr, "jpki report provision: refused: %s:%lu: %s (run jpki audit verify)\n",
 				e.path, e.line, err.text);

@@ -24,6 +24,7 @@ typedef struct vopts {
 	unsigned methods;
 	time_t start, end;
 	int has_start, has_end;
+	const char *add_only;	/* the first option given that only add takes */
 } vopts;
 
 typedef struct cert_info {
@@ -31,6 +32,8 @@ typedef struct cert_info {
 	char *subject;
 	char sha256[JPKI_SHA256_HEX_LEN + 1];
 } cert_info;
+
+static const char *const verbs[] = { "add", "suspend", "resume", "terminate", "list", "show" };
 
 static void usage(FILE *to)
 {
@@ -42,10 +45,23 @@ static void usage(FILE *to)
 		"       jpki verifier list\n"
 		"       jpki verifier show ID\n"
 		"Times are UTC, YYYY-MM-DDTHH:MM:SSZ; the agreement includes both ends.\n"
+		"Options of add only (refused with the other subcommands):\n"
+		"  --id ID                  the verifier's uid and jpkiVerifierId, without DN special characters\n"
+		"  --type TYPE              signature-verifier (署名検証者) or group-signature-verifier (団体署名検証者)\n"
+		"  --org NAME               the organisation (o)\n"
+		"  --start TIME             the first second of the agreement (jpkiAgreementStart)\n"
+		"  --end TIME               the last second of the agreement, after --start (jpkiAgreementEnd)\n"
+		"  --method M[,M]           ldap, ocsp or ldap,ocsp, any case (jpkiAllowedMethod)\n"
+		"  --cert PEM               a certificate of the verifier (OCSP signing, TLS); up to %d\n"
+		"  --mail ADDR              a mail address (mail)\n"
+		"  --phone TEL              a telephone number (telephoneNumber)\n"
+		"  --verifier-password-file F\n"
+		"                           a file holding the verifier's LDAP password on one line\n"
+		"Options of every subcommand:\n"
 		"  --base DN                the registry (default $JPKI_VERIFIER_BASE, else \"%s\")\n"
 		CLI_LDAP_USAGE
 		"  (bind defaults: $JPKI_OPERATOR_DN and $JPKI_OPERATOR_PASSWORD_FILE)\n",
-		JPKI_DEFAULT_VERIFIER_BASE);
+		MAX_CERTS, JPKI_DEFAULT_VERIFIER_BASE);
 }
 
 static int parse_methods(const char *text, unsigned *out)
@@ -54,6 +70,8 @@ static int parse_methods(const char *text, unsigned *out)
 	unsigned m;
 
 	*out = 0;
+	if (copy == NULL)
+		return -1;
 	for (w = strtok_r(copy, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
 		m = jpki_method_parse(w, strlen(w));
 		if (m == 0) {
@@ -66,7 +84,7 @@ static int parse_methods(const char *text, unsigned *out)
 	return *out ? 0 : -1;
 }
 
-static int parse_args(int argc, char **argv, vopts *o)
+static int parse_args(const char *verb, int argc, char **argv, vopts *o)
 {
 	static const struct option longopts[] = {
 		CLI_LDAP_LONGOPTS,
@@ -78,16 +96,18 @@ static int parse_args(int argc, char **argv, vopts *o)
 		{ "verifier-password-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	int opt;
+	int opt, index = 0;
 
 	memset(o, 0, sizeof(*o));
 	cli_ldap_defaults(&o->ldap);
-	o->ldap.bind_dn = getenv("JPKI_OPERATOR_DN");
-	o->ldap.password_file = getenv("JPKI_OPERATOR_PASSWORD_FILE");
-	o->base = getenv("JPKI_VERIFIER_BASE") ? getenv("JPKI_VERIFIER_BASE") : JPKI_DEFAULT_VERIFIER_BASE;
-	while ((opt = getopt_long(argc, argv, CLI_LDAP_SHORTOPTS "h", longopts, NULL)) != -1) {
+	o->base = cli_getenv("JPKI_VERIFIER_BASE") ? cli_getenv("JPKI_VERIFIER_BASE") : JPKI_DEFAULT_VERIFIER_BASE;
+	while ((opt = getopt_long(argc, argv, CLI_LDAP_SHORTOPTS "h", longopts, &index)) != -1) {
 		if (cli_ldap_option(&o->ldap, opt, optarg))
 			continue;
+		/* Every long option but --base and --help is add's; named, not silently ignored,
+		 * when another subcommand is given it. */
+		if (opt != 'b' && opt != 'h' && opt != '?' && o->add_only == NULL)
+			o->add_only = longopts[index].name;
 		switch (opt) {
 		case 'b': o->base = optarg; break;
 		case 'i': o->id = optarg; break;
@@ -122,10 +142,11 @@ static int parse_args(int argc, char **argv, vopts *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (o->ldap.uri == NULL) {
-		fprintf(stderr, "jpki verifier: no LDAP server (--uri or $JPKI_LDAP_URI)\n");
+	if (strcmp(verb, "add") != 0 && o->add_only != NULL) {
+		fprintf(stderr, "jpki verifier %s: --%s is an option of verifier add only\n", verb, o->add_only);
 		return -1;
 	}
+	cli_ldap_bind_defaults(&o->ldap, cli_getenv("JPKI_OPERATOR_DN"), cli_getenv("JPKI_OPERATOR_PASSWORD_FILE"));
 	return 0;
 }
 
@@ -217,19 +238,20 @@ static int report(LDAP *ld, int rc, const char *what)
 	return -1;
 }
 
-static int cmd_add(LDAP *ld, vopts *o)
+/* What add needs, checked before any connection: a usage error names what is wrong. */
+static int check_add(const vopts *o, char *dn, size_t len)
 {
-	cert_info certs[MAX_CERTS] = { { { 0, NULL }, NULL, "" } };
-	const char *subjects[MAX_CERTS], *hashes[MAX_CERTS], *methods[2];
-	char dn[1024], start[32], end[32];
-	modset m = { .n = 0 };
-	const char *ocs[] = { "top", "jpkiVerifier" };
+	char start[32], end[32];
 	jpki_verdict v;
-	jpki_err err;
-	int i, nm = 0, rc = -1;
 
-	if (o->id == NULL || type_valid(o->type) == NULL || o->org == NULL) {
-		fprintf(stderr, "jpki verifier add: --id, --type (signature-verifier or group-signature-verifier) and --org are required\n");
+	if (o->id == NULL || o->type == NULL || o->org == NULL) {
+		fprintf(stderr, "jpki verifier add: --id, --type and --org are required (missing: %s)\n",
+			o->id == NULL ? "--id" : o->type == NULL ? "--type" : "--org");
+		return -1;
+	}
+	if (type_valid(o->type) == NULL) {
+		fprintf(stderr, "jpki verifier add: --type '%s': signature-verifier or group-signature-verifier\n",
+			o->type);
 		return -1;
 	}
 	if (!o->has_start || !o->has_end) {
@@ -246,10 +268,25 @@ static int cmd_add(LDAP *ld, vopts *o)
 		fprintf(stderr, "jpki verifier add: --method is required: ldap, ocsp or ldap,ocsp\n");
 		return -1;
 	}
-	if (entry_dn(o, o->id, dn, sizeof(dn)) < 0) {
+	if (entry_dn(o, o->id, dn, len) < 0) {
 		fprintf(stderr, "jpki verifier add: id '%s' must be plain text without DN special characters\n", o->id);
 		return -1;
 	}
+	return 0;
+}
+
+static int cmd_add(LDAP *ld, vopts *o, char *dn)
+{
+	cert_info certs[MAX_CERTS] = { { { 0, NULL }, NULL, "" } };
+	const char *subjects[MAX_CERTS], *hashes[MAX_CERTS], *methods[2];
+	char start[32], end[32];
+	modset m = { .n = 0 };
+	const char *ocs[] = { "top", "jpkiVerifier" };
+	jpki_err err;
+	int i, nm = 0, rc = -1;
+
+	gentime(o->start, start, sizeof(start));
+	gentime(o->end, end, sizeof(end));
 	for (i = 0; i < o->ncerts; i++) {
 		if (load_cert(o->certs[i], &certs[i], &err) < 0) {
 			fprintf(stderr, "jpki verifier add: %s\n", err.text);
@@ -484,35 +521,54 @@ int cmd_verifier(int argc, char **argv)
 	vopts o;
 	LDAP *ld = NULL;
 	jpki_err err;
-	int rc;
+	char dn[1024];
+	size_t i;
+	int rc, operands;
 
 	if (verb == NULL || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+		if (verb == NULL)
+			fprintf(stderr, "jpki verifier: a subcommand is needed\n");
 		usage(verb ? stdout : stderr);
 		return verb ? 0 : EXIT_USAGE;
 	}
-	if (parse_args(argc - 1, argv + 1, &o) < 0)
-		return EXIT_USAGE;
-	if ((strcmp(verb, "suspend") == 0 || strcmp(verb, "resume") == 0 || strcmp(verb, "terminate") == 0 ||
-	     strcmp(verb, "show") == 0) && optind + 1 != argc - 1) {
-		fprintf(stderr, "jpki verifier %s: give one verifier id\n", verb);
+	/* Everything that makes a usage error is found before any connection. */
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && strcmp(verb, verbs[i]) != 0; i++)
+		;
+	if (i == sizeof(verbs) / sizeof(verbs[0])) {
+		fprintf(stderr, "jpki verifier: no subcommand '%s'\n", verb);
+		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (parse_args(verb, argc - 1, argv + 1, &o) < 0)
+		return EXIT_USAGE;
+	operands = argc - 1 - optind;
+	if (strcmp(verb, "add") == 0 || strcmp(verb, "list") == 0) {
+		if (operands > 0) {
+			fprintf(stderr, "jpki verifier %s: unexpected argument '%s'\n", verb, argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+	} else if (operands != 1) {
+		fprintf(stderr, "jpki verifier %s: give one verifier id%s%s%s\n", verb,
+			operands > 1 ? " (unexpected argument '" : "", operands > 1 ? argv[optind + 2] : "",
+			operands > 1 ? "')" : "");
+		return EXIT_USAGE;
+	}
+	if (strcmp(verb, "add") == 0 && check_add(&o, dn, sizeof(dn)) < 0)
+		return EXIT_USAGE;
+	if (cli_ldap_check(&o.ldap, "jpki verifier") < 0)
+		return EXIT_USAGE;
 	if (jpki_ldap_connect(&o.ldap, &ld, &err) < 0) {
 		fprintf(stderr, "jpki verifier: %s\n", err.text);
 		return EXIT_REFUSED;
 	}
 	if (strcmp(verb, "add") == 0)
-		rc = cmd_add(ld, &o);
+		rc = cmd_add(ld, &o, dn);
 	else if (strcmp(verb, "list") == 0)
 		rc = cmd_list(ld, &o);
 	else if (strcmp(verb, "show") == 0)
 		rc = cmd_show(ld, &o, argv[optind + 1]);
-	else if (strcmp(verb, "suspend") == 0 || strcmp(verb, "resume") == 0 || strcmp(verb, "terminate") == 0)
+	else
 		rc = cmd_status(ld, &o, verb, argv[optind + 1]);
-	else {
-		usage(stderr);
-		rc = -2;
-	}
 	ldap_unbind_ext_s(ld, NULL, NULL);
-	return rc == -2 ? EXIT_USAGE : rc < 0 ? EXIT_REFUSED : 0;
+	return rc < 0 ? EXIT_REFUSED : 0;
 }

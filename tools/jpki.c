@@ -21,16 +21,31 @@ static const struct {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* Columns, not bytes: printf pads "…" (three bytes in UTF-8) to too few columns. */
+static void pad(FILE *to, const char *text, int width)
+{
+	const char *p;
+	int cols = 0;
+
+	for (p = text; *p != '\0'; p++)
+		cols += ((unsigned char)*p & 0xc0) != 0x80;	/* not a continuation byte */
+	fprintf(to, "%s%*s", text, width > cols ? width - cols : 0, "");
+}
+
 /* The commands of group, or all of them (group NULL). */
 static void usage(FILE *to, const char *group)
 {
 	size_t i;
 
 	fprintf(to, "usage: jpki <command> [options]   (jpki <command> --help for its options)\n\n");
-	for (i = 0; i < NCOMMANDS; i++)
-		if (group == NULL || strcmp(group, commands[i].group) == 0)
-			fprintf(to, "  jpki %-8s %-9s %s\n", commands[i].group,
-				commands[i].verb ? commands[i].verb : "…", commands[i].summary);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (group != NULL && strcmp(group, commands[i].group) != 0)
+			continue;
+		fprintf(to, "  jpki ");
+		pad(to, commands[i].group, 9);
+		pad(to, commands[i].verb ? commands[i].verb : "…", 10);
+		fprintf(to, "%s\n", commands[i].summary);
+	}
 }
 
 static bool is_help(const char *arg)

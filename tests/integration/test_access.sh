@@ -6,7 +6,8 @@
 #  - writes: only the publisher writes CRLs, only the operator the registry, verifiers nothing;
 #  - a suspension applies to the next operation on a connection already bound;
 #  - SASL EXTERNAL with a registered and an unregistered client certificate;
-#  - jpki verifier's refusals;
+#  - jpki verifier's refusals, the usage errors before any server is started;
+#  - the bind defaults of crl publish and ca publish from the environment, options winning;
 #  - the agreement period to the second (slapd under a frozen libfaketime clock);
 #  - 200+ generated filter and attribute-list combinations from anonymous and from a suspended
 #    verifier: never a CRL byte, never a difference from the same search on deltaRevocationList.
@@ -16,6 +17,58 @@ S=$DIR/secrets
 CDP="ou=CRL Distribution Points,$REPO_CA_DN"
 P1="cn=121002,$CDP"
 VB=$REPO_VERIFIER_BASE
+
+# --- jpki verifier: usage errors, named, status 2, before any connection ----------------------
+# No server runs yet, and none listens on NOWHERE: a connection would be status 1.
+NOWHERE=ldap://127.0.0.1:1
+vusage() { # NAME TEXT ARGS…: jpki verifier ARGS is a usage error (2) whose message holds TEXT
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$(env -u JPKI_LDAP_URI -u JPKI_OPERATOR_DN -u JPKI_OPERATOR_PASSWORD_FILE "$JPKI_BUILDDIR/tools/jpki" verifier "$@" 2>&1) &&
+		rc=0 || rc=$?
+	if [ "$rc" = 2 ] && [[ $out == *"$want"* ]]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "exit $rc, wanted 2 and '$want'"
+		_t_show "$out"
+	fi
+}
+ADD=(add --id r --type signature-verifier --org R --start 2026-01-01T00:00:00Z --end 2028-01-01T00:00:00Z
+	--method ldap -H "$NOWHERE")
+vusage "no subcommand" "jpki verifier: a subcommand is needed"
+vusage "an unknown subcommand is named" "jpki verifier: no subcommand 'frob'" frob -H "$NOWHERE"
+vusage "add without options names --id" "--id, --type and --org are required (missing: --id)" add -H "$NOWHERE"
+vusage "add without --org" "(missing: --org)" "${ADD[@]/--org/--mail}"
+vusage "add with an unknown --type" "--type 'verifier': signature-verifier or group-signature-verifier" \
+	"${ADD[@]/signature-verifier/verifier}"
+vusage "add without --end" "the agreement period needs --start and --end" "${ADD[@]:0:9}" --method ldap -H "$NOWHERE"
+vusage "add without --method" "--method is required" "${ADD[@]:0:11}" -H "$NOWHERE"
+vusage "add with a reversed period names the rule" "rule registry-values: " "${ADD[@]}" --end 2025-01-01T00:00:00Z
+vusage "add with a DN special character in the id" "id 'a,b' must be plain text" "${ADD[@]}" --id a,b
+vusage "add with an operand" "jpki verifier add: unexpected argument 'extra'" "${ADD[@]}" extra
+for opt in "--id x" "--type signature-verifier" "--org O" "--start 2026-01-01T00:00:00Z" \
+	"--end 2026-01-01T00:00:00Z" "--method ldap" "--cert $PKI/verifiers/signature.pem" "--mail a@b" "--phone 1" \
+	"--verifier-password-file /dev/null"; do
+	# shellcheck disable=SC2086
+	vusage "list refuses ${opt%% *} (add's), not ignores it" "jpki verifier list: ${opt%% *} is an option of verifier add only" \
+		list $opt -H "$NOWHERE"
+done
+vusage "suspend refuses add's options" "jpki verifier suspend: --org is an option of verifier add only" \
+	suspend x --org O -H "$NOWHERE"
+vusage "show refuses an abbreviated add option by its name" "jpki verifier show: --method is an option of verifier add only" \
+	show x --meth ldap -H "$NOWHERE"
+vusage "list with an operand" "jpki verifier list: unexpected argument 'x'" list x -H "$NOWHERE"
+vusage "show without an id" "jpki verifier show: give one verifier id" show -H "$NOWHERE"
+vusage "terminate with two ids" "give one verifier id (unexpected argument 'b')" terminate a b -H "$NOWHERE"
+vusage "no server" "jpki verifier: no LDAP server (--uri or \$JPKI_LDAP_URI)" list
+out=$(env -u JPKI_OPERATOR_DN JPKI_LDAP_URI= "$JPKI_BUILDDIR/tools/jpki" verifier list 2>&1) && rc=0 || rc=$?
+t_match "an empty JPKI_LDAP_URI is no server: usage (2)" "no LDAP server.*rc=2" "$out rc=$rc"
+out=$(env -u JPKI_OPERATOR_DN "$JPKI_BUILDDIR/tools/jpki" verifier list -H "$NOWHERE" 2>&1) && rc=0 || rc=$?
+t_match "control: a good command line does connect (and fails, 1)" "Can't contact LDAP server.*rc=1" "$out rc=$rc"
+h=$("$JPKI_BUILDDIR/tools/jpki" verifier --help)
+for o in id type org start end method cert mail phone verifier-password-file base; do
+	t_match "verifier --help describes --$o on a line of its own" $'(^|\n)  --'"$o"' [^ ]+( +[a-z(]|\n +[a-z])' "$h"
+done
 
 repo_init "$DIR" "$PKI" || { t_fail "repository starts"; t_done; exit 1; }
 eval "$(instance_env "$DIR")"
@@ -210,5 +263,36 @@ t_ok "control: for an allowed verifier the two searches differ ($ctl vs $ctl_del
 t_ok "at least 200 combinations were tried ($combos)" test "$combos" -ge 200
 t_eq "no combination returned a CRL byte" 0 "$leaks"
 t_eq "no combination differed from the same search on an attribute nobody holds${first_diff:+ (first: $first_diff)}" 0 "$diffs"
+
+# --- bind defaults from the environment demo/instance.env exports; the options win ---------------
+J=$JPKI_BUILDDIR/tools/jpki
+CA_ARGS=(--ca-dn "$REPO_CA_DN" --cert "$PKI/ca/gen1.pem" --cert "$PKI/ca/gen2.pem"
+	--cert "$PKI/ca/link-new-with-old.pem" --cert "$PKI/ca/link-old-with-new.pem"
+	--cross-pair "$PKI/bridge/crosspair-gen1.der" --cross-pair "$PKI/bridge/crosspair-gen2.der")
+as_env() { # DN PASSWORD-FILE CMD…: CMD with JPKI_PUBLISHER_DN and JPKI_PUBLISHER_PASSWORD_FILE
+	JPKI_PUBLISHER_DN=$1 JPKI_PUBLISHER_PASSWORD_FILE=$2 JPKI_LDAP_URI=$INSTANCE_URI "${@:3}" 2>&1
+}
+t_match "ca publish binds as \$JPKI_PUBLISHER_DN with \$JPKI_PUBLISHER_PASSWORD_FILE" "^accepted $REPO_CA_DN" \
+	"$(as_env "$REPO_PUBLISHER_DN" "$S/publisher.pw" "$J" ca publish "${CA_ARGS[@]}")"
+t_match "-D and -y win over the variables" "^accepted $REPO_CA_DN" \
+	"$(as_env "$REPO_OPERATOR_DN" "$S/operator.pw" "$J" ca publish -D "$REPO_PUBLISHER_DN" -y "$S/publisher.pw" "${CA_ARGS[@]}")"
+t_match "-y alone wins over \$JPKI_PUBLISHER_PASSWORD_FILE" "^accepted $REPO_CA_DN" \
+	"$(as_env "$REPO_PUBLISHER_DN" "$S/operator.pw" "$J" ca publish -y "$S/publisher.pw" "${CA_ARGS[@]}")"
+t_match "the variables' identity is the one used: as the operator, refused" "^refused .*Insufficient access" \
+	"$(as_env "$REPO_OPERATOR_DN" "$S/operator.pw" "$J" ca publish "${CA_ARGS[@]}")"
+t_match "-D alone: the publisher's password file is not sent for another DN" \
+	"a password file is needed to bind as $REPO_OPERATOR_DN" \
+	"$(as_env "$REPO_PUBLISHER_DN" "$S/publisher.pw" "$J" ca publish -D "$REPO_OPERATOR_DN" "${CA_ARGS[@]}")"
+t_match "empty variables set no default: anonymous, refused" "^refused .*authentication required" \
+	"$(as_env "" "" "$J" ca publish "${CA_ARGS[@]}")"
+n=$(($(date +%s) + 100000))
+repo_issue "$DIR" "$PKI" gen1 "$T/e1" --crl-number "$n" >/dev/null
+repo_issue "$DIR" "$PKI" gen2 "$T/e2" --crl-number "$n" >/dev/null
+t_match "crl publish binds as \$JPKI_PUBLISHER_DN with \$JPKI_PUBLISHER_PASSWORD_FILE" \
+	"^accepted (cn|CN)=121002,.*1 entry accepted, 0 refused" \
+	"$(as_env "$REPO_PUBLISHER_DN" "$S/publisher.pw" "$J" crl publish "$T/e1/121002.crl" "$T/e2/121002.crl" | tr '\n' ' ')"
+# An empty JPKI_VERIFIER_BASE is ignored like the others: the default registry.
+t_match "an empty JPKI_VERIFIER_BASE means the default registry" "^dn: uid=signature,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP" \
+	"$(JPKI_VERIFIER_BASE='' "$J" verifier show signature -H "$INSTANCE_URI" -D "$REPO_OPERATOR_DN" -y "$S/operator.pw" 2>&1)"
 
 t_done

@@ -71,6 +71,88 @@ t_eq "nothing was written by any refused run" "$before" "$(ls -l --time-style=+%
 
 out=$(issue --ledger "$PKI/ledger/gen1.csv" --ca-key "$(cat "$PKI/ca/gen2.key.uri")" --out "$T/bad" 2>&1)
 t_match "a key that does not belong to the certificate is refused" "does not belong to" "$out"
+# --ledger is required: without it every partition CRL would be empty under a fresh
+# cRLNumber, and a repository would accept them.
+mkdir -p "$T/usage"
+cp "$T/ok/121002.crl" "$T/usage/121002.crl"
+ubefore=$(ls -l --time-style=+%s.%N "$T/usage" | sha256sum)
+# usage NAME TEXT ARGS…: issue ARGS refused with usage (2), the message holding TEXT.
+usage() {
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$(issue "$@" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 2 ] && [[ $out == *"$want"* ]]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "exit $rc, wanted 2 and '$want'"
+		_t_show "$out"
+	fi
+}
+usage "no --ledger: refused, naming the rule" \
+	"--ledger is required: CRLs issued without the user ledger would drop every revocation" --out "$T/usage"
+usage "--ledger twice: refused (the first would be dropped)" "--ledger given twice" \
+	--ledger "$PKI/ledger/gen1.csv" --ledger "$PKI/ledger/gen2.csv" --out "$T/usage"
+usage "--ca-ledger twice: refused" "--ca-ledger given twice" --ledger "$PKI/ledger/gen1.csv" \
+	--ca-ledger "$PKI/ledger/arl-gen1.csv" --ca-ledger "$PKI/ledger/arl-gen1.csv" --out "$T/usage"
+usage "a missing --out is named" "--out is required" --ledger "$PKI/ledger/gen1.csv"
+usage "an extra operand is named" "unexpected argument 'extra'" --ledger "$PKI/ledger/gen1.csv" \
+	--out "$T/usage" extra
+# Numbers: the whole text, digits only, in range; never 0 for "", never capped.
+for n in "" " 5" "+5" "-1" "5 " "0x10" "1e3" "730750818665451459101842416358141509827966271488" \
+	"99999999999999999999999999999999999999999999999999999999999"; do
+	usage "--crl-number '$n' is refused" "--crl-number '$n' is not a decimal number from 0 to 2^159-1 (a cRLNumber is at most 20 octets" \
+		--ledger "$PKI/ledger/gen1.csv" --crl-number "$n" --out "$T/usage"
+done
+for v in "" "0" "0h" "-1h" "+72h" " 72h" "72 h" "72hh" "1e3" "9223372036854775808" "9223372036854775807d" \
+	"106751991167301d"; do
+	usage "--validity '$v' is refused" "--validity '$v' is not a duration" \
+		--ledger "$PKI/ledger/gen1.csv" --validity "$v" --out "$T/usage"
+done
+usage "a --validity past the year 9999 is refused" "nextUpdate would be after 9999-12-31T23:59:59Z" \
+	--ledger "$PKI/ledger/gen1.csv" --validity 9223372036854775807 --out "$T/usage"
+usage "a --this-update before 1970 needs --crl-number" "before 1970 needs --crl-number" \
+	--ledger "$PKI/ledger/gen1.csv" --this-update 1969-12-31T23:59:59Z --out "$T/usage"
+t_eq "nothing was written by any refused command line" "$ubefore" "$(ls -l --time-style=+%s.%N "$T/usage" | sha256sum)"
+# A CA without revocations gives a ledger of only its header line.
+printf 'serial,revocation_time,reason,municipality\n' > "$T/header-only.csv"
+mkdir -p "$T/none"
+t_ok "a header-only ledger issues" issue --ledger "$T/header-only.csv" --out "$T/none"
+t_eq "54 CRLs, each empty" 54 "$(for f in "$T/none"/*.crl; do openssl crl -inform DER -in "$f" -noout -text; done |
+	grep -c "No Revoked Certificates")"
+# The largest cRLNumber RFC 5280 allows (2^159-1), and one beyond 64 bits, kept exactly.
+mkdir -p "$T/big"
+t_ok "cRLNumber 2^159-1 is issued" issue --ledger "$T/header-only.csv" --out "$T/big" \
+	--crl-number 730750818665451459101842416358141509827966271487
+t_match "as 0x7FFF…FF (20 octets)" "CRL Number: *[[:space:]]+0x7F{39}[[:space:]]" \
+	"$(openssl crl -inform DER -in "$T/big/121002.crl" -noout -text)"
+t_ok "cRLNumber 10^20-1 (beyond 64 bits) is issued" issue --ledger "$T/header-only.csv" --out "$T/big" \
+	--crl-number 99999999999999999999
+t_match "not capped" "CRL Number: *[[:space:]]+(99999999999999999999|0x56BC75E2D630FFFFF)[[:space:]]" \
+	"$(openssl crl -inform DER -in "$T/big/121002.crl" -noout -text)"
+
+# Publishing needs a server and files: each missing one is named, with usage 2, before any
+# connection. An empty variable sets no default.
+pub() { local out rc; out=$(env -u JPKI_PUBLISHER_DN -u JPKI_PUBLISHER_PASSWORD_FILE "$@" 2>&1) && rc=0 || rc=$?; printf '%s\nrc=%s' "$out" "$rc"; }
+t_match "crl publish without a server names it" "^jpki crl publish: no LDAP server \(--uri or \\\$JPKI_LDAP_URI\).*rc=2$" \
+	"$(pub env -u JPKI_LDAP_URI "$JPKI" crl publish "$T/ok")"
+t_match "an empty JPKI_LDAP_URI is no server" "^jpki crl publish: no LDAP server .*rc=2$" \
+	"$(pub env JPKI_LDAP_URI= "$JPKI" crl publish "$T/ok")"
+t_match "crl publish without a file names it" "^jpki crl publish: no CRL file or directory given.*rc=2$" \
+	"$(pub "$JPKI" crl publish -H ldap://127.0.0.1:1)"
+t_match "ca publish without a server names it" "^jpki ca publish: no LDAP server \(--uri or .*rc=2$" \
+	"$(pub env -u JPKI_LDAP_URI "$JPKI" ca publish --cert "$PKI/ca/gen1.pem")"
+t_match "ca publish without --cert names it" "^jpki ca publish: --cert is required.*rc=2$" \
+	"$(pub "$JPKI" ca publish -H ldap://127.0.0.1:1)"
+t_match "ca publish with an extra operand names it" "^jpki ca publish: unexpected argument 'x'.*rc=2$" \
+	"$(pub "$JPKI" ca publish -H ldap://127.0.0.1:1 --cert "$PKI/ca/gen1.pem" x)"
+for c in "crl publish" "ca publish"; do
+	# shellcheck disable=SC2086
+	h=$("$JPKI" $c --help)
+	t_match "$c --help names the publisher's bind defaults" 'bind defaults: \$JPKI_PUBLISHER_DN and \$JPKI_PUBLISHER_PASSWORD_FILE' "$h"
+	t_match "$c --help: -y is a file holding the password on one line" \
+		"-y, --password-file F +a file holding the password on one line" "$h"
+done
+
 # The command line itself: a group's help lists its commands; a missing or unknown command is
 # named, with usage 2.
 out=$("$JPKI" crl --help); rc=$?
@@ -86,4 +168,8 @@ t_eq "usage (2)" 2 "$rc"
 out=$("$JPKI" frob 2>&1); rc=$?
 t_match "an unknown group is named, with every command" "^jpki: no command 'frob'.*jpki report" "$(tr '\n' ' ' <<<"$out")"
 t_eq "usage (2)" 2 "$rc"
+# The command list's columns line up on screen: "…" is one column, three bytes.
+t_eq "jpki --help: every summary starts in the same column" 1 \
+	"$("$JPKI" --help | grep '^  jpki ' | while IFS= read -r l; do
+		w=$(printf '%s' "$l" | sed -E 's/^(  jpki [^ ]+ +[^ ]+ +).*/\1/' | LC_ALL=C.UTF-8 wc -m); echo "$w"; done | sort -u | wc -l)"
 t_done
