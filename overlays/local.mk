@@ -17,3 +17,6 @@ overlays_jpkirepo_la_CPPFLAGS = -I$(OPENLDAP_SRC)/include -I$(OPENLDAP_SRC)/serv
 overlays_jpkirepo_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 overlays_jpkirepo_la_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^init_module$$'
 overlays_jpkirepo_la_LIBADD = lib/libjpki.la $(OPENSSL_LIBS) $(JANSSON_LIBS)
+# slapo-jpkirepo(5): the overlay's directives and cn=config attributes, as OpenLDAP documents
+# its own overlays.
+dist_man5_MANS = overlays/slapo-jpkirepo.5

@@ -11,3 +11,5 @@ tools_jpki_LDADD = lib/libjpki.la $(OPENSSL_LIBS) $(LDAP_LIBS)
 tools_jpki_SOURCES += tools/cmd_audit.c tools/cmd_report.c
 tools_jpki_CFLAGS += $(JANSSON_CFLAGS)
 tools_jpki_LDADD += $(JANSSON_LIBS)
+# jpki(1): the command's reference.
+dist_man1_MANS = tools/jpki.1

@@ -17,6 +17,8 @@ pkgs=(
 	libgnutls28-dev libsasl2-dev libltdl-dev libwrap0-dev unixodbc-dev libperl-dev libargon2-dev
 	# run time and tests
 	slapd ldap-utils softhsm2 opensc openssl gnutls-bin faketime libfaketime xxd python3
+	# the man pages' check (tests/integration/test_man_*.sh)
+	groff-base
 )
 # shellcheck disable=SC2206
 pkgs+=(${JPKI_EXTRA_DEBS:-})
