@@ -91,7 +91,7 @@ slap_callback *jpkirepo_callback_push(Operation *op, slap_response *response, sl
 void jpkirepo_callback_pop(Operation *op, int free_priv);
 /* lock (taken by the caller before its check) is released once the backend has answered the
  * operation; answered(rs, arg), if given, runs first with the result. */
-typedef void jpkirepo_answered(SlapReply *rs, void *arg);
+typedef void jpkirepo_answered(Operation *op, SlapReply *rs, void *arg);
 void jpkirepo_hold_until_answered(Operation *op, ldap_pvt_thread_mutex_t *lock,
 	jpkirepo_answered *answered, void *arg);
 

@@ -26,7 +26,7 @@ static int hold_answered(Operation *op, SlapReply *rs)
 	if (rs->sr_type != REP_RESULT)
 		return SLAP_CB_CONTINUE;
 	if (h->answered != NULL && !h->released)
-		h->answered(rs, h->arg);
+		h->answered(op, rs, h->arg);
 	release(h);
 	return SLAP_CB_CONTINUE;
 }

@@ -174,9 +174,43 @@ static int check_cacerts(jpkirepo_info *ji, const valset *result, jpki_verdict *
 	return rc;
 }
 
-/* A successful cACertificate write makes the trust set stale. */
-static void cacert_answered(SlapReply *rs, void *arg)
+/* A publication attempt refused, recorded with the rule (CPS 4-11-2) before the refusal is
+ * sent; an accepted one is recorded by check_write. */
+static void record_refusal(Operation *op, jpkirepo_info *ji, const char *event, const jpki_verdict *v)
 {
+	char decision[512], details[1400], why[300];
+
+	snprintf(decision, sizeof(decision), "refused: %s", v->text);
+	jpkirepo_audit_write_details(op, decision, details, sizeof(details));
+	jpkirepo_audit(op, ji, event, decision, details, why, sizeof(why));
+}
+
+/* A publication the rules accepted (and that is recorded so) but that the backend then did
+ * not store — an assertion control that fails, a full database — gets a record of that. */
+static void publish_answered(Operation *op, SlapReply *rs, void *arg)
+{
+	char result[480], details[1400], why[300];
+
+	if (rs->sr_err == LDAP_SUCCESS)
+		return;
+	snprintf(result, sizeof(result), "error: %s%s%s", ldap_err2string(rs->sr_err),
+		rs->sr_text != NULL ? ": " : "", rs->sr_text != NULL ? rs->sr_text : "");
+	jpkirepo_audit_write_details(op, "not stored", details, sizeof(details));
+	jpkirepo_audit(op, arg, "crl-publish", result, details, why, sizeof(why));
+}
+
+/* A stored cACertificate change makes the trust set stale. */
+static void cacert_answered(Operation *op, SlapReply *rs, void *arg)
+{
+	publish_answered(op, rs, arg);
+	if (rs->sr_err == LDAP_SUCCESS)
+		jpkirepo_trust_mark_stale(arg);
+}
+
+/* The same for a replicated change, which the provider recorded. */
+static void replicated_cacert_answered(Operation *op, SlapReply *rs, void *arg)
+{
+	(void)op;
 	if (rs->sr_err == LDAP_SUCCESS)
 		jpkirepo_trust_mark_stale(arg);
 }
@@ -215,6 +249,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 			for (i = 0; i < stored[k].n; i++)
 				valset_add(op, &result[k], &stored[k].v[i]);
 			if (changed[k] && apply_mods(op, mods, ad, &result[k], &v) < 0) {
+				record_refusal(op, ji, "crl-publish", &v);
 				unlock_before_answer(ji, holding);
 				send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 				rc = rs->sr_err;
@@ -232,7 +267,7 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 		/* Replication applies what the provider checked; a new CA certificate still makes
 		 * this server's trust set stale, as a local write would. */
 		if (changed[KIND_CACERT]) {
-			jpkirepo_hold_until_answered(op, &ji->write_lock, cacert_answered, ji);
+			jpkirepo_hold_until_answered(op, &ji->write_lock, replicated_cacert_answered, ji);
 			*holding = 0;
 		}
 		goto out;
@@ -241,13 +276,20 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 		jpki_verdict_refuse(&v, JPKI_RULE_WRITER, "only the configured publisher may write %s",
 			changed[KIND_CRL] ? "certificateRevocationList" :
 			changed[KIND_ARL] ? "authorityRevocationList" : "cACertificate");
-		snprintf(decision, sizeof(decision), "refused: %s", v.text);
-		jpkirepo_audit_write_details(op, decision, details, sizeof(details));
-		jpkirepo_audit(op, ji, "crl-publish", decision, details, awhy, sizeof(awhy));
+		record_refusal(op, ji, "crl-publish", &v);
 		unlock_before_answer(ji, holding);
 		send_ldap_error(op, rs, LDAP_INSUFFICIENT_ACCESS, v.text);
 		rc = rs->sr_err;
 		goto out;
+	}
+	/* The CA entry holds the CA's certificates and its ARL: the trust and the responder
+	 * read them there, and nowhere else. */
+	if ((changed[KIND_ARL] || changed[KIND_CACERT]) && !BER_BVISEMPTY(&ji->ca_ndn) &&
+	    !dn_match(&op->o_req_ndn, &ji->ca_ndn)) {
+		jpki_verdict_refuse(&v, changed[KIND_ARL] ? JPKI_RULE_PARTITION : JPKI_RULE_CA_CERT,
+			"%s belongs in the CA entry %s, not in %s", changed[KIND_ARL] ? "the ARL" : "cACertificate",
+			ji->ca_dn.bv_val, op->o_req_dn.bv_val);
+		goto refused;
 	}
 	if (changed[KIND_CACERT] && check_cacerts(ji, &result[KIND_CACERT], &v) < 0)
 		goto refused;
@@ -277,15 +319,13 @@ static int check_write(Operation *op, SlapReply *rs, Attribute *stored_attrs,
 	}
 	/* Checks and store under one lock, so that two publishers cannot both pass rule (e)
 	 * against the same stored CRL: released when the backend has answered. */
-	jpkirepo_hold_until_answered(op, &ji->write_lock, changed[KIND_CACERT] ? cacert_answered : NULL, ji);
+	jpkirepo_hold_until_answered(op, &ji->write_lock, changed[KIND_CACERT] ? cacert_answered : publish_answered, ji);
 	*holding = 0;
 	goto out;
 refused:
 	Debug(LDAP_DEBUG_STATS, "jpkirepo: conn=%lu op=%lu refused write to \"%s\" by \"%s\": %s\n",
 		op->o_connid, op->o_opid, op->o_req_dn.bv_val, op->o_dn.bv_val, v.text);
-	snprintf(decision, sizeof(decision), "refused: %s", v.text);
-	jpkirepo_audit_write_details(op, decision, details, sizeof(details));
-	jpkirepo_audit(op, ji, "crl-publish", decision, details, awhy, sizeof(awhy));
+	record_refusal(op, ji, "crl-publish", &v);
 	unlock_before_answer(ji, holding);
 	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 	rc = rs->sr_err;
@@ -358,6 +398,7 @@ static int refuse_delta(Operation *op, SlapReply *rs, jpkirepo_info *ji, Modific
 		return 0;
 	jpki_verdict_refuse(&v, JPKI_RULE_COMPLETE_ONLY,
 		"the repository keeps complete CRLs only; deltaRevocationList is not used");
+	record_refusal(op, ji, "crl-publish", &v);
 	send_ldap_error(op, rs, LDAP_CONSTRAINT_VIOLATION, v.text);
 	return -1;
 }
@@ -388,15 +429,16 @@ static int ours_in_mods(const jpkirepo_info *ji, Modifications *ml)
  * transaction: a check there that waits for the overlay's lock waits on a write that holds
  * the lock and waits for the backend — every write would hang. What the overlay checks under
  * its lock is therefore not written in a transaction. */
-static int refuse_txn(Operation *op, SlapReply *rs, int ours)
+static int refuse_txn(Operation *op, SlapReply *rs, jpkirepo_info *ji, const char *event)
 {
 	jpki_verdict v;
 
-	if (!ours || !op->o_txnSpec || be_shadow_update(op))
+	if (event == NULL || !op->o_txnSpec || be_shadow_update(op))
 		return 0;
 	jpki_verdict_refuse(&v, JPKI_RULE_NO_TRANSACTION, "CRLs, CA certificates and the verifier registry are "
 		"not written in an LDAP transaction (RFC 5805): each write is checked and stored under the "
 		"overlay's lock");
+	record_refusal(op, ji, event, &v);
 	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
 	return -1;
 }
@@ -422,8 +464,15 @@ static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 	jpki_verdict_refuse(&v, JPKI_RULE_ENTRY_KEPT, "%s holds a CRL, the ARL or CA certificates: it is %s "
 		"(its CRL names it, and verifiers would lose its revocations); publish a new CRL instead",
 		op->o_req_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "not deleted" : "not renamed");
+	record_refusal(op, ji, "crl-publish", &v);
 	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
 	return -1;
+}
+
+/* What an add or modify is, for the record of its refusal in a transaction; NULL: neither. */
+static const char *txn_event(jpkirepo_info *ji, Operation *op, int ours)
+{
+	return ours ? "crl-publish" : jpkirepo_in_registry(ji, &op->o_req_ndn) ? "registry-change" : NULL;
 }
 
 int jpkirepo_op_delete(Operation *op, SlapReply *rs)
@@ -442,8 +491,8 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
 
 	/* Moving an entry in or out of the registry changes who is a verifier. */
 	if (refuse_entry_gone(op, rs, on) < 0 ||
-	    refuse_txn(op, rs, jpkirepo_in_registry(ji, &op->o_req_ndn) || jpkirepo_in_registry(ji, op->orr_nnewSup) ||
-		    jpkirepo_registry_base_or_above(ji, &op->o_req_ndn)) < 0 ||
+	    refuse_txn(op, rs, ji, jpkirepo_in_registry(ji, &op->o_req_ndn) || jpkirepo_in_registry(ji, op->orr_nnewSup) ||
+		    jpkirepo_registry_base_or_above(ji, &op->o_req_ndn) ? "registry-change" : NULL) < 0 ||
 	    watch_registry(op, rs, ji, op->orr_nnewSup) < 0 ||
 	    jpkirepo_registry_check_modrdn(op, rs, on) < 0)
 		return rs->sr_err;
@@ -457,7 +506,7 @@ int jpkirepo_op_add(Operation *op, SlapReply *rs)
 	int rc, holding = 1, ours = ours_in_attrs(ji, op->ora_e->e_attrs);
 
 	if (refuse_delta(op, rs, ji, NULL, op->ora_e->e_attrs) < 0 ||
-	    refuse_txn(op, rs, ours || jpkirepo_in_registry(ji, &op->o_req_ndn)) < 0 ||
+	    refuse_txn(op, rs, ji, txn_event(ji, op, ours)) < 0 ||
 	    watch_registry(op, rs, ji, NULL) < 0 || jpkirepo_registry_check_add(op, rs, on) < 0)
 		return rs->sr_err;
 	if (!ours)
@@ -477,7 +526,7 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs)
 	int rc, holding = 1, ours = ours_in_mods(ji, op->orm_modlist);
 
 	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 ||
-	    refuse_txn(op, rs, ours || jpkirepo_in_registry(ji, &op->o_req_ndn)) < 0 ||
+	    refuse_txn(op, rs, ji, txn_event(ji, op, ours)) < 0 ||
 	    watch_registry(op, rs, ji, NULL) < 0 || jpkirepo_registry_check_modify(op, rs, on) < 0)
 		return rs->sr_err;
 	if (!ours)

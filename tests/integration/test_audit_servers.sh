@@ -94,6 +94,33 @@ t_match "the second is its result: ok" \
 repo_jpki_operator "$DIR" resume group >/dev/null
 t_ok "both components' chains verify while they run" "$JPKI" audit verify --dir "$A" --live
 
+# Refusals by the rules checked before the CRL rules are recorded too; and a publication the
+# rules accepted (recorded "ok") that the backend then did not store gets a record saying so.
+last_publish() { "$JPKI" audit show --dir "$A" --event crl-publish --json | tail -1; }
+P0="cn=${codes[0]},$CDP"
+pub_mod() { ldapmodify -x -H "$URI" -D "$REPO_PUBLISHER_DN" -y "$S/publisher.pw" "$@" 2>&1; }
+openssl x509 -in "$PKI/ca/gen1.pem" -outform DER -out "$T/gen1.der"
+out=$(printf 'dn: %s\nchangetype: modify\nadd: cACertificate;binary\ncACertificate;binary:< file://%s\n' \
+	"$P0" "$T/gen1.der" | pub_mod)
+t_match "cACertificate outside the CA entry is refused" "rule ca-certificate: cACertificate belongs in the CA entry" "$out"
+t_match "…and recorded with its rule" '"result":"refused: rule ca-certificate: cACertificate belongs in the CA entry' \
+	"$(last_publish)"
+out=$(printf 'dn: %s\nchangetype: modify\nadd: deltaRevocationList;binary\ndeltaRevocationList;binary:< file://%s\n' \
+	"$P0" "$T/g1/${codes[0]}.crl" | pub_mod)
+t_match "a delta CRL is refused" "rule complete-crl-only" "$out"
+t_match "…and recorded" '"result":"refused: rule complete-crl-only' "$(last_publish)"
+out=$(instance_ldap "$DIR" ldapdelete "$P0" 2>&1)
+t_match "deleting a partition entry is refused" "rule entry-kept" "$out"
+t_match "…and recorded, with the rootdn as identity" '"result":"refused: rule entry-kept.*"identity":"cn=admin' "$(last_publish)"
+repo_issue "$DIR" "$PKI" gen1 "$T/g1b" --crl-number 11 >/dev/null
+out=$(printf 'dn: %s\nchangetype: modify\nreplace: certificateRevocationList;binary\ncertificateRevocationList;binary:< file://%s\ncertificateRevocationList;binary:< file://%s\n' \
+	"$P0" "$T/g1b/${codes[0]}.crl" "$T/g2/${codes[0]}.crl" | pub_mod -e '!assert=(cn=no-such-partition)')
+t_match "a valid newer CRL under an assertion that fails is not stored" "Assertion Failed" "$out"
+t_match "…its record says the backend did not store it" '"result":"error: Assertion Failed.*"decision":"not stored"' \
+	"$(last_publish)"
+t_match "…after the rules' ok" '"result":"ok".*accepted: cRLNumber 11' \
+	"$("$JPKI" audit show --dir "$A" --event crl-publish --json | tail -2 | head -1)"
+
 # A CRL asked for by object class ("@cRLDistributionPoint") leaves like one asked for by
 # name, and is recorded like it; a persistent search, whose changes syncprov would send
 # outside the operation (unrecorded), is refused to a verifier.
