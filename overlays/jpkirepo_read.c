@@ -167,7 +167,7 @@ int jpkirepo_op_search(Operation *op, SlapReply *rs)
 		if (get_assert(op))	/* o_assertion is only set when the control was sent */
 			hide_in_filter(ji, op->o_assertion);
 		jpkirepo_callback_push(op, strip_response, strip_cleanup, on);
-	} else {
+	} else if (!be_shadow_update(op)) {	/* syncrepl's own searches send nothing out */
 		jpkirepo_audit_watch_reads(op, ji);	/* every CRL that leaves is recorded first */
 	}
 	return SLAP_CB_CONTINUE;

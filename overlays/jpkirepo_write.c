@@ -348,6 +348,8 @@ static int registry_written(Operation *op, SlapReply *rs)
 		return SLAP_CB_CONTINUE;
 	if (rs->sr_err == LDAP_SUCCESS)
 		jpkirepo_registry_changed(ji->registry);
+	if (be_shadow_update(op))
+		return SLAP_CB_CONTINUE;	/* replicated: the provider recorded it */
 	/* The outcome; the request itself was recorded before it ran. */
 	if (rs->sr_err == LDAP_SUCCESS)
 		snprintf(result, sizeof(result), "ok");
