@@ -2,6 +2,8 @@
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "verifier.h"
 
 #define RULE "rule verifier-access (CPS 4-4-4-3): "
+#define RULE_ALG "rule signature-algorithm: "
 
 static access_result allowed(const registered *r, time_t now, ocspd_answer_info *info, const char *how)
 {
@@ -64,6 +67,57 @@ static void signed_bytes_free(signed_bytes *sb)
 	ASN1_BIT_STRING_free(sb->sig);
 }
 
+/* Digests at least as strong as SHA-256. */
+static bool digest_strong(int md)
+{
+	switch (md) {
+	case NID_sha256:
+	case NID_sha384:
+	case NID_sha512:
+	case NID_sha512_256:
+	case NID_sha3_256:
+	case NID_sha3_384:
+	case NID_sha3_512:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Whether the request's signature algorithm may show who asks: its digest SHA-256 or
+ * stronger (RSA-PSS: the hash in its parameters, SHA-1 when they leave it out, RFC 4055), or
+ * Ed25519/Ed448, which name none. An allow-list: an algorithm not known here is refused too.
+ * MD5 and SHA-1 signatures can be forged by chosen-prefix collisions, so such a signature
+ * proves no one; the request is then refused as one by nobody registered, unauthorized
+ * (RFC 6960 2.3), before any key is tried: it is signed (sigRequired would tell the client to
+ * sign) and well-formed (malformedRequest would blame its syntax). why names the algorithm. */
+static bool algorithm_ok(const X509_ALGOR *alg, char *why, size_t whylen)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	RSA_PSS_PARAMS *pss;
+	int ptype, sig, md = NID_undef, pkey = NID_undef;
+	char name[80];
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	sig = OBJ_obj2nid(obj);
+	if (sig != NID_undef && OBJ_find_sigid_algs(sig, &md, &pkey) && sig == NID_rsassaPss) {
+		pss = ptype == V_ASN1_SEQUENCE ?
+			ASN1_item_unpack((const ASN1_STRING *)pval, ASN1_ITEM_rptr(RSA_PSS_PARAMS)) : NULL;
+		md = pss == NULL ? NID_undef : pss->hashAlgorithm == NULL ? NID_sha1 :
+			OBJ_obj2nid(pss->hashAlgorithm->algorithm);
+		RSA_PSS_PARAMS_free(pss);
+		ERR_clear_error();
+	}
+	if (digest_strong(md) || (md == NID_undef && (pkey == NID_ED25519 || pkey == NID_ED448)))
+		return true;
+	if (OBJ_obj2txt(name, sizeof(name), obj, 0) <= 0)
+		snprintf(name, sizeof(name), "?");
+	snprintf(why, whylen, RULE_ALG "the request is signed with %s (digest %s); a signature needs SHA-256 "
+		"or stronger", name, md != NID_undef ? OBJ_nid2sn(md) : "unknown");
+	return false;
+}
+
 /* The verifier whose certificate among the n candidates signed sb, or NULL. Candidates whose
  * subject is encoded as skip were tried already. Only the signature is checked, with each
  * certificate's key; no chain: the registry, not a CA, says who may ask. */
@@ -103,6 +157,11 @@ static access_result signed_request(const ocsp_request_view *v, const snapshot *
 		ERR_clear_error();
 		snprintf(info->why, sizeof(info->why), "the request's signature could not be decoded (out of memory)");
 		return ACCESS_FAILED;
+	}
+	if (!algorithm_ok(sb.alg, info->why, sizeof(info->why))) {
+		signed_bytes_free(&sb);
+		ocspd_log(OCSPD_LOG_INFO, "refused a signed request: %s", info->why);
+		return ACCESS_UNAUTHORIZED;
 	}
 	if (v->name != NULL) {
 		cand = snapshot_signers_by_subject_der(s, v->name, v->name_len, &n);

@@ -156,9 +156,39 @@ static void note_certid(certid_list *l, const ASN1_INTEGER *serial, const char *
 	BN_free(bn);
 }
 
+/* The one CA key a response speaks for. RFC 6960 4.2.2.2: a delegated responder is
+ * authorised only by the CA key that issued its certificate, and a response has one
+ * signature; so CertIDs of two CA keys this responder serves cannot be answered in one
+ * response that a client verifies for all of them. Such a request gets malformedRequest,
+ * which tells the client that this request cannot be answered as asked and to ask for each
+ * key's certificates apart. Not a response signed for one key (it would not verify for the
+ * other's certificates, as if forged), nor leaving CertIDs out (4.2.2.3 wants a
+ * SingleResponse for each), nor unauthorized (2.3), which a registered verifier reads as its
+ * access refused. CertIDs of issuers it does not serve go with any key: they are answered
+ * unknown, which needs no authority. -1 when two served keys are named (*key and *other set);
+ * else 0 with *key the served key, or NULL when none is. */
+static int response_key(OCSP_REQUEST *req, const snapshot *s, const served_key **key, const served_key **other)
+{
+	int i, n = OCSP_request_onereq_count(req);
+
+	*key = *other = NULL;
+	for (i = 0; i < n; i++) {
+		const served_key *k = snapshot_find_issuer(s, OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i)));
+
+		if (k == NULL || k == *key)
+			continue;
+		if (*key != NULL) {
+			*other = k;
+			return -1;
+		}
+		*key = k;
+	}
+	return 0;
+}
+
 /* Adds every CertID's status; -1 when one needs data that is stale or missing (tryLater). */
 static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s, time_t now,
-	ocspd_answer_info *info, const jpki_ca_key **signer_issuer, certid_list *certids)
+	ocspd_answer_info *info, certid_list *certids)
 {
 	int i, n = OCSP_request_onereq_count(req), rc = 0;
 
@@ -181,8 +211,6 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 			ASN1_TIME_free(tu);
 			continue;
 		}
-		if (*signer_issuer == NULL)
-			*signer_issuer = k->key;
 		OCSP_id_get0_info(NULL, NULL, NULL, &serial, id);
 		r = served_key_lookup(k, serial);
 		if (r != NULL) {
@@ -223,6 +251,15 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 	if (info->this_update == 0)
 		info->this_update = now;
 	return rc;
+}
+
+/* A CA key's id (SHA-1 of its public key) in hex, for the log. */
+static void key_hex(const served_key *k, char out[2 * SHA_DIGEST_LENGTH + 1])
+{
+	int i;
+
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", k->key->id[i]);
 }
 
 static void make_etag(const unsigned char *der, size_t len, char *etag, size_t elen)
@@ -359,9 +396,16 @@ static void sign(void *arg)
 {
 	job *j = arg;
 	OCSP_RESPONSE *r = NULL;
-	int n;
+	int n, rc;
 
-	if (signer_sign(j->bs, j->issuer) < 0) {
+	rc = signer_sign(j->bs, j->issuer);
+	if (rc == SIGNER_NO_CERT) {
+		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, &j->info,
+			"rule responder-cert (RFC 6960 4.2.2.2): no current responder certificate issued by this "
+			"answer's CA key");
+		goto out;
+	}
+	if (rc < 0) {
 		status_only(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, &j->info,
 			"the responder key could not sign (token unavailable)");
 		goto out;
@@ -427,12 +471,14 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 	OCSP_BASICRESP *bs = NULL;
 	snapshot *s = NULL;
 	const jpki_ca_key *issuer = NULL;
+	const served_key *served, *other;
 	time_t now = time(NULL);
 	int nonce = 0, out;
 
 	if (ocsp_request_view_of(der, len, &v) != 1 || v.ncertids == 0 || v.ncertids > c->max_certids ||
 	    (nonce = nonce_state(&v)) < 0) {
 		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info, "%s",
+			v.refused[0] != '\0' ? v.refused :
 			v.tbs == NULL ? "RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it" :
 			v.ncertids == 0 ? "RFC 6960 4.1.1: no CertID" :
 			v.ncertids > c->max_certids ? "max-certids: more CertIDs than the responder answers at once" :
@@ -483,9 +529,23 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 			"RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it");
 		goto out;
 	}
+	if (response_key(req, s, &served, &other) < 0) {
+		char a[2 * SHA_DIGEST_LENGTH + 1], b[2 * SHA_DIGEST_LENGTH + 1];
+
+		key_hex(served, a);
+		key_hex(other, b);
+		ocspd_log(OCSPD_LOG_INFO, "refused a request from %s: rule one-ca-key (RFC 6960 4.2.2.2): its "
+			"CertIDs name CA keys %s and %s, and a responder certificate speaks for one: malformedRequest",
+			j->client, a, b);
+		status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &j->resp, &j->resplen, info,
+			"rule one-ca-key (RFC 6960 4.2.2.2): CertIDs of CA keys %.16s and %.16s in one request; "
+			"no one response verifies for both: ask for each key's apart", a, b);
+		goto out;
+	}
+	issuer = served != NULL ? served->key : NULL;
 	bs = OCSP_BASICRESP_new();
 	if (bs == NULL ||
-	    (out = add_statuses(bs, req, s, now, info, &issuer, &j->ids)) == -2) {
+	    (out = add_statuses(bs, req, s, now, info, &j->ids)) == -2) {
 		status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info,
 			"the statuses could not be encoded");
 		goto out;

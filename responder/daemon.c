@@ -66,9 +66,32 @@ static void audit_notice(void *arg, const char *message)
 	ocspd_log(OCSPD_LOG_WARNING, "audit: %s", message);
 }
 
+/* The CA certificates known now, that the responder certificates' signatures are checked
+ * with: the anchors and the generations the snapshot in force serves (a key the repository
+ * brings later is checked before its first answer: signer.c). */
+static STACK_OF(X509) *known_cas(void)
+{
+	STACK_OF(X509) *out = sk_X509_new_null();
+	snapshot *s = state_acquire();
+	size_t i;
+	int j;
+
+	for (j = 0; out != NULL && anchors != NULL && j < sk_X509_num(anchors); j++)
+		if (X509_add_cert(out, sk_X509_value(anchors, j), X509_ADD_FLAG_UP_REF) != 1)
+			break;
+	for (i = 0; out != NULL && s != NULL && i < s->nkeys; i++)
+		if (s->keys[i].key->cert != NULL &&
+		    X509_add_cert(out, s->keys[i].key->cert, X509_ADD_FLAG_UP_REF) != 1)
+			break;
+	snapshot_unref(s);
+	return out;
+}
+
 int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 {
 	jpki_audit_policy policy;
+	STACK_OF(X509) *cas;
+	int rc;
 
 	atomic_store(&current, c);
 	if (c->ldap_uri == NULL || c->ca_dn == NULL) {
@@ -77,10 +100,20 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 	}
 	if ((anchors = read_anchors(c, err, errlen)) == NULL)
 		return -1;
-	if (signer_configure(c, err, errlen) < 0)
-		return -1;
 	if (jpki_audit_policy_parse(c->audit_policy, &policy) < 0) {
 		snprintf(err, errlen, "audit-policy '%s': fail-closed or fail-open", c->audit_policy);
+		return -1;
+	}
+	/* The last good copy first (sync_start loads it): the generations it knows are checked
+	 * against the responder certificates now rather than at their first answer. Nothing
+	 * is answered before http_start. */
+	if (sync_start(c, anchors, err, errlen) < 0)
+		return -1;
+	cas = known_cas();
+	rc = signer_configure(c, cas, false, err, errlen);
+	sk_X509_pop_free(cas, X509_free);
+	if (rc < 0) {
+		sync_stop();
 		return -1;
 	}
 	if (c->audit_dir != NULL) {
@@ -93,13 +126,12 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 
 		if (jpki_audit_open(&ao, &audit, &e) < 0) {
 			snprintf(err, errlen, "audit-dir %s: %s", c->audit_dir, e.text);
+			sync_stop();
 			return -1;
 		}
 	}
-	if (signpool_start(c->threads, err, errlen) < 0)
-		return -1;
-	if (sync_start(c, anchors, err, errlen) < 0) {
-		signpool_stop();
+	if (signpool_start(c->threads, err, errlen) < 0) {
+		sync_stop();
 		return -1;
 	}
 	return 0;
@@ -107,9 +139,16 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 
 int ocspd_reload(const ocspd_config *c, char *err, size_t errlen)
 {
+	STACK_OF(X509) *cas;
+	int rc;
+
 	/* Key, certificates and answer settings change; the repository settings (where to sync
-	 * from, the anchors) need a restart: the sync thread keeps the configuration it began with. */
-	if (signer_configure(c, err, errlen) < 0)
+	 * from, the anchors) need a restart: the sync thread keeps the configuration it began with.
+	 * The new key must open and match the new certificates, else nothing changes. */
+	cas = known_cas();
+	rc = signer_configure(c, cas, true, err, errlen);
+	sk_X509_pop_free(cas, X509_free);
+	if (rc < 0)
 		return -1;
 	atomic_store(&current, c);
 	cache_clear();

@@ -217,7 +217,19 @@ static void free_openssl(void *p)
 	OPENSSL_free(p);
 }
 
-/* RFC 5019 6.2 headers of a cacheable answer to a GET. */
+/* Who a shared cache may hand an answer to (RFC 9111 5.2.2.6, 5.2.2.9): anyone ("public")
+ * only when the responder itself answered without knowing who asks, a client of an
+ * allow-network or anyone while require-signature is no; an answer to a verifier shown by
+ * its signature or its client certificate is that verifier's ("private"), and so is one
+ * whose authentication is not known here. */
+static const char *cache_scope(const ocspd_answer_info *info)
+{
+	if (info->auth != NULL && (strcmp(info->auth, "network") == 0 || strcmp(info->auth, "none") == 0))
+		return "public";
+	return "private";
+}
+
+/* RFC 5019 6.2 headers of a cacheable answer to a GET (or HEAD). */
 static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info, time_t now)
 {
 	char buf[128];
@@ -227,10 +239,12 @@ static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info,
 		max_age = left;
 	if (max_age < 0)
 		max_age = 0;
-	snprintf(buf, sizeof(buf), "max-age=%ld, public, no-transform, must-revalidate", max_age);
+	snprintf(buf, sizeof(buf), "max-age=%ld, %s, no-transform, must-revalidate", max_age, cache_scope(info));
 	if (!add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, buf))
 		return false;
-	http_date(info->produced_at, buf, sizeof(buf));
+	/* RFC 5019 6.2: the answer's thisUpdate (the oldest, with several CertIDs); never after
+	 * Date (RFC 9110 8.8.2.1), which a CRL's thisUpdate within the clock skew could be. */
+	http_date(info->this_update < now ? info->this_update : now, buf, sizeof(buf));
 	if (!add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, buf))
 		return false;
 	http_date(info->next_update, buf, sizeof(buf));
@@ -240,30 +254,31 @@ static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info,
 }
 
 /* Hands the OCSP answer (always a 200, whatever its responseStatus) to libmicrohttpd, which
- * frees it; or a 304 when the client already holds this answer. */
+ * frees it; or a 304 when the client already holds this answer. libmicrohttpd writes the
+ * Content-Length of every response from its size and sends no body with a 304 or to a HEAD:
+ * a 304 made of the answer itself says the 200's length, as RFC 9110 8.6 allows (an empty
+ * one would say 0, which it forbids). */
 static enum MHD_Result send_answer(struct MHD_Connection *conn, bool get, unsigned char *der, size_t len,
 	const ocspd_answer_info *info)
 {
 	struct MHD_Response *r;
 	time_t now = time(NULL);
 	bool cacheable = get && info->cacheable;
+	bool unchanged = cacheable && etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_IF_NONE_MATCH), info->etag);
 
-	if (cacheable && etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-			MHD_HTTP_HEADER_IF_NONE_MATCH), info->etag)) {
+	r = MHD_create_response_from_buffer_with_free_callback(len, der, free_openssl);
+	if (r == NULL) {
 		OPENSSL_free(der);
-		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-		if (r == NULL)
-			return MHD_NO;
+		return MHD_NO;
+	}
+	if (unchanged) {
+		/* RFC 9110 15.4.5: the 200's Cache-Control, Expires and ETag, no Content-Type */
 		if (!cache_headers(r, info, now)) {
 			MHD_destroy_response(r);
 			return MHD_NO;
 		}
 		return queue(conn, MHD_HTTP_NOT_MODIFIED, r, false);
-	}
-	r = MHD_create_response_from_buffer_with_free_callback(len, der, free_openssl);
-	if (r == NULL) {
-		OPENSSL_free(der);
-		return MHD_NO;
 	}
 	if (!add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CT_RESPONSE) ||
 		(cacheable && !cache_headers(r, info, now)) ||
@@ -492,12 +507,16 @@ static bool post_path(const char *url)
 	return n == H.pathlen && strncmp(url, H.path, n) == 0;
 }
 
+/* application/ocsp-request (RFC 6960 A.1), with parameters or not; or none at all: RFC 9110
+ * 8.3 lets the recipient examine the content then, a body that is no DER OCSPRequest is
+ * malformedRequest all the same, and GET takes requests with no media type anyway. A type
+ * that is named, empty or another, is refused (415). */
 static bool content_type_ok(const char *ct)
 {
 	size_t n;
 
 	if (ct == NULL)
-		return false;
+		return true;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	n = strlen(CT_REQUEST);
@@ -549,7 +568,7 @@ static enum MHD_Result post_headers(struct MHD_Connection *conn, const char *url
 		return refuse(conn, MHD_HTTP_NOT_FOUND, true, NULL, "path: the OCSP service is at %s", shown_path());
 	if (!content_type_ok(ct))
 		return refuse(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, true, NULL,
-			"RFC 6960 A.1: Content-Type must be " CT_REQUEST " (not %s)", ct != NULL ? ct : "absent");
+			"RFC 6960 A.1: Content-Type must be " CT_REQUEST " (not %s)", *ct != '\0' ? ct : "empty");
 	if (cl != NULL) {
 		char *end;
 		unsigned long long n;
@@ -574,7 +593,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
 	request *r = *req_cls;
-	bool tls = cls == &tag_tls, get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+	/* HEAD is GET without the body (RFC 9110 9.3.2), which libmicrohttpd leaves out */
+	bool tls = cls == &tag_tls, get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+		strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	const char *why = NULL;
 
 	(void)version;
@@ -592,8 +613,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (get)
 			return MHD_YES;	/* answered once the request is complete: the connection stays open */
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, true, "GET, POST",
-				"RFC 6960 A.1: method %s not allowed (GET or POST)", method);
+			return refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, true, "GET, HEAD, POST",
+				"RFC 6960 A.1: method %s not allowed (GET, HEAD or POST)", method);
 		/* A POST is refused, if it is, before its body is read. */
 		if (tls && tls_client(conn, &r->peer, &why) == NULL)
 			return refuse_tls(conn, why, true);

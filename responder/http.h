@@ -1,5 +1,6 @@
-/* jpki-ocspd HTTP/1.1 front end on libmicrohttpd: RFC 6960 Appendix A (GET and POST) with the
- * RFC 5019 caching headers, an optional HTTPS listener that requires a client certificate. */
+/* jpki-ocspd HTTP/1.1 front end on libmicrohttpd: RFC 6960 Appendix A (GET, HEAD and POST)
+ * with the RFC 5019 caching headers, an optional HTTPS listener that requires a client
+ * certificate. */
 #ifndef OCSPD_HTTP_H
 #define OCSPD_HTTP_H
 #include <stddef.h>

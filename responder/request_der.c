@@ -123,8 +123,15 @@ done:
  *   GeneralName ::= CHOICE { ..., directoryName [4] Name, ... }	-- EXPLICIT: Name is a CHOICE
  */
 
-/* id-pkix-ocsp-nonce, 1.3.6.1.5.5.7.48.1.2: the OBJECT IDENTIFIER's contents */
+/* id-pkix-ocsp-nonce, 1.3.6.1.5.5.7.48.1.2, and id-pkix-ocsp-response (acceptableResponses),
+ * 1.3.6.1.5.5.7.48.1.4: the OBJECT IDENTIFIERs' contents */
 static const unsigned char nonce_oid[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02 };
+static const unsigned char acceptable_oid[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x04 };
+
+static int oid_is(const unsigned char *c, long len, const unsigned char *oid, size_t n)
+{
+	return len == (long)n && memcmp(c, oid, n) == 0;
+}
 
 /* Steps over one element of any tag, definite length. */
 static int any(const unsigned char **p, const unsigned char *end)
@@ -208,11 +215,41 @@ static int name_ok(const unsigned char *p, const unsigned char *end)
 	return 1;
 }
 
-/* Extensions filling [p, end). With v: the first nonce's extnValue is noted. */
-static int extensions(const unsigned char *p, const unsigned char *end, ocsp_request_view *v)
+/* An OBJECT IDENTIFIER's contents (oid_ok) in dotted form, for a refusal's text; arcs past
+ * 64 bits are shown as "?". */
+static void oid_text(const unsigned char *c, long len, char *buf, size_t n)
 {
-	const unsigned char *oid, *value, *e;
+	unsigned long long arc = 0;
+	size_t at = 0;
+	int big = 0, first = 1;
+	long i;
+
+	buf[0] = '\0';
+	for (i = 0; i < len && at < n; i++) {
+		big = big || arc > (ULLONG_MAX >> 7);
+		arc = arc << 7 | (c[i] & 0x7f);
+		if (c[i] & 0x80)
+			continue;
+		if (big)
+			at += (size_t)snprintf(buf + at, n - at, "%s?", first ? "" : ".");
+		else if (first)
+			at += (size_t)snprintf(buf + at, n - at, "%llu.%llu", arc < 80 ? arc / 40 : 2,
+				arc < 80 ? arc % 40 : arc - 80);
+		else
+			at += (size_t)snprintf(buf + at, n - at, ".%llu", arc);
+		arc = 0;
+		big = first = 0;
+	}
+}
+
+/* Extensions filling [p, end): requestExtensions (v->nonce: the first nonce's extnValue) or,
+ * with !top, a Request's singleRequestExtensions. The first critical one the responder does
+ * not act on is noted in v->refused: the request is refused only once it is read whole. */
+static int extensions(const unsigned char *p, const unsigned char *end, ocsp_request_view *v, int top)
+{
+	const unsigned char *oid, *value, *e, *crit;
 	long n, oidlen, vlen;
+	char dotted[64];
 
 	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE) || p == end)
 		return 0;
@@ -220,23 +257,32 @@ static int extensions(const unsigned char *p, const unsigned char *end, ocsp_req
 		if (!header(&p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
 			return 0;
 		e = p + n;
+		crit = NULL;
 		if (!primitive(&p, e, V_ASN1_OBJECT, 1, &oid, &oidlen) || !oid_ok(oid, oidlen))
 			return 0;
-		if (p < e && *p == V_ASN1_BOOLEAN && (!primitive(&p, e, V_ASN1_BOOLEAN, 1, NULL, &n) || n != 1))
+		if (p < e && *p == V_ASN1_BOOLEAN && (!primitive(&p, e, V_ASN1_BOOLEAN, 1, &crit, &n) || n != 1))
 			return 0;
 		if (!primitive(&p, e, V_ASN1_OCTET_STRING, 0, &value, &vlen) || p != e)
 			return 0;
-		if (v != NULL && v->nonce == NULL && oidlen == (long)sizeof(nonce_oid) &&
-		    memcmp(oid, nonce_oid, sizeof(nonce_oid)) == 0) {
+		if (top && v->nonce == NULL && oid_is(oid, oidlen, nonce_oid, sizeof(nonce_oid))) {
 			v->nonce = value;
 			v->nonce_len = (size_t)vlen;
+		}
+		/* TRUE is any octet but 0 to OpenSSL (BER), as FALSE spelt out is 0 */
+		if (crit != NULL && *crit != 0 && v->refused[0] == '\0' &&
+		    !(top && (oid_is(oid, oidlen, nonce_oid, sizeof(nonce_oid)) ||
+			      oid_is(oid, oidlen, acceptable_oid, sizeof(acceptable_oid))))) {
+			oid_text(oid, oidlen, dotted, sizeof(dotted));
+			snprintf(v->refused, sizeof(v->refused), "RFC 6960 4.4: critical extension %s in %s, "
+				"which the responder does not act on", dotted,
+				top ? "requestExtensions" : "singleRequestExtensions");
 		}
 	}
 	return 1;
 }
 
 /* One Request; its CertID's encoding goes into md. */
-static int request(const unsigned char **p, const unsigned char *end, EVP_MD_CTX *md)
+static int request(const unsigned char **p, const unsigned char *end, ocsp_request_view *v, EVP_MD_CTX *md)
 {
 	const unsigned char *e, *id, *f;
 	long n;
@@ -252,7 +298,7 @@ static int request(const unsigned char **p, const unsigned char *end, EVP_MD_CTX
 	    !skip(p, f, 0, V_ASN1_OCTET_STRING) || !primitive(p, f, V_ASN1_INTEGER, 1, NULL, &n) || *p != f ||
 	    !EVP_DigestUpdate(md, id, (size_t)(f - id)))
 		return 0;
-	if (*p < e && (!last(p, e, V_ASN1_CONTEXT_SPECIFIC, 0) || !extensions(*p, e, NULL)))
+	if (*p < e && (!last(p, e, V_ASN1_CONTEXT_SPECIFIC, 0) || !extensions(*p, e, v, 0)))
 		return 0;
 	*p = e;
 	return 1;
@@ -309,6 +355,9 @@ static int tbs_request(const unsigned char **p, const unsigned char *end, ocsp_r
 		e = q + n;	/* a version: one INTEGER */
 		if (!primitive(&q, e, V_ASN1_INTEGER, 1, &c, &n) || !integer_ok(c, n) || q != e)
 			return 0;
+		/* v1 spelt out (BER: DER leaves a DEFAULT out) is v1 still */
+		if (n != 1 || c[0] != 0)
+			snprintf(v->refused, sizeof(v->refused), "RFC 6960 4.1.1: the request's version is not v1");
 		*p = e;
 	}
 	q = *p;
@@ -320,9 +369,9 @@ static int tbs_request(const unsigned char **p, const unsigned char *end, ocsp_r
 	if (!header(p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
 		return 0;
 	for (list = *p + n; *p < list; v->ncertids++)
-		if (!request(p, list, md))
+		if (!request(p, list, v, md))
 			return 0;
-	if (*p < end && (!last(p, end, V_ASN1_CONTEXT_SPECIFIC, 2) || !extensions(*p, end, v)))
+	if (*p < end && (!last(p, end, V_ASN1_CONTEXT_SPECIFIC, 2) || !extensions(*p, end, v, 1)))
 		return 0;
 	*p = end;
 	return 1;
@@ -375,6 +424,7 @@ int ocsp_request_view_of(const unsigned char *der, size_t len, ocsp_request_view
 {
 	const unsigned char *p = der, *end = der + len;
 	EVP_MD_CTX *md = NULL;
+	char why[sizeof(v->refused)];
 	int ok = 0;
 
 	memset(v, 0, sizeof(*v));
@@ -388,6 +438,13 @@ int ocsp_request_view_of(const unsigned char *der, size_t len, ocsp_request_view
 	if (p < end && (!last(&p, end, V_ASN1_CONTEXT_SPECIFIC, 0) || !signature(p, end, v)))
 		goto done;
 	ok = EVP_DigestFinal_ex(md, v->certids_sha256, NULL);
+	if (ok && v->refused[0] != '\0') {
+		/* read whole first: a refusal by rule only for a request that is one */
+		memcpy(why, v->refused, sizeof(why));
+		memset(v, 0, sizeof(*v));
+		memcpy(v->refused, why, sizeof(why));
+		ok = -1;
+	}
 done:
 	EVP_MD_CTX_free(md);
 	if (!ok)

@@ -31,10 +31,17 @@ typedef struct ocsp_request_view {
 	size_t sig_alg_len;
 	const unsigned char *sig;	/* signature BIT STRING element */
 	size_t sig_len;
+	char refused[128];	/* with -1: the rule the request breaks; else "" */
 } ocsp_request_view;
 
 /* 1: der is one OCSPRequest filling all len bytes, every element of RFC 6960's structure
  * with its tag where it belongs and a definite length; v points into der. 0: not (v zeroed).
+ * -1: such a request, but one the responder cannot answer as it stands, a malformedRequest
+ * (v zeroed but for refused, which names the rule): a version other than v1 (RFC 6960
+ * 4.1.1), or a critical extension it does not act on (RFC 6960 4.4: never ignored). It acts
+ * on the nonce and acceptableResponses in requestExtensions (it always answers
+ * id-pkix-ocsp-basic, which every client accepts, 4.4.3), on nothing in
+ * singleRequestExtensions. Where OpenSSL decodes such a request, it finds the same.
  * The signature's algorithm and value, and a requestorName other than a directoryName, are
  * decoded by OpenSSL here. Not judged here: what is inside a CertID's fields (a cached
  * answer is found by the CertIDs' very bytes, which an earlier request had decoded), the

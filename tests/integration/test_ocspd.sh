@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # jpki-ocspd against the real slapd, SoftHSMv2 and two independent clients (openssl ocsp and
 # GnuTLS's ocsptool): statuses of both generations, every reason, unknown issuers, several
-# CertIDs, GET and POST, nonces, who may ask, a CRL published through LDAP seen within 1 s,
-# slapd stopped (answers from the disk copy until nextUpdate, then tryLater), a partition past
-# nextUpdate, and malformed bodies that leave the daemon serving.
+# CertIDs (both CA keys in one request refused, an unserved issuer beside a served one signed
+# for the served one), GET and POST, nonces, who may ask, a CRL published through LDAP seen
+# within 1 s, slapd stopped (answers from the disk copy until nextUpdate, then tryLater), a
+# partition past nextUpdate, malformed bodies that leave the daemon serving, and the responder
+# key and certificates checked at start and at SIGHUP (a bad one refuses the start, or the
+# reload while the running key goes on; a token away at start does not stop it).
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
 FAKE=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
@@ -58,6 +61,42 @@ t_match "an issuer it does not serve: unknown" "0x1234: unknown" "$out"
 out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -cert "$(user revoked/superseded 1)" \
 	-cert "$(ls "$PKI"/users/good/gen1-* | sed -n 2p)" -CAfile "$PKI/ca/gen1.pem")
 t_eq "three CertIDs in one request: three answers" 3 "$(grep -cE ': (good|revoked)$' <<<"$out")"
+# CertIDs of both CA keys in one request: a response has one signature and a responder
+# certificate speaks only for the CA key that issued it (RFC 6960 4.2.2.2), so no single
+# response verifies for both: malformedRequest, in either order, logged with the rule.
+logn=$(wc -l < "$DIR/ocspd/log")
+t_match "CertIDs of generations 1 and 2 in one request: malformedRequest" "malformedrequest \(1\)" \
+	"$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/all.pem")"
+t_match "CertIDs of generations 2 and 1, no nonce: malformedRequest" "malformedrequest \(1\)" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce)"
+t_eq "both refusals are logged naming the rule" 2 \
+	"$(tail -n +"$((logn + 1))" "$DIR/ocspd/log" | grep -c "rule one-ca-key (RFC 6960 4.2.2.2)")"
+out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -sha256 -cert "$(ls "$PKI"/users/good/gen1-* | sed -n 2p)" \
+	-CAfile "$PKI/ca/gen1.pem")
+t_match "one CA key through two digests (SHA-1, SHA-256) is one key: answered and verified" \
+	"Response verify OK.*: good.*: good" "$(tr '\n' ' ' <<<"$out")"
+# With an issuer it does not serve, a request stays answerable: unknown for that one, and the
+# served certificate's status signed with the responder certificate its own generation issued,
+# wherever it comes in the request. OpenSSL verifies a response whose CertIDs name different
+# issuers only through a CA explicitly trusted for OCSP signing (else "root ca not trusted",
+# whoever signs), and then still checks the chain from the responder certificate to that CA:
+# given the other generation so, the same response fails.
+for g in 1 2; do
+	openssl x509 -in "$PKI/ca/gen$g.pem" -addtrust OCSPSigning -out "$T/gen$g-ocsp-trusted.pem"
+done
+for g in 1 2; do
+	o=$((3 - g))
+	out=$(ask signature -issuer "$PKI/bridge/bridge.pem" -serial 0x1234 -issuer "$PKI/ca/gen$g.pem" -cert "$(user good "$g")" \
+		-CAfile "$T/gen$g-ocsp-trusted.pem" -respout "$T/mixed$g.der")
+	t_match "an unserved issuer, then generation $g: verified with generation $g, unknown and good" \
+		"Response verify OK.*0x1234: unknown.*: good" "$(tr '\n' ' ' <<<"$out")"
+	t_match "…signed with generation $g's responder certificate: generation $o's does not verify it" "Response Verify Failure" \
+		"$(openssl ocsp -respin "$T/mixed$g.der" -CAfile "$T/gen$o-ocsp-trusted.pem" 2>&1)"
+	out=$(ask signature -issuer "$PKI/ca/gen$g.pem" -cert "$(user good "$g")" -issuer "$PKI/bridge/bridge.pem" -serial 0x1234 \
+		-CAfile "$T/gen$g-ocsp-trusted.pem")
+	t_match "generation $g, then an unserved issuer: verified with generation $g, good and unknown" \
+		"Response verify OK.*: good.*0x1234: unknown" "$(tr '\n' ' ' <<<"$out")"
+done
 out=$(ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce -CAfile "$PKI/ca/gen1.pem")
 t_match "a request without a nonce is answered" ": good" "$out"
 
@@ -100,7 +139,9 @@ code=$(curl -s -o "$T/get.der" -D "$T/get.h" -w '%{http_code}' "$URL$enc")
 t_eq "GET with the URL-encoded request: 200" 200 "$code"
 t_match "GET answer is application/ocsp-response" "[Cc]ontent-[Tt]ype: application/ocsp-response" "$(cat "$T/get.h")"
 t_match "GET answer: good" ": good|Cert Status: good" "$(openssl ocsp -respin "$T/get.der" -resp_text -noverify 2>&1 | tr '\n' ' ')"
-for h in "Cache-Control: max-age=[0-9]+, public, no-transform, must-revalidate" "ETag: \"" "Last-Modified: " "Expires: "; do
+# (private: the request is signed, so the answer is that verifier's; test_ocspd_protocol.sh
+# covers the scope.)
+for h in "Cache-Control: max-age=[0-9]+, private, no-transform, must-revalidate" "ETag: \"" "Last-Modified: " "Expires: "; do
 	t_ok "GET answer carries the RFC 5019 header ${h%%:*}" grep -qiE "^$h" "$T/get.h"
 done
 etag=$(sed -n 's/^[Ee][Tt]ag: *//p' "$T/get.h" | tr -d '\r')
@@ -380,5 +421,158 @@ for o in "$T"/term/*.out; do
 done
 t_ok "under load, answers were received before the stop ($answered answered, $unanswered not)" test "$answered" -ge 16
 t_eq "under load, every answer received is whole: good/revoked verified with its nonce, tryLater, or 503 stopping" "" "$bad"
+
+# The responder key and certificates (rule responder-cert), checked at start and at SIGHUP, on
+# a responder whose key settings all come from its configuration file, which SIGHUP reads
+# again. Certificates that fail one check each, for the responder's own public key unless said:
+# issued by generation 1 for another key; without id-kp-OCSPSigning; expired; naming
+# generation 1's key in its authorityKeyIdentifier but signed by another key.
+KT=$T/keyed
+mkdir -p "$KT/state"
+KCONF=$KT/ocspd.conf
+kport=$(jpki_free_port)
+key_uri=$(cat "$PKI/ocsp/key.uri")
+absent_uri=${key_uri/token=chiba-ocsp;/token=no-such-token;}
+OCSP_DN='cn=Chiba-ken OCSP Responder,ou=Chiba-ken,o=JPKI,c=JP'
+cat "$PKI/ocsp/responder.pem" "$PKI/ocsp/responder-gen1.pem" > "$KT/good.pem"
+openssl x509 -in "$PKI/ocsp/responder.pem" -noout -pubkey > "$KT/responder.pub"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$KT/other.key" 2>/dev/null
+openssl pkey -in "$KT/other.key" -pubout -out "$KT/other.pub"
+issue1() { # PROFILE PUBKEY SERIAL OUT [OPTION…]: a certificate issued by generation 1
+	"$JPKI_BUILDDIR/tests/pki/jpki-testpki" cert --profile "$1" --issuer-key "$(cat "$PKI/ca/gen1.key.uri")" \
+		--issuer-cert "$PKI/ca/gen1.pem" --subject-pubkey "$2" --subject "$OCSP_DN" --serial "$3" --out "$4" "${@:5}"
+}
+now=$(date -u +%s)
+t_ok "a responder certificate for another key" issue1 ocsp "$KT/other.pub" 7E5701 "$KT/wrongkey.pem"
+cat "$KT/good.pem" "$KT/wrongkey.pem" > "$KT/good-wrongkey.pem"
+t_ok "a certificate without id-kp-OCSPSigning" issue1 tls-server "$KT/responder.pub" 7E5702 "$KT/noeku.pem"
+t_ok "an expired responder certificate" issue1 ocsp "$KT/responder.pub" 7E5703 "$KT/expired.pem" \
+	--not-before "$(date -u -d "@$((now - 10 * 86400))" +%Y%m%d%H%M%SZ)" --not-after "$(date -u -d "@$((now - 86400))" +%Y%m%d%H%M%SZ)"
+ski=$(openssl x509 -in "$PKI/ca/gen1.pem" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' ')
+printf 'extendedKeyUsage = OCSPSigning\nauthorityKeyIdentifier = keyid:always\n' > "$KT/ext.cnf"
+t_ok "a responder certificate that names generation 1's key but is signed by another" bash -c '
+	openssl req -x509 -new -key "$1/other.key" -subj "/CN=forger" -addext "subjectKeyIdentifier=$2" -days 30 \
+		-out "$1/forger.pem" 2>/dev/null &&
+	openssl x509 -new -subj "/CN=forged responder" -force_pubkey "$1/responder.pub" -CA "$1/forger.pem" \
+		-CAkey "$1/other.key" -extfile "$1/ext.cnf" -days 30 -out "$1/forged.pem" 2>/dev/null' - "$KT" "$ski"
+kconf() { # KEY-URI RESPONDER-CERT [LINE…]: the configuration file
+	printf 'key-uri = "%s"\nresponder-cert = %s\n' "$1" "$2" > "$KCONF"
+	[ $# -le 2 ] || printf '%s\n' "${@:3}" >> "$KCONF"
+}
+keyed() { # [OPTION…]: the responder in the foreground (run in a subshell: it execs), log on stderr;
+	# under timeout when KTIMEOUT is set
+	SOFTHSM2_CONF="$PKI/softhsm2.conf" exec ${KTIMEOUT:+timeout "$KTIMEOUT"} "$JPKI_BUILDDIR/responder/jpki-ocspd" --foreground \
+		--config "$KCONF" --listen 127.0.0.1 --port "$kport" --ldap-uri "$(repo_uri "$DIR")" \
+		--bind-dn "$REPO_RESPONDER_DN" --password-file "$DIR/secrets/responder.pw" --ca-dn "$REPO_CA_DN" \
+		--verifier-base "$REPO_VERIFIER_BASE" --trust-anchor "$PKI/ca/gen1.pem" --state-dir "$KT/state" \
+		--pid-file "$KT/pid" "$@"
+}
+kask() { # GEN [OPTION…]: a good certificate of generation GEN (the first of gen1 is revoked by
+	# now), asked of that responder and verified
+	openssl ocsp -url "http://127.0.0.1:$kport/" -signer "$V/signature.pem" -signkey "$V/signature.key" \
+		-issuer "$PKI/ca/gen$1.pem" -cert "$(ls "$PKI"/users/good/gen"$1"-* | sed -n 2p)" -CAfile "$PKI/ca/gen$1.pem" \
+		"${@:2}" 2>&1 | tr '\n' ' '
+}
+
+# A start with a certificate that fails a check exits 1, naming the check, before it listens.
+start_refused() { # NAME CERT REGEX
+	local out rc
+	kconf "$key_uri" "$2"
+	out=$( (KTIMEOUT=30 keyed) 2>&1) && rc=0 || rc=$?
+	t_eq "start with $1: exit 1" 1 "$rc"
+	t_match "start with $1: the error names the check" "cannot start: $3" "$out"
+}
+start_refused "a responder certificate for another key" "$KT/wrongkey.pem" \
+	"rule responder-cert key: $KT/wrongkey.pem, certificate 1 \(serial 7e5701\) does not hold the public key of the responder key \(key-uri\)"
+start_refused "that certificate after the good ones" "$KT/good-wrongkey.pem" \
+	"rule responder-cert key: .*certificate 3 \(serial 7e5701\) does not hold the public key of the responder key"
+start_refused "a certificate without id-kp-OCSPSigning" "$KT/noeku.pem" "rule responder-cert EKU .*no extendedKeyUsage id-kp-OCSPSigning"
+start_refused "an expired responder certificate" "$KT/expired.pem" "rule responder-cert validity: .*expired at "
+start_refused "a responder certificate its CA key did not sign" "$KT/forged.pem" \
+	"rule responder-cert issuer \(RFC 6960 4.2.2.2\): .*its signature does not verify with CA key [0-9a-f]{40}"
+t_not "no refused start left a process listening" bash -c "exec 3<>/dev/tcp/127.0.0.1/$kport" 2>/dev/null
+
+# A start with the token away still serves, answering tryLater until the key opens.
+kconf "$absent_uri" "$KT/good.pem"
+(keyed) 2> "$KT/log" &
+kpid=$!
+t_cleanup_add "kill -TERM $kpid 2>/dev/null"
+jpki_wait_port 127.0.0.1 "$kport" 10 "$kpid"
+t_eq "with the token away, the start still has the repository's data within 10 s" yes \
+	"$(within 10 test -s "$KT/state/repository.state")"
+t_match "with the token away at start: it serves, answering tryLater" "trylater \(3\)" "$(kask 2)"
+t_match "…and logged why" "responder key unavailable at start \(PKCS#11: no initialised token matches token label=no-such-token" \
+	"$(cat "$KT/log")"
+kreloads() { grep -cE "info: reloaded$|reload refused" "$KT/log"; }
+klast() { grep -E "info: reloaded$|reload refused" "$KT/log" | tail -1; }
+khup() { # KEY-URI RESPONDER-CERT [LINE…]: write the file, send SIGHUP, wait (5 s at most) until it is done
+	local n
+	n=$(kreloads)
+	kconf "$@"
+	kill -HUP "$kpid"
+	within 5 eval '[ "$(kreloads)" -gt "$n" ]' >/dev/null
+}
+khup "$key_uri" "$KT/good.pem"
+t_match "SIGHUP once the token's key is named: reloaded" "info: reloaded$" "$(klast)"
+t_match "…then generation 2 is good, verified" "Response verify OK.*: good" "$(kask 2)"
+t_match "…and generation 1 is good, verified" "Response verify OK.*: good" "$(kask 1)"
+
+# A reload that cannot open its key, or whose certificates fail a check, changes nothing: the
+# running key and certificates go on signing answers that verify, and the rest of that
+# configuration (max-certids 1 here) is not applied either.
+khup "$absent_uri" "$KT/good.pem" "max-certids = 1"
+t_match "SIGHUP to a token that does not exist: refused, naming why" \
+	"reload refused: key-uri: the responder key cannot be opened: PKCS#11: no initialised token matches token label=no-such-token.*the running configuration stays" \
+	"$(klast)"
+t_match "…the old key still answers, verified" "Response verify OK.*: good" "$(kask 2)"
+t_match "…for both generations" "Response verify OK.*: good" "$(kask 1)"
+t_eq "…and the rest of that configuration is not applied (max-certids 1: two CertIDs answered)" 2 \
+	"$(kask 2 -cert "$(ls "$PKI"/users/good/gen2-* | sed -n 4p)" | grep -oE ': good' | wc -l)"
+khup "$key_uri" "$KT/wrongkey.pem"
+t_match "SIGHUP with a responder certificate for another key: refused, naming why" \
+	"reload refused: rule responder-cert key: .*certificate 1 \(serial 7e5701\) does not hold the public key of the responder key" \
+	"$(klast)"
+t_match "…the old certificates still sign, verified with generation 1" "Response verify OK.*: good" "$(kask 1)"
+t_match "…and with generation 2" "Response verify OK.*: good" "$(kask 2)"
+for bad in noeku expired forged; do
+	khup "$key_uri" "$KT/$bad.pem"
+	t_match "SIGHUP with the $bad certificate: refused" "reload refused: rule responder-cert (EKU|validity|issuer)" "$(klast)"
+done
+t_match "after every refused SIGHUP the old key and certificates still answer, verified" "Response verify OK.*: good" "$(kask 1)"
+# Without a responder certificate from generation 2's key, its certificates get tryLater
+# (logged), not a response signed under generation 1's certificate that would not verify.
+khup "$key_uri" "$PKI/ocsp/responder-gen1.pem"
+t_match "SIGHUP with generation 1's responder certificate only: reloaded" "info: reloaded$" "$(klast)"
+t_match "…generation 1 is still good, verified" "Response verify OK.*: good" "$(kask 1)"
+t_match "…generation 2: tryLater" "trylater \(3\)" "$(kask 2)"
+t_match "…logged naming the rule" "rule responder-cert: no current responder certificate issued by CA key [0-9a-f]{40}" \
+	"$(cat "$KT/log")"
+khup "$key_uri" "$KT/good.pem"
+t_match "a good configuration is then reloaded" "info: reloaded$" "$(klast)"
+t_eq "…by the same process, never restarted" "$kpid" "$(cat "$KT/pid" 2>/dev/null)"
+kill -TERM "$kpid"
+wait "$kpid"
+t_eq "that responder stops with status 0" 0 "$?"
+
+# A start with the token away is not checked against the key: once the token is back, a key
+# that is not the certificates' is not used (tryLater, logged), never signs under them.
+mv "$tok" "$away"
+kconf "$key_uri" "$KT/wrongkey.pem"
+(keyed) 2> "$KT/log" &
+kpid=$!
+t_cleanup_add "kill -TERM $kpid 2>/dev/null"
+jpki_wait_port 127.0.0.1 "$kport" 10 "$kpid"
+t_match "token away, a certificate of another key: it starts, answering tryLater" "trylater \(3\)" "$(kask 1)"
+mv "$away" "$tok"
+kkey_refused() { # asks (a signing thread opens the key only to sign), then looks at the log
+	kask 1 >/dev/null
+	grep -q "rule responder-cert key: the responder key (key-uri) is not the key of responder-cert" "$KT/log"
+}
+t_eq "token back with a key that is not the certificate's: refused and logged within 5 s" yes "$(within 5 kkey_refused)"
+seen=$(for _ in 1 2 3 4 5; do kask 1 | grep -oE 'Response verify OK|trylater \(3\)|: good' | head -1; done | sort -u)
+t_eq "…and it never signs with it: tryLater" "trylater (3)" "$seen"
+kill -TERM "$kpid"
+wait "$kpid"
+t_eq "that responder stops with status 0" 0 "$?"
 
 t_done

@@ -17,9 +17,22 @@
 #    responder with the rule logged, never answered from, and the last good data keeps being
 #    answered, also from the state copy after a restart;
 #  - a cached answer never goes to a request whose requestorName or signature OpenSSL cannot
-#    decode.
-# Requests with crafted DER (nonces, CertIDs) are built with openssl asn1parse -genconf and
-# signed by a registered verifier with openssl ocsp -reqin.
+#    decode;
+#  - what cannot be answered as it stands (RFC 6960 4.1.1, 4.4): a version other than v1, a
+#    critical extension the responder does not act on (in requestExtensions or
+#    singleRequestExtensions) are malformedRequest, never the cached answer; a critical nonce
+#    or acceptableResponses, and unknown extensions that are not critical, are answered;
+#  - signatures weaker than SHA-256 (sha1WithRSA, md5WithRSA, RSA-PSS with SHA-1) from a
+#    registered verifier are unauthorized, recorded and logged with the rule; SHA-256 (PKCS#1
+#    and PSS) answered; from an allowed network the signature is not what lets a request in;
+#  - HTTP: HEAD answered as GET without a body; a 304 with the 200's Content-Length and no
+#    body, the connection going on; Cache-Control private for answers to a signed request or
+#    a client certificate, public for an allowed network's; Last-Modified the thisUpdate; a
+#    POST without a Content-Type answered, another type 415.
+# Requests with crafted DER (nonces, CertIDs, extensions, versions) are built with openssl
+# asn1parse -genconf and signed by a registered verifier with openssl ocsp -reqin; requests
+# signed with other algorithms have their tbsRequest signed by openssl dgst and are sent with
+# openssl ocsp -reqin; HTTP details are checked with curl and by hand on /dev/tcp.
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
 V=$PKI/verifiers
@@ -475,6 +488,237 @@ t_eq "with a requestorName that is an empty registeredID: malformedRequest" malf
 oddreq "$T/odd-alg.der" "" badalg
 t_eq "with a signature whose algorithm has no OID: malformedRequest" malformedRequest "$(post "$T/odd-alg.der")"
 t_eq "the CertID asked plainly once more: good" good "$(post "$T/odd-plain.der")"
+repo_ocspd_stop "$DIR"
+
+# --- 6. what the responder cannot answer as it stands (RFC 6960 4.1.1, 4.4) ----------------------
+# From its state copy, signatures required. extreq OUT VERSION WHERE CRITICAL OID [VALUE-HEX]:
+# good1's CertID (SHA-1), the version given ("" for none), and an extension OID (critical
+# when CRITICAL is 1) in the requestExtensions (WHERE req) or the Request's
+# singleRequestExtensions (single), or none (WHERE -); its value a NULL unless given.
+extreq() {
+	local out=$1 version=$2 where=$3 crit=$4 oid=$5 value=${6:-0500}
+	{
+		printf 'asn1=SEQUENCE:req\n[req]\ntbs=SEQUENCE:tbs\n[tbs]\n'
+		[ -z "$version" ] || printf 'version=EXPLICIT:0,INTEGER:%s\n' "$version"
+		printf 'list=SEQUENCE:list\n'
+		[ "$where" = req ] && printf 'exts=EXPLICIT:2,SEQUENCE:exts\n'
+		printf '[list]\none=SEQUENCE:one\n[one]\ncertid=SEQUENCE:certid\n'
+		[ "$where" = single ] && printf 'exts=EXPLICIT:0,SEQUENCE:exts\n'
+		printf '[certid]\nalg=SEQUENCE:alg\nnh=FORMAT:HEX,OCTETSTRING:%s\nkh=FORMAT:HEX,OCTETSTRING:%s\n' "$NH1" "$KH1"
+		printf 'serial=INTEGER:0x%s\n[alg]\noid=OID:sha1\nnull=NULL\n' "$S_GOOD1"
+		printf '[exts]\next=SEQUENCE:ext\n[ext]\noid=OID:%s\n' "$oid"
+		[ "$crit" = 1 ] && printf 'crit=BOOLEAN:TRUE\n'
+		printf 'val=FORMAT:HEX,OCTETSTRING:%s\n' "$value"
+	} > "$out.cnf"
+	openssl asn1parse -genconf "$out.cnf" -out "$out" -noout >/dev/null 2>&1
+}
+t_ok "restarted from its state copy, signatures required" from_copy
+NONCE_OID=1.3.6.1.5.5.7.48.1.2
+ACCEPTABLE_OID=1.3.6.1.5.5.7.48.1.4
+ACCEPT_BASIC=300B06092B0601050507300101	# SEQUENCE { id-pkix-ocsp-basic }
+extreq "$T/x-plain.der" "" - 0 1.2.3.4
+t_eq "good1 asked, signed, without a nonce: good" good "$(crafted signature "$T/x-plain.der" -noverify | verdict)"
+t_eq "asked again: good" good "$(crafted signature "$T/x-plain.der" -noverify | verdict)"
+t_match "…from the cache" '"cache":"hit"' "$(last_ocspd)"
+extreq "$T/x-crit.der" "" req 1 1.2.3.4
+t_eq "a critical unknown extension (1.2.3.4) in requestExtensions: malformedRequest, not the cached answer" \
+	malformedRequest "$(crafted signature "$T/x-crit.der" -noverify | verdict)"
+t_match "…recorded as malformedRequest, naming RFC 6960 4.4 and the extension" '"result":"malformedRequest: RFC 6960 4.4: critical extension 1.2.3.4 in requestExtensions' "$(last_ocspd)"
+extreq "$T/x-single.der" "" single 1 1.2.3.4
+t_eq "a critical unknown extension in singleRequestExtensions: malformedRequest" malformedRequest \
+	"$(crafted signature "$T/x-single.der" -noverify | verdict)"
+extreq "$T/x-single-nonce.der" "" single 1 "$NONCE_OID" "$(wrapped 8 "$(hexbytes 8)")"
+t_eq "a critical nonce in singleRequestExtensions (only requestExtensions' is answered): malformedRequest" \
+	malformedRequest "$(crafted signature "$T/x-single-nonce.der" -noverify | verdict)"
+extreq "$T/x-noncrit.der" "" req 0 1.2.3.4
+t_eq "the same extension not critical: good" good "$(crafted signature "$T/x-noncrit.der" -noverify | verdict)"
+extreq "$T/x-single-noncrit.der" "" single 0 1.2.3.4
+t_eq "…and not critical in singleRequestExtensions: good" good \
+	"$(crafted signature "$T/x-single-noncrit.der" -noverify | verdict)"
+nonce=$(wrapped 16 "$(hexbytes 16)")
+extreq "$T/x-nonce.der" "" req 1 "$NONCE_OID" "$nonce"
+out=$(crafted signature "$T/x-nonce.der" -noverify)
+t_eq "a critical nonce in requestExtensions (understood): good, the nonce echoed" "good $nonce" \
+	"$(verdict <<<"$out") $(answer_nonce <<<"$out")"
+extreq "$T/x-accept.der" "" req 1 "$ACCEPTABLE_OID" "$ACCEPT_BASIC"
+t_eq "a critical acceptableResponses naming id-pkix-ocsp-basic (understood): good" good \
+	"$(crafted signature "$T/x-accept.der" -noverify | verdict)"
+extreq "$T/x-v2.der" 1 - 0 1.2.3.4
+t_eq "version 2 (INTEGER 1): malformedRequest" malformedRequest "$(crafted signature "$T/x-v2.der" -noverify | verdict)"
+extreq "$T/x-v1.der" 0 - 0 1.2.3.4
+t_eq "version v1 spelt out (INTEGER 0): good" good "$(crafted signature "$T/x-v1.der" -noverify | verdict)"
+t_match "the daemon still answers" "^good$" "$(status signature gen1 "$good1")"
+
+# --- 7. the signature's algorithm: SHA-256 or stronger ---------------------------------------------
+# resign OUT SIG-ALG-HEX openssl-dgst-options…: $T/sa.der (signed by the signature verifier,
+# no certificates) with its tbsRequest signed anew by the same key with those options,
+# under that AlgorithmIdentifier (hex, whole). DER written by hand: tlv TAG HEX.
+tlv() {
+	local n=$(( ${#2} / 2 ))
+	if [ "$n" -lt 128 ]; then printf '%s%02X%s' "$1" "$n" "$2"
+	elif [ "$n" -lt 256 ]; then printf '%s81%02X%s' "$1" "$n" "$2"
+	else printf '%s82%04X%s' "$1" "$n" "$2"; fi
+}
+hexof() { od -An -tx1 -v "$1" | tr -d ' \n' | tr a-f A-F; }
+unhex() { printf '%b' "$(sed 's/../\\x&/g' <<<"$1")" > "$2"; }
+openssl ocsp -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce -no_certs -signer "$V/signature.pem" \
+	-signkey "$V/signature.key" -reqout "$T/sa.der" >/dev/null 2>&1
+read -r tbs_off tbs_hl tbs_l <<<"$(openssl asn1parse -inform DER -in "$T/sa.der" |
+	sed -n '2s/^ *\([0-9]*\):d=1 *hl=\([0-9]*\) *l= *\([0-9]*\) cons: SEQUENCE.*/\1 \2 \3/p')"
+tail -c +$((tbs_off + 1)) "$T/sa.der" | head -c $((tbs_hl + tbs_l)) > "$T/sa.tbs"
+resign() {
+	local out=$1 alg=$2
+	shift 2
+	openssl dgst "$@" -sign "$V/signature.key" -out "$out.sig" "$T/sa.tbs" || return 1
+	unhex "$(tlv 30 "$(hexof "$T/sa.tbs")$(tlv A0 "$(tlv 30 "$alg$(tlv 03 "00$(hexof "$out.sig")")")")")" "$out"
+}
+RSA_OID=2A864886F70D0101	# pkcs-1, its arcs below
+SHA256_ALG=$(tlv 30 "$(tlv 06 608648016503040201)0500")
+PSS_SHA256=$(tlv 30 "$(tlv A0 "$SHA256_ALG")$(tlv A1 "$(tlv 30 "$(tlv 06 "${RSA_OID}08")$SHA256_ALG")")$(tlv A2 020120)")
+sigalg() { case $1 in
+	pss) tlv 30 "$(tlv 06 "${RSA_OID}0A")$2" ;;
+	*) tlv 30 "$(tlv 06 "$RSA_OID$1")0500" ;;
+esac; }
+t_ok "the request re-signed with sha256WithRSAEncryption as openssl signs it (control): the same bytes" \
+	cmp -s <(resign "$T/s256.der" "$(sigalg 0B)" -sha256 && cat "$T/s256.der") "$T/sa.der"
+resign "$T/pss256.der" "$(sigalg pss "$PSS_SHA256")" -sha256 -sigopt rsa_padding_mode:pss \
+	-sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256
+t_eq "RSA-PSS with SHA-256 (control): good" good \
+	"$(openssl ocsp -reqin "$T/pss256.der" -no_nonce -url "$URL" -resp_text -noverify 2>&1 | verdict)"
+t_eq "good1 asked with the SHA-256 request, without a nonce: good (and cached)" good \
+	"$(openssl ocsp -reqin "$T/sa.der" -no_nonce -url "$URL" -resp_text -noverify 2>&1 | verdict)"
+openssl x509 -in "$V/signature.pem" -pubkey -noout > "$T/signature.pub"
+# RSA-PSS with its parameters left out (an empty SEQUENCE): SHA-1, MGF1 with SHA-1, salt 20.
+for c in "s1 sha1WithRSAEncryption SHA1 05 -sha1" "md5 md5WithRSAEncryption MD5 04 -md5" \
+	"pss1 rsassaPss SHA1 pss -sha1 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:20"; do
+	read -r f name md alg opts <<<"$c"
+	# shellcheck disable=SC2086
+	resign "$T/$f.der" "$(if [ "$alg" = pss ]; then sigalg pss 3000; else sigalg "$alg"; fi)" $opts
+	# shellcheck disable=SC2086
+	t_ok "the $name signature verifies over the tbsRequest with the verifier's key" \
+		openssl dgst $opts -verify "$T/signature.pub" -signature "$T/$f.der.sig" "$T/sa.tbs"
+	t_match "…and openssl reads the request, signed with $name" "Signature Algorithm: $name" \
+		"$(openssl ocsp -reqin "$T/$f.der" -req_text 2>&1)"
+	t_eq "signed with $name by a registered verifier: unauthorized, not the cached answer" unauthorized \
+		"$(openssl ocsp -reqin "$T/$f.der" -no_nonce -url "$URL" -resp_text -noverify 2>&1 | verdict)"
+	t_match "…recorded with the rule and the algorithm, for no verifier" \
+		"\"result\":\"unauthorized: rule signature-algorithm: the request is signed with $name \\(digest $md\\); a signature needs SHA-256 or stronger\",\"identity\":\"\",\"auth\":\"signature\"" \
+		"$(last_ocspd)"
+done
+t_match "…and logged with the rule" "refused a signed request: rule signature-algorithm: the request is signed with rsassaPss" \
+	"$(tail -3 "$DIR/ocspd/log")"
+
+# --- 8. HTTP: HEAD, 304, who a cache may serve, Last-Modified, Content-Type ----------------------
+HP=$(jpki_free_port)
+with_https() {
+	REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI" --https-port "$HP" --https-cert "$PKI/tls/server.pem" \
+		--https-key "$PKI/tls/server.key" --https-client-ca "$V/ca.pem"
+}
+t_ok "restarted from its state copy with an HTTPS listener" with_https
+PORT=$(cat "$DIR/ocspd/port")
+urlenc() { base64 -w0 < "$1" | sed -e 's|+|%2B|g' -e 's|/|%2F|g' -e 's|=|%3D|g'; }
+hdr() { sed -n "s/^$1: *//Ip" "$2" | tr -d '\r' | head -1; }
+epoch() { date -u -d "$1" +%s 2>/dev/null; }
+# raw FILE METHOD PATH [HEADER…]: requests on one connection, as sent (the last one closes it);
+# a request is METHOD PATH [HEADER…] and a "--" before the next. Everything answered into FILE.
+raw() {
+	local out=$1 first=1
+	shift
+	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	{
+		while [ $# -gt 0 ]; do
+			[ "$first" = 1 ] || printf '\r\n'
+			first=0
+			printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n' "$1" "$2"
+			shift 2
+			while [ $# -gt 0 ] && [ "$1" != -- ]; do printf '%s\r\n' "$1"; shift; done
+			[ $# -gt 0 ] && shift || printf 'Connection: close\r\n'
+		done
+		printf '\r\n'
+	} >&3
+	timeout 5 cat <&3 > "$out"
+	exec 3<&-
+}
+# The bytes after the first response's headers in a raw answer.
+after_headers() { echo $(( $(stat -c %s "$1") - $(sed -n "1,/^"$'\r'"\$/p" "$1" | wc -c) )); }
+
+SA=$(urlenc "$T/sa.der")	# signed by the signature verifier (SHA-256), no nonce
+code=$(curl -s -o "$T/g.der" -D "$T/g.h" -w '%{http_code}' "$URL$SA")
+t_eq "GET of a signed request: 200, good" "200 good" "$code $(openssl ocsp -respin "$T/g.der" -resp_text -noverify 2>&1 | verdict)"
+t_match "…Cache-Control private: the answer is that verifier's, no shared cache hands it on" \
+	'^max-age=[0-9]+, private, no-transform, must-revalidate$' "$(hdr Cache-Control "$T/g.h")"
+this=$(openssl ocsp -respin "$T/g.der" -resp_text -noverify | sed -n 's/^ *This Update: //p' | head -1)
+produced=$(openssl ocsp -respin "$T/g.der" -resp_text -noverify | sed -n 's/^ *Produced At: //p' | head -1)
+t_ok "…(its thisUpdate, the CRL's, is older than its producedAt)" test "$(epoch "$this")" -lt "$(epoch "$produced")"
+t_eq "…Last-Modified is the answer's thisUpdate (RFC 5019 6.2)" "$(epoch "$this")" "$(epoch "$(hdr Last-Modified "$T/g.h")")"
+t_ok "…not after Date" test "$(epoch "$(hdr Last-Modified "$T/g.h")")" -le "$(epoch "$(hdr Date "$T/g.h")")"
+etag=$(hdr ETag "$T/g.h")
+glen=$(stat -c %s "$T/g.der")
+
+# HEAD: the GET's headers, no body (RFC 9110 9.3.2).
+t_eq "HEAD of the same request: 200, nothing downloaded" "200 0" \
+	"$(curl -s --head -o /dev/null -D "$T/h.h" -w '%{http_code} %{size_download}' "$URL$SA")"
+t_eq "…Content-Type, Content-Length, ETag and Cache-Control as the GET's" \
+	"application/ocsp-response $glen $etag $(hdr Cache-Control "$T/g.h")" \
+	"$(hdr Content-Type "$T/h.h") $(hdr Content-Length "$T/h.h") $(hdr ETag "$T/h.h") $(hdr Cache-Control "$T/h.h")"
+raw "$T/head.raw" HEAD "/$SA"
+t_eq "…no body on the wire" "HTTP/1.1 200 OK 0" "$(head -1 "$T/head.raw" | tr -d '\r') $(after_headers "$T/head.raw")"
+t_match "…recorded like a GET" '"result":"ok","identity":"uid=signature,' "$(last_ocspd)"
+
+# 304: no Content-Length but the 200's (RFC 9110 8.6), no body; the connection goes on.
+raw "$T/304.raw" GET "/$SA" "If-None-Match: $etag"
+t_eq "If-None-Match with the ETag: 304, Content-Length the 200's, no body" "HTTP/1.1 304 Not Modified $glen 0" \
+	"$(head -1 "$T/304.raw" | tr -d '\r') $(hdr Content-Length "$T/304.raw") $(after_headers "$T/304.raw")"
+t_eq "…with the 200's ETag, Cache-Control and Last-Modified, no Content-Type" \
+	"$etag|$(hdr Cache-Control "$T/g.h")|$(hdr Last-Modified "$T/g.h")|" \
+	"$(hdr ETag "$T/304.raw")|$(hdr Cache-Control "$T/304.raw")|$(hdr Last-Modified "$T/304.raw")|$(hdr Content-Type "$T/304.raw")"
+t_eq "HEAD with the ETag: 304 too" "304" "$(curl -s --head -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL$SA")"
+raw "$T/two.raw" GET "/$SA" "If-None-Match: $etag" -- GET "/$SA"
+t_eq "a 304 and a GET on one connection: 304, then 200 with the whole answer after it" "304 200 $glen" \
+	"$(grep -a '^HTTP/1.1 ' "$T/two.raw" | awk '{ printf "%s ", $2 }')$(tail -c "$glen" "$T/two.raw" | cmp -s - "$T/g.der" && echo "$glen")"
+
+# HTTPS with a registered client certificate: private too.
+openssl ocsp -issuer "$PKI/ca/gen1.pem" -cert "$good1" -no_nonce -reqout "$T/unsigned.der" >/dev/null 2>&1
+US=$(urlenc "$T/unsigned.der")
+code=$(curl -s --cacert "$PKI/tls/ca.pem" --cert "$V/signature.pem" --key "$V/signature.key" -o "$T/tls.der" \
+	-D "$T/tls.h" -w '%{http_code}' "https://127.0.0.1:$HP/$US")
+t_eq "HTTPS GET with a registered client certificate: 200, good" "200 good" \
+	"$code $(openssl ocsp -respin "$T/tls.der" -resp_text -noverify 2>&1 | verdict)"
+t_match "…Cache-Control private" '^max-age=[0-9]+, private, no-transform, must-revalidate$' "$(hdr Cache-Control "$T/tls.h")"
+t_eq "the unsigned request by plain HTTP: sigRequired, not to be stored" "sigRequired no-store" \
+	"$(curl -s -o "$T/u.der" -D "$T/u.h" "$URL$US"; openssl ocsp -respin "$T/u.der" -resp_text -noverify 2>&1 | verdict) $(hdr Cache-Control "$T/u.h")"
+
+# POST: application/ocsp-request, or no Content-Type at all; another type 415.
+out=$(curl -s -v -o "$T/p.der" -w 'HTTP %{http_code}' -H 'Content-Type:' --data-binary @"$T/sa.der" "$URL" 2>&1)
+t_not "curl sends the POST without a Content-Type" grep -qi '^> Content-Type' <<<"$out"
+t_eq "POST without a Content-Type: 200, good" "200 good" \
+	"$(sed -n 's/^HTTP \([0-9]*\)$/\1/p' <<<"$out") $(openssl ocsp -respin "$T/p.der" -resp_text -noverify 2>&1 | verdict)"
+t_eq "POST of another body without a Content-Type: malformedRequest" malformedRequest \
+	"$(printf 'a=b' | curl -s -H 'Content-Type:' --data-binary @- -o "$T/p2.der" "$URL";
+	   openssl ocsp -respin "$T/p2.der" -resp_text -noverify 2>&1 | verdict)"
+for ct in "text/plain" "application/ocsp-response" ""; do
+	h="Content-Type: $ct"
+	[ -n "$ct" ] || h="Content-Type;"	# curl's way to send it empty
+	code=$(curl -s -o "$T/ct.txt" -w '%{http_code}' -H "$h" --data-binary @"$T/sa.der" "$URL")
+	t_eq "POST with Content-Type '$ct': 415 naming RFC 6960 A.1" \
+		"415 RFC 6960 A.1: Content-Type must be application/ocsp-request (not ${ct:-empty})" "$code $(cat "$T/ct.txt")"
+done
+t_eq "openssl ocsp POSTs as before: good" good \
+	"$(openssl ocsp -reqin "$T/sa.der" -no_nonce -url "$URL" -resp_text -noverify 2>&1 | verdict)"
+t_eq "other methods: 405, Allow: GET, HEAD, POST" "405 GET, HEAD, POST" \
+	"$(curl -s -o /dev/null -D "$T/put.h" -w '%{http_code}' -X PUT --data x "$URL") $(hdr Allow "$T/put.h")"
+
+# From an allowed network, unauthenticated: public; the signature is not what lets it in.
+t_ok "restarted allowing the loopback network" allowing
+code=$(curl -s -o "$T/n.der" -D "$T/n.h" -w '%{http_code}' "$URL$US")
+t_eq "the unsigned GET from the allowed network: 200, good" "200 good" \
+	"$code $(openssl ocsp -respin "$T/n.der" -resp_text -noverify 2>&1 | verdict)"
+t_match "…Cache-Control public (RFC 5019 6.2)" '^max-age=[0-9]+, public, no-transform, must-revalidate$' \
+	"$(hdr Cache-Control "$T/n.h")"
+t_eq "the SHA-1 signed request from the allowed network: good (access by network)" good \
+	"$(openssl ocsp -reqin "$T/s1.der" -no_nonce -url "$URL" -resp_text -noverify 2>&1 | verdict)"
+t_eq "a critical unknown extension from the allowed network: malformedRequest all the same" malformedRequest \
+	"$(post "$T/x-crit.der")"
 repo_ocspd_stop "$DIR"
 
 t_done

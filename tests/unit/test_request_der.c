@@ -680,6 +680,55 @@ static int view_is_zero(const ocsp_request_view *v)
 	return memcmp(v, &zero_view, sizeof(*v)) == 0;
 }
 
+/* A view of -1: zeroed but for the rule it names. */
+static int view_is_refused(const ocsp_request_view *v)
+{
+	ocsp_request_view z = *v;
+
+	if (v->refused[0] == '\0' || memchr(v->refused, '\0', sizeof(v->refused)) == NULL)
+		return 0;
+	memset(z.refused, 0, sizeof(z.refused));
+	return view_is_zero(&z);
+}
+
+/* What the view refuses with -1, found from OpenSSL's decoding of a request instead: a
+ * version other than v1 (as OCSP_REQUEST_print shows it: "(0x0)" for v1, given or not), a
+ * critical requestExtension other than the nonce and acceptableResponses, any critical
+ * singleRequestExtension. */
+static int rfc_refuses(OCSP_REQUEST *req)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *text = NULL, *at;
+	long n = 0;
+	int refuses = 0;
+
+	if (b != NULL && OCSP_REQUEST_print(b, req, 0) >= 0)
+		n = BIO_get_mem_data(b, &text);
+	if (n <= 0 || text == NULL || (at = memchr(text, '(', (size_t)n)) == NULL || n - (at - text) < 5) {
+		BIO_free(b);
+		return -1;	/* cannot tell */
+	}
+	refuses = memcmp(at, "(0x0)", 5) != 0;
+	BIO_free(b);
+	for (int i = 0; i < OCSP_REQUEST_get_ext_count(req); i++) {
+		X509_EXTENSION *ex = OCSP_REQUEST_get_ext(req, i);
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ex));
+
+		if (X509_EXTENSION_get_critical(ex) && nid != NID_id_pkix_OCSP_Nonce &&
+		    nid != NID_id_pkix_OCSP_acceptableResponses)
+			refuses = 1;
+	}
+	for (int i = 0; i < OCSP_request_onereq_count(req); i++) {
+		OCSP_ONEREQ *one = OCSP_request_onereq_get0(req, i);
+
+		for (int j = 0; j < OCSP_ONEREQ_get_ext_count(one); j++)
+			if (X509_EXTENSION_get_critical(OCSP_ONEREQ_get_ext(one, j)))
+				refuses = 1;
+	}
+	ERR_clear_error();
+	return refuses;
+}
+
 /* ocsp_request_view_of on in, with v filled with junk first so a field left unset shows. */
 static int view(buf in, ocsp_request_view *v)
 {
@@ -1507,17 +1556,20 @@ static void test_view_lengths_everywhere(void)
 
 /* Random changes of 1 to 3 bytes (fixed seed), half of them within 4 bytes of where an element
  * the view reads begins. Whenever OpenSSL takes the result as DER (d2i accepts it and i2d
- * gives back the very bytes), the view accepts and agrees; whenever the view accepts, all it
- * points to lies inside the input, and where d2i accepts too they count the same CertIDs and
- * see a nonce alike. One exception: OpenSSL keeps a Name's bytes as received, so a change
- * inside the requestorName's Name comes back from i2d whatever it made of it (a primitive SET,
- * say, which no encoding allows): there the view may be the stricter. */
+ * gives back the very bytes), the view accepts and agrees, or refuses by rule (-1) exactly
+ * where OpenSSL's decoding shows a version other than v1 or a critical extension the
+ * responder does not act on (where d2i accepts a request the view refuses by rule, it finds
+ * the same). Whenever the view accepts, all it points to lies inside the input, and where
+ * d2i accepts too they count the same CertIDs and see a nonce alike. One exception: OpenSSL
+ * keeps a Name's bytes as received, so a change inside the requestorName's Name comes back
+ * from i2d whatever it made of it (a primitive SET, say, which no encoding allows): there the
+ * view may be the stricter. */
 static void test_view_byte_flips(void)
 {
 	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .nonce2 = 1 };
 	const rq_spec small = { .nids = 1, .nonce = 8, .name = signer_name };
 	buf bases[3];
-	unsigned accepted = 0, der_ok = 0, bad = 0, lenient = 0, name_stricter = 0;
+	unsigned accepted = 0, der_ok = 0, bad = 0, lenient = 0, name_stricter = 0, by_rule = 0;
 	uint32_t saved = rng;
 
 	rng = 0x9e3779b9;
@@ -1554,7 +1606,7 @@ static void test_view_byte_flips(void)
 			OCSP_REQUEST *req;
 			ocsp_request_view v;
 			unsigned char *re = NULL, want[32];
-			int rc, relen, is_der;
+			int rc, relen, is_der, rule;
 
 			for (int i = 0; i < flips; i++) {
 				size_t at = next() % in.n;
@@ -1568,20 +1620,30 @@ static void test_view_byte_flips(void)
 			req = parse(in.p, in.n);
 			relen = req != NULL ? i2d_OCSP_REQUEST(req, &re) : 0;
 			is_der = relen > 0 && (size_t)relen == in.n && memcmp(re, in.p, in.n) == 0;
-			if (rc == 1) {
+			rule = req != NULL ? rfc_refuses(req) : 0;
+			if (rc == -1) {
+				/* by rule, as OpenSSL's decoding shows where it decodes (the view does not
+				 * judge the certificates, say) */
+				by_rule++;
+				if (!view_is_refused(&v) || (req != NULL && rule != 1))
+					bad++;
+			} else if (rc == 1) {
 				accepted++;
 				if (!view_inside(&v, in))
 					bad++;
 				if (req != NULL && (v.ncertids != (size_t)OCSP_request_onereq_count(req) ||
-						    !nonce_agrees(&v, req, 0)))
+						    !nonce_agrees(&v, req, 0) || rule != 0))
 					bad++;
 				if (req == NULL)
 					lenient++;
 			} else if (!view_is_zero(&v)) {
 				bad++;
 			}
-			if (is_der && rc != 1 && in_name) {
+			if (is_der && rc == 0 && in_name) {
 				name_stricter++;
+			} else if (is_der && rule != 0) {
+				if (rc != -1)
+					bad++;
 			} else if (is_der) {
 				der_ok++;
 				if (rc != 1 || !certids_hash(req, want) || memcmp(v.certids_sha256, want, 32) != 0 ||
@@ -1607,6 +1669,8 @@ static void test_view_byte_flips(void)
 	CU_ASSERT_TRUE(accepted < 7500 - 1000);
 	(void)lenient;
 	CU_ASSERT_TRUE(name_stricter < 100);
+	/* changes to the version and to the critical extensions' OIDs */
+	CU_ASSERT_TRUE(by_rule > 20);
 	rng = saved;
 }
 
@@ -1677,8 +1741,10 @@ static buf hand(const char *pre, const char *reqs, const char *post, const char 
 #define SIG(more) "a0{ 30{ " ALG " 03{ 00 aa } " more " } }"
 
 /* The view of a hand-made request. Accepted: all it points to lies inside, and where OpenSSL
- * decodes the request too, it counts the same CertIDs and sees the same nonce. Refused: v is
- * zeroed. With openssl >= 0, d2i's verdict must be that. */
+ * decodes the request too, it counts the same CertIDs and sees the same nonce, and finds
+ * nothing RFC 6960 refuses. Refused by rule (-1): where OpenSSL decodes it, it finds that
+ * too; v is zeroed but for the rule. Refused: v is zeroed. With openssl >= 0, d2i's verdict
+ * must be that. */
 static int hand_view(buf in, ocsp_request_view *v, int openssl)
 {
 	int rc = view(in, v);
@@ -1689,8 +1755,14 @@ static int hand_view(buf in, ocsp_request_view *v, int openssl)
 		if (req != NULL) {
 			CU_ASSERT_EQUAL(v->ncertids, (size_t)OCSP_request_onereq_count(req));
 			CU_ASSERT_TRUE(nonce_agrees(v, req, 1));
+			CU_ASSERT_EQUAL(rfc_refuses(req), 0);
 		}
+	} else if (rc == -1) {
+		CU_ASSERT_TRUE(view_is_refused(v));
+		if (req != NULL)
+			CU_ASSERT_EQUAL(rfc_refuses(req), 1);
 	} else {
+		CU_ASSERT_EQUAL(rc, 0);
 		CU_ASSERT_TRUE(view_is_zero(v));
 	}
 	if (openssl >= 0)
@@ -2013,6 +2085,140 @@ static void test_view_refuses_like_openssl(void)
 	free(in.p);
 }
 
+/* -1 and the rule, by a hand-made request's fields. */
+static int refused_by(const char *pre, const char *reqs, const char *post, const char *after, const char *rule)
+{
+	buf in = hand(pre, reqs, post, after);
+	ocsp_request_view v;
+	int rc = hand_view(in, &v, -1);
+
+	if (rc == -1 && rule != NULL && strcmp(v.refused, rule) != 0) {
+		fprintf(stderr, "\nrefused: '%s', expected '%s'\n", v.refused, rule);
+		rc = -2;
+	}
+	free(in.p);
+	return rc;
+}
+
+#define UNKNOWN_OID "06{ 2a 03 04 }"	/* 1.2.3.4 */
+#define ACCEPTABLE_OID "06{ 2b 06 01 05 05 07 30 01 04 }"
+#define ACCEPTABLE_BASIC "04{ 30{ 06{ 2b 06 01 05 05 07 30 01 01 } } }"
+#define CRIT "01{ ff }"
+#define NOT_CRIT "30{ " UNKNOWN_OID " 04{ 00 } }"
+#define RULE_VERSION "RFC 6960 4.1.1: the request's version is not v1"
+#define RULE_EXT(oid, where) "RFC 6960 4.4: critical extension " oid " in " where \
+	", which the responder does not act on"
+
+/* A version other than v1, a critical extension the responder does not act on (RFC 6960
+ * 4.4: never ignored): -1, v zeroed but for the rule, whatever cache key or signer the
+ * request has; where OpenSSL decodes the request, it finds the same. The nonce and
+ * acceptableResponses in requestExtensions are acted on, critical or not; nothing in
+ * singleRequestExtensions is. */
+static void test_view_rfc_refusals(void)
+{
+	/* version: v1 left out or spelt out; v2, 256, -1, v1 and a structural fault after */
+	CU_ASSERT_EQUAL(refused_by("", ONE, "", "", NULL), 1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 00 } }", ONE, "", "", NULL), 1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 01 } }", ONE, "", "", RULE_VERSION), -1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 01 00 } }", ONE, "", "", RULE_VERSION), -1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ ff } }", ONE, "", "", RULE_VERSION), -1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 01 } } a1{ " URI " }", ONE, "", SIG(""), RULE_VERSION), -1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 01 } }", ONE, "05 00", "", NULL), 0);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 01 } }", ONE, "", SIG("05 00"), NULL), 0);
+
+	/* requestExtensions: unknown and critical (TRUE as DER and as BER writes it), also
+	 * after a nonce and with a version fault first; not critical, or FALSE spelt out */
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " UNKNOWN_OID " " CRIT " 04{ 00 } } } }", "",
+		RULE_EXT("1.2.3.4", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " UNKNOWN_OID " 01{ 01 } 04{ 00 } } } }", "",
+		RULE_EXT("1.2.3.4", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " UNKNOWN_OID " 01{ 80 } 04{ 00 } } } }", "", NULL), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " NONCE_EXT " 30{ " UNKNOWN_OID " " CRIT " 04{ } } } }", "",
+		RULE_EXT("1.2.3.4", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 02 } }", ONE, "a2{ 30{ 30{ " UNKNOWN_OID " " CRIT " 04{ 00 } } } }", "",
+		RULE_VERSION), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " NONCE_EXT " " "30{ " UNKNOWN_OID " 04{ 00 } } } }", "", NULL), 1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " UNKNOWN_OID " 01{ 00 } 04{ 00 } } } }", "", NULL), 1);
+	/* the two it acts on, critical; OIDs one arc from the nonce's; 2.999; an arc past 64 bits */
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " NONCE_OID " " CRIT " 04{ 04{ 01 02 03 04 } } } } }", "",
+		NULL), 1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " ACCEPTABLE_OID " " CRIT " " ACCEPTABLE_BASIC " } } }", "",
+		NULL), 1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ 06{ 2b 06 01 05 05 07 30 01 02 01 } " CRIT " 04{ 00 } } } }",
+		"", RULE_EXT("1.3.6.1.5.5.7.48.1.2.1", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ 06{ 2b 06 01 05 05 07 30 01 } " CRIT " 04{ 00 } } } }",
+		"", RULE_EXT("1.3.6.1.5.5.7.48.1", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ 06{ 88 37 } " CRIT " 04{ 00 } } } }", "",
+		RULE_EXT("2.999", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ 06{ 2a 03 82 80 80 80 80 80 80 80 80 00 05 } " CRIT
+		" 04{ 00 } } } }", "", RULE_EXT("1.2.3.?.5", "requestExtensions")), -1);
+
+	/* singleRequestExtensions: any critical one, the nonce's and acceptableResponses' too,
+	 * in the first or a later Request; not critical: answered */
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ 30{ " UNKNOWN_OID " " CRIT " 04{ 00 } } } } }", "", "",
+		RULE_EXT("1.2.3.4", "singleRequestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ 30{ " NONCE_OID " " CRIT " 04{ 00 } } } } }", "", "",
+		RULE_EXT("1.3.6.1.5.5.7.48.1.2", "singleRequestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ 30{ " ACCEPTABLE_OID " " CRIT " " ACCEPTABLE_BASIC
+		" } } } }", "", "", RULE_EXT("1.3.6.1.5.5.7.48.1.4", "singleRequestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE " " ONE " 30{ " CERTID " a0{ 30{ 30{ " UNKNOWN_OID " " CRIT " 04{ } } } } }",
+		"", "", RULE_EXT("1.2.3.4", "singleRequestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ 30{ " NONCE_OID " 04{ 00 } } " NOT_CRIT " } } }", "", "",
+		NULL), 1);
+	/* the structure first: a fault anywhere after gives 0 */
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ 30{ " UNKNOWN_OID " " CRIT " 04{ 00 } } } } } 05 00",
+		"", "", NULL), 0);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " UNKNOWN_OID " " CRIT " 04{ 00 } } } }", SIG("05 00"), NULL), 0);
+
+	/* made by OpenSSL's API: unsigned, signed with and without certificates; the same
+	 * extension not critical is answered */
+	for (int crit = 0; crit < 2; crit++) {
+		for (int single = 0; single < 2; single++) {
+			ASN1_OBJECT *obj = OBJ_txt2obj("1.2.3.4", 1);
+			ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+			X509_EXTENSION *ex = obj != NULL && os != NULL && ASN1_OCTET_STRING_set(os, (const unsigned char *)"x", 1) ?
+				X509_EXTENSION_create_by_OBJ(NULL, obj, crit, os) : NULL;
+			const rq_spec spec = { .nids = 2, .nonce = 16 };
+
+			for (int how = 0; how < 3; how++) {
+				OCSP_REQUEST *req = make_request(&spec);
+				ocsp_request_view v;
+				buf der;
+
+				CU_ASSERT_TRUE_FATAL(req != NULL && ex != NULL);
+				CU_ASSERT_TRUE_FATAL(single ? OCSP_ONEREQ_add_ext(OCSP_request_onereq_get0(req, 1), ex, -1) :
+					OCSP_REQUEST_add_ext(req, ex, -1));
+				CU_ASSERT_TRUE_FATAL(how == 0 || OCSP_request_sign(req, signer_cert, fx_key(FX_OTHER), EVP_sha256(),
+					NULL, how == 1 ? OCSP_NOCERTS : 0));
+				der = der_of(req);
+				CU_ASSERT_PTR_NOT_NULL_FATAL(der.p);
+				if (crit) {
+					CU_ASSERT_EQUAL(hand_view(der, &v, 1), -1);
+					CU_ASSERT_STRING_EQUAL(v.refused, single ? RULE_EXT("1.2.3.4", "singleRequestExtensions") :
+						RULE_EXT("1.2.3.4", "requestExtensions"));
+				} else {
+					check_view(der, how == 0 ? NULL : signer_name, how == 0 ? NULL : fx_key(FX_OTHER));
+				}
+				free(der.p);
+				OCSP_REQUEST_free(req);
+			}
+			X509_EXTENSION_free(ex);
+			ASN1_OCTET_STRING_free(os);
+			ASN1_OBJECT_free(obj);
+		}
+	}
+	/* the rich requests of the other tests (critical nonce and acceptableResponses): answered */
+	{
+		const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .nonce2 = 1 };
+		buf der = made_signed(&rich, NULL, 0);
+		ocsp_request_view v;
+
+		CU_ASSERT_EQUAL(hand_view(der, &v, 1), 1);
+		free(der.p);
+	}
+	ERR_clear_error();
+}
+
 /* OpenSSL's error queue as it was, after the view's header reads failed or not. */
 static void test_view_error_queue(void)
 {
@@ -2072,6 +2278,7 @@ int main(void)
 	    !CU_add_test(s, "view: random byte changes", test_view_byte_flips) ||
 	    !CU_add_test(s, "view: hand-made structures", test_view_hand_made) ||
 	    !CU_add_test(s, "view: refuses what OpenSSL refuses", test_view_refuses_like_openssl) ||
+	    !CU_add_test(s, "view: refuses by RFC 6960 what it cannot answer", test_view_rfc_refusals) ||
 	    !CU_add_test(s, "view: OpenSSL's error queue", test_view_error_queue)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
