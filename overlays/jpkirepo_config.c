@@ -167,21 +167,30 @@ static void dn_list_delete(dn_list *l, int valx)
 	}
 }
 
-/* Where the audit trail is written and how it is signed: read when the database opens. */
+/* Where the audit trail is written and how it is signed: read when the database opens.
+ * NULL for another directive. */
 static char **trail_setting(ConfigArgs *c, jpkirepo_info *ji)
 {
 	switch (c->type) {
 	case CFG_AUDIT_DIR: return &ji->audit_dir;
 	case CFG_CKPT_KEY: return &ji->audit_ckpt_key;
 	case CFG_CKPT_CERT: return &ji->audit_ckpt_cert;
-	default: return &ji->audit_ckpt_pin;
+	case CFG_CKPT_PIN: return &ji->audit_ckpt_pin;
+	default: return NULL;
 	}
+}
+
+static void trail_set(char **setting, const char *value)
+{
+	ch_free(*setting);
+	*setting = value != NULL ? ch_strdup(value) : NULL;
 }
 
 static int emit(ConfigArgs *c, jpkirepo_info *ji)
 {
 	dn_one one;
 	dn_list list;
+	char **trail;
 
 	switch (one_of(c, ji, &one, &list)) {
 	case 1:
@@ -197,21 +206,19 @@ static int emit(ConfigArgs *c, jpkirepo_info *ji)
 		}
 		return 0;
 	}
+	if ((trail = trail_setting(c, ji)) != NULL) {
+		if (*trail != NULL) {
+			struct berval bv;
+
+			ber_str2bv(*trail, 0, 0, &bv);
+			value_add_one(&c->rvalue_vals, &bv);
+		}
+		return 0;
+	}
 	switch (c->type) {
 	case CFG_ANCHOR:
 		if (ji->anchor_files != NULL)
 			ber_bvarray_dup_x(&c->rvalue_vals, ji->anchor_files, NULL);
-		return 0;
-	case CFG_AUDIT_DIR:
-	case CFG_CKPT_KEY:
-	case CFG_CKPT_CERT:
-	case CFG_CKPT_PIN:
-		if (*trail_setting(c, ji) != NULL) {
-			struct berval bv;
-
-			ber_str2bv(*trail_setting(c, ji), 0, 0, &bv);
-			value_add_one(&c->rvalue_vals, &bv);
-		}
 		return 0;
 	case CFG_AUDIT_POLICY: {
 		struct berval bv;
@@ -244,6 +251,10 @@ static int delete(ConfigArgs *c, jpkirepo_info *ji)
 		dn_list_delete(&list, c->valx);
 		break;
 	}
+	if (trail_setting(c, ji) != NULL) {
+		trail_set(trail_setting(c, ji), NULL);
+		return 0;
+	}
 	switch (c->type) {
 	case CFG_ANCHOR:
 		if (c->valx < 0) {
@@ -257,13 +268,6 @@ static int delete(ConfigArgs *c, jpkirepo_info *ji)
 				ji->anchor_files[i] = ji->anchor_files[i + 1];
 		}
 		return anchors_reload(ji, c->cr_msg, sizeof(c->cr_msg)) < 0 ? ARG_BAD_CONF : 0;
-	case CFG_AUDIT_DIR:
-	case CFG_CKPT_KEY:
-	case CFG_CKPT_CERT:
-	case CFG_CKPT_PIN:
-		ch_free(*trail_setting(c, ji));
-		*trail_setting(c, ji) = NULL;
-		return 0;
 	case CFG_AUDIT_POLICY: ji->audit_policy = 0; break;
 	case CFG_SKEW: ji->policy.clock_skew = def.clock_skew; break;
 	case CFG_MAX_VALIDITY: ji->policy.max_validity = def.max_validity; break;
@@ -294,14 +298,11 @@ static int add(ConfigArgs *c, jpkirepo_info *ji)
 		ber_bvarray_add(list.ndns, &c->value_ndn);
 		return 0;
 	}
-	switch (c->type) {
-	case CFG_AUDIT_DIR:
-	case CFG_CKPT_KEY:
-	case CFG_CKPT_CERT:
-	case CFG_CKPT_PIN:
-		ch_free(*trail_setting(c, ji));
-		*trail_setting(c, ji) = ch_strdup(c->argv[1]);
+	if (trail_setting(c, ji) != NULL) {
+		trail_set(trail_setting(c, ji), c->argv[1]);
 		return 0;
+	}
+	switch (c->type) {
 	case CFG_AUDIT_POLICY:
 		if (jpki_audit_policy_parse(c->argv[1], &policy) < 0) {
 			snprintf(c->cr_msg, sizeof(c->cr_msg), "%s: fail-closed or fail-open", c->argv[0]);
@@ -352,8 +353,7 @@ static int jpkirepo_cf(ConfigArgs *c)
 		return emit(c, ji);
 	/* The trail is opened with the database; a change at run time (cn=config) would show in
 	 * the configuration and not be in force. */
-	if (ji->opened && (c->type == CFG_AUDIT_DIR || c->type == CFG_CKPT_KEY || c->type == CFG_CKPT_CERT ||
-			      c->type == CFG_CKPT_PIN)) {
+	if (ji->opened && trail_setting(c, ji) != NULL) {
 		snprintf(c->cr_msg, sizeof(c->cr_msg), "%s is read when the database opens: change it in the "
 			"configuration and restart slapd", c->argv[0]);
 		Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
