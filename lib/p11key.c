@@ -337,9 +337,11 @@ static int login(PKCS11_SLOT *slot, P11KitUri *uri, const char *pin_file, jpki_e
 	}
 	rc = PKCS11_login(slot, 0, pin);
 	OPENSSL_cleanse(pin, sizeof(pin));
-	if (rc != 0)
-		return jpki_errf_ssl(err, "PKCS#11 login to token \"%s\" failed (wrong PIN, "
+	if (rc != 0) {
+		jpki_errf_ssl(err, "PKCS#11 login to token \"%s\" failed (wrong PIN, "
 		    "or PIN locked)", slot->token->label);
+		return JPKI_P11KEY_PIN_REFUSED;
+	}
 	return 0;
 }
 
@@ -487,8 +489,9 @@ int jpki_p11key_open(const char *uri_text, const char *pin_file, jpki_p11key **o
 		    slot->token->label);
 		goto out;
 	}
-	if (login(slot, uri, pin_file, err) != 0)
+	if ((rc = login(slot, uri, pin_file, err)) != 0)
 		goto out;
+	rc = -1;
 	if ((key = find_private_key(slot, uri, err)) == NULL)
 		goto out;
 	k->priv = PKCS11_get_private_key(key);
@@ -506,7 +509,7 @@ out:
 	p11_kit_uri_free(uri);
 	if (rc != 0) {
 		jpki_p11key_close(k);
-		return -1;
+		return rc == JPKI_P11KEY_PIN_REFUSED ? rc : -1;
 	}
 	*out = k;
 	return 0;

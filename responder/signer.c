@@ -42,6 +42,8 @@ static pthread_rwlock_t keys = PTHREAD_RWLOCK_INITIALIZER;
 static jpki_p11key *slots[MAX_SLOTS];
 static atomic_int nslots;
 static _Atomic time_t retry_at;
+/* The token refused the PIN: not tried again until a reload brings another configuration. */
+static atomic_bool pin_refused;
 static atomic_uint backoff;
 static _Thread_local int my_slot = -1;
 
@@ -229,6 +231,7 @@ int signer_configure(const ocspd_config *c, STACK_OF(X509) *cas, bool key_requir
 	jpki_err e;
 	time_t now = time(NULL);
 	size_t n, i, old_n;
+	int rc;
 
 	if (c->key_uri == NULL || c->responder_cert == NULL) {
 		snprintf(err, errlen, "key-uri and responder-cert are required");
@@ -244,9 +247,13 @@ int signer_configure(const ocspd_config *c, STACK_OF(X509) *cas, bool key_requir
 	 * loaded lists the tokens as they were (a token added since would not be found). The
 	 * signing threads reopen theirs when they next sign. */
 	close_all();
-	if (jpki_p11key_open(c->key_uri, c->pin_file, &k, &e) < 0) {
-		if (key_required) {
-			snprintf(err, errlen, "key-uri: the responder key cannot be opened: %s", e.text);
+	if ((rc = jpki_p11key_open(c->key_uri, c->pin_file, &k, &e)) < 0) {
+		/* A token that is away may come back; one that refused the PIN would only count
+		 * each retry toward its lockout. */
+		if (key_required || rc == JPKI_P11KEY_PIN_REFUSED) {
+			snprintf(err, errlen, "key-uri: the responder key cannot be opened: %s%s", e.text,
+				rc == JPKI_P11KEY_PIN_REFUSED ? " (not retried: every try counts toward the "
+				"token's PIN lockout)" : "");
 			goto fail;
 		}
 		ocspd_log(OCSPD_LOG_WARNING, "responder key unavailable at start (%s); serving, answering tryLater "
@@ -289,6 +296,7 @@ int signer_configure(const ocspd_config *c, STACK_OF(X509) *cas, bool key_requir
 	pthread_mutex_unlock(&lock);
 	atomic_store(&retry_at, 0);
 	atomic_store(&backoff, 0);
+	atomic_store(&pin_refused, false);
 	pthread_rwlock_unlock(&keys);
 	certs_free(old_certs, old_n);
 	EVP_PKEY_free(old_pub);
@@ -308,6 +316,7 @@ static jpki_p11key *thread_key(void)
 	jpki_err err;
 	char *uri, *pin;
 	EVP_PKEY *want;
+	int rc;
 
 	if (my_slot < 0) {
 		my_slot = atomic_fetch_add(&nslots, 1);
@@ -320,7 +329,7 @@ static jpki_p11key *thread_key(void)
 	}
 	if (slots[my_slot] != NULL)
 		return slots[my_slot];
-	if (time(NULL) < atomic_load(&retry_at))
+	if (time(NULL) < atomic_load(&retry_at) || atomic_load(&pin_refused))
 		return NULL;
 	pthread_mutex_lock(&lock);
 	uri = key_uri != NULL ? strdup(key_uri) : NULL;
@@ -331,10 +340,14 @@ static jpki_p11key *thread_key(void)
 	pthread_mutex_unlock(&lock);
 	if (uri == NULL || want == NULL) {
 		/* not configured, or out of memory: nothing to open */
-	} else if (jpki_p11key_open(uri, pin, &slots[my_slot], &err) < 0) {
+	} else if ((rc = jpki_p11key_open(uri, pin, &slots[my_slot], &err)) < 0) {
 		slots[my_slot] = NULL;
-		ocspd_log(OCSPD_LOG_ERR, "responder key unavailable (%s); answering tryLater, retry in %u s",
-			err.text, back_off());
+		if (rc == JPKI_P11KEY_PIN_REFUSED && !atomic_exchange(&pin_refused, true))
+			ocspd_log(OCSPD_LOG_ERR, "responder key unavailable (%s); answering tryLater, not tried "
+				"again until SIGHUP: every try counts toward the token's PIN lockout", err.text);
+		else if (rc != JPKI_P11KEY_PIN_REFUSED)
+			ocspd_log(OCSPD_LOG_ERR, "responder key unavailable (%s); answering tryLater, retry in %u s",
+				err.text, back_off());
 	} else if (EVP_PKEY_eq(jpki_p11key_pubkey(slots[my_slot]), want) != 1) {
 		/* A start with the token away checked the certificates against nothing; a token
 		 * put back with another key must not sign under them. */

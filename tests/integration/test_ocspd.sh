@@ -490,6 +490,14 @@ start_refused "a certificate without id-kp-OCSPSigning" "$KT/noeku.pem" "rule re
 start_refused "an expired responder certificate" "$KT/expired.pem" "rule responder-cert validity: .*expired at "
 start_refused "a responder certificate its CA key did not sign" "$KT/forged.pem" \
 	"rule responder-cert issuer \(RFC 6960 4.2.2.2\): .*its signature does not verify with CA key [0-9a-f]{40}"
+# A PIN the token refuses is a configuration error, not a token away: retried, each try would
+# count toward the token's lockout.
+printf '0000\n' > "$KT/wrong.pin"
+kconf "$key_uri" "$KT/good.pem" "pin-file = $KT/wrong.pin"
+out=$( (KTIMEOUT=30 keyed) 2>&1) && rc=0 || rc=$?
+t_eq "start with a PIN the token refuses: exit 1" 1 "$rc"
+t_match "…naming why, and that it is not retried" \
+	"cannot start: key-uri: the responder key cannot be opened: .*login to token .* failed.*not retried: every try counts toward the token's PIN lockout" "$out"
 t_not "no refused start left a process listening" bash -c "exec 3<>/dev/tcp/127.0.0.1/$kport" 2>/dev/null
 
 # A start with the token away still serves, answering tryLater until the key opens.

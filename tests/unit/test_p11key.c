@@ -143,18 +143,23 @@ static void open_ok(const char *uri, const char *pin_file)
 	jpki_p11key_close(k);
 }
 
-/* Expects failure with `want` in the message. */
-static void open_fails(const char *uri, const char *pin_file, const char *want)
+/* Expects failure rc with `want` in the message. */
+static void open_fails_rc(const char *uri, const char *pin_file, int rc, const char *want)
 {
 	jpki_p11key *k = NULL;
 	jpki_err err = { "" };
 
-	CU_ASSERT_EQUAL(jpki_p11key_open(uri, pin_file, &k, &err), -1);
+	CU_ASSERT_EQUAL(jpki_p11key_open(uri, pin_file, &k, &err), rc);
 	CU_ASSERT_PTR_NULL(k);
 	if (strstr(err.text, want) == NULL)
 		fprintf(stderr, "\n  %s: expected \"%s\" in \"%s\"\n", uri, want, err.text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, want));
 	jpki_p11key_close(k);
+}
+
+static void open_fails(const char *uri, const char *pin_file, const char *want)
+{
+	open_fails_rc(uri, pin_file, -1, want);
 }
 
 static void test_by_id(void)
@@ -224,10 +229,11 @@ static void test_wrong_pin(void)
 {
 	char path[128];
 
-	open_fails("pkcs11:token=" TOKEN ";id=%01?pin-value=0000", NULL, "wrong PIN");
+	/* the token said no to the PIN: told apart, so that no one retries it into a lockout */
+	open_fails_rc("pkcs11:token=" TOKEN ";id=%01?pin-value=0000", NULL, JPKI_P11KEY_PIN_REFUSED, "wrong PIN");
 	snprintf(path, sizeof(path), "%s/bad-pin", dir);
 	CU_ASSERT_EQUAL_FATAL(write_file(path, "99999\n"), 0);
-	open_fails("pkcs11:token=" TOKEN ";id=%01", path, "login to token \"" TOKEN "\" failed");
+	open_fails_rc("pkcs11:token=" TOKEN ";id=%01", path, JPKI_P11KEY_PIN_REFUSED, "login to token \"" TOKEN "\" failed");
 }
 
 static void test_no_pin(void)
