@@ -67,6 +67,9 @@ static void signed_bytes_free(signed_bytes *sb)
 	ASN1_BIT_STRING_free(sb->sig);
 }
 
+static _Thread_local unsigned char pss_last[96];	/* the last RSA-PSS parameters seen, DER */
+static _Thread_local int pss_last_len = -1, pss_last_md;
+
 /* Digests at least as strong as SHA-256. */
 static bool digest_strong(int md)
 {
@@ -102,12 +105,25 @@ static bool algorithm_ok(const X509_ALGOR *alg, char *why, size_t whylen)
 	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
 	sig = OBJ_obj2nid(obj);
 	if (sig != NID_undef && OBJ_find_sigid_algs(sig, &md, &pkey) && sig == NID_rsassaPss) {
-		pss = ptype == V_ASN1_SEQUENCE ?
-			ASN1_item_unpack((const ASN1_STRING *)pval, ASN1_ITEM_rptr(RSA_PSS_PARAMS)) : NULL;
-		md = pss == NULL ? NID_undef : pss->hashAlgorithm == NULL ? NID_sha1 :
-			OBJ_obj2nid(pss->hashAlgorithm->algorithm);
-		RSA_PSS_PARAMS_free(pss);
-		ERR_clear_error();
+		const ASN1_STRING *der = ptype == V_ASN1_SEQUENCE ? pval : NULL;
+
+		/* A client signs every request with the same parameters: their digest is
+		 * remembered per thread, by their bytes, rather than decoded each time. */
+		if (der != NULL && der->length == pss_last_len && der->length <= (int)sizeof(pss_last) &&
+		    memcmp(der->data, pss_last, (size_t)der->length) == 0) {
+			md = pss_last_md;
+		} else {
+			pss = der != NULL ? ASN1_item_unpack(der, ASN1_ITEM_rptr(RSA_PSS_PARAMS)) : NULL;
+			md = pss == NULL ? NID_undef : pss->hashAlgorithm == NULL ? NID_sha1 :
+				OBJ_obj2nid(pss->hashAlgorithm->algorithm);
+			RSA_PSS_PARAMS_free(pss);
+			ERR_clear_error();
+			if (der != NULL && der->length <= (int)sizeof(pss_last)) {
+				memcpy(pss_last, der->data, (size_t)der->length);
+				pss_last_len = der->length;
+				pss_last_md = md;
+			}
+		}
 	}
 	if (digest_strong(md) || (md == NID_undef && (pkey == NID_ED25519 || pkey == NID_ED448)))
 		return true;
