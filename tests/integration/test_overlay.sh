@@ -186,14 +186,7 @@ t_match "renaming it is refused" "rule entry-kept: .*not renamed" "$out"
 out=$(instance_ldap "$DIR" ldapmodrdn "$REPO_CA_DN" "ou=Chiba" 2>&1)
 t_match "renaming the CA entry is refused" "rule entry-kept" "$out"
 t_eq "the CRL is still under its own name" "$before" "$(stored "$P1")"
-instance_ldap "$DIR" ldapadd >/dev/null 2>&1 <<EOF
-dn: cn=999990,ou=CRL Distribution Points,$REPO_CA_DN
-objectClass: cRLDistributionPoint
-objectClass: jpkiCRLPartition
-cn: 999990
-jpkiMunicipalityCode: 999990
-jpkiMunicipalityName: 試験
-EOF
-t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "cn=999990,ou=CRL Distribution Points,$REPO_CA_DN"
+spare=$(spare_partition "$DIR")
+t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "$spare"
 
 t_done

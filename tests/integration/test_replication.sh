@@ -172,15 +172,7 @@ t_ok "the verifier's reads on the consumer are recorded there" \
 
 # === 3. (single provider) rule entry-kept: the provider keeps the entry, so does the consumer ====
 # Control: an entry without CRL is deleted on the provider, and the delete replicates.
-SPARE="cn=999990,$CDP"
-instance_ldap "$P" ldapadd >/dev/null 2>&1 <<EOF
-dn: $SPARE
-objectClass: cRLDistributionPoint
-objectClass: jpkiCRLPartition
-cn: 999990
-jpkiMunicipalityCode: 999990
-jpkiMunicipalityName: 試験
-EOF
+SPARE=$(spare_partition "$P")
 t_ok "control: an entry without CRL added on the provider reaches the consumer" poll exists "$C" "$SPARE"
 t_ok "control: the provider deletes it" instance_ldap "$P" ldapdelete "$SPARE"
 t_ok "control: the delete replicates: the consumer no longer holds it" poll gone "$C" "$SPARE"
