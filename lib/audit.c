@@ -359,8 +359,10 @@ static int batch_reserve(batch *b, size_t more)
 	return 0;
 }
 
-/* Gives middle the next seq, the time and prev; adds the line to the pending batch. */
-static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *err)
+/* Gives middle the next seq, the time t.usec (from now(), not before the head's) and prev;
+ * adds the line to the pending batch. */
+static int enqueue_at(jpki_audit *a, const char *middle, time_t t, long usec, long long *seq,
+	jpki_err *err)
 {
 	batch *b = a->pending;
 	size_t mlen = strlen(middle), start = b->len, len;
@@ -369,7 +371,8 @@ static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *
 	segment *seg;
 	int n;
 
-	now(a, &next.t, &next.usec);
+	next.t = t;
+	next.usec = usec;
 	next.seq = a->head.seq + 1;
 	if (next.t != a->second || day[0] == '\0') {
 		struct tm tm;
@@ -420,8 +423,8 @@ static int enqueue(jpki_audit *a, const char *middle, long long *seq, jpki_err *
 	return 0;
 }
 
-/* A checkpoint record over the head; under mu. */
-static int enqueue_checkpoint(jpki_audit *a, long long *seq, jpki_err *err)
+/* A checkpoint record over the head, at t.usec; under mu. */
+static int enqueue_checkpoint_at(jpki_audit *a, time_t t, long usec, long long *seq, jpki_err *err)
 {
 	char msg[128], details[2048], *middle;
 	unsigned char sig[1024], b64[1400];
@@ -446,11 +449,48 @@ static int enqueue_checkpoint(jpki_audit *a, long long *seq, jpki_err *err)
 		a->head.hash, a->head.seq, (char *)b64);
 	if ((middle = record_middle(a, &r, err)) == NULL)
 		return -1;
-	ok = enqueue(a, middle, seq, err);
+	ok = enqueue_at(a, middle, t, usec, seq, err);
 	free(middle);
 	if (ok == 0)
 		a->head.since_checkpoint = a->pending->segs[a->pending->nsegs - 1].after.since_checkpoint = 0;
 	return ok;
+}
+
+static int enqueue_checkpoint(jpki_audit *a, long long *seq, jpki_err *err)
+{
+	time_t t;
+	long usec;
+
+	now(a, &t, &usec);
+	return enqueue_checkpoint_at(a, t, usec, seq, err);
+}
+
+/* A record of the caller's (or the writer's own recovery record); under mu. With a key, a
+ * record that starts a new day file is preceded by a checkpoint over the previous day's last
+ * record (or the anchor): prune removes whole day files, so the first record left after a
+ * prune is a signed checkpoint of the anchor's seq and hash, which verify then requires (see
+ * lib/audit_read.c, anchor_confirm). The first record of a chain has nothing to sign. A
+ * signing failure is noticed, not fatal: the day file then starts with the record. */
+static int enqueue_record(jpki_audit *a, const char *middle, long long *seq, jpki_err *err)
+{
+	time_t t;
+	long usec;
+	long long ck;
+	jpki_err e;
+
+	now(a, &t, &usec);
+	if (a->key != NULL && a->head.seq > 0 && t / 86400 != a->head.t / 86400) {
+		if (enqueue_checkpoint_at(a, t, usec, &ck, &e) < 0) {
+			if (!a->checkpoint_failing)
+				notice(a, "%s; a day file starts without its checkpoint (retrying with each "
+					"record)", e.text);
+			a->checkpoint_failing = true;
+		} else if (a->checkpoint_failing) {
+			notice(a, "checkpoint signed again at seq %lld", ck);
+			a->checkpoint_failing = false;
+		}
+	}
+	return enqueue_at(a, middle, t, usec, seq, err);
 }
 
 /* After a record: a checkpoint when one is due. A signing failure is noticed, not fatal:
@@ -681,7 +721,7 @@ int jpki_audit_append(jpki_audit *a, const jpki_audit_record *r, jpki_err *err)
 	pthread_mutex_lock(&a->mu);
 	if (a->stopping) {
 		rc = jpki_errf(err, "audit record not written: the audit log is closing");
-	} else if ((rc = enqueue(a, middle, &w.seq, err)) == 0) {
+	} else if ((rc = enqueue_record(a, middle, &w.seq, err)) == 0) {
 		checkpoint_if_due(a);
 		free(middle);
 		return wait_for(a, &w, err);	/* releases mu */
@@ -708,7 +748,7 @@ int jpki_audit_submit(jpki_audit *a, const jpki_audit_record *r, jpki_audit_done
 	pthread_mutex_lock(&a->mu);
 	if (a->stopping) {
 		rc = jpki_errf(err, "audit record not written: the audit log is closing");
-	} else if ((rc = enqueue(a, middle, &w->seq, err)) == 0) {
+	} else if ((rc = enqueue_record(a, middle, &w->seq, err)) == 0) {
 		checkpoint_if_due(a);
 		add_waiter(a, w);
 		w = NULL;
@@ -756,12 +796,130 @@ static off_t prev_newline(int fd, off_t before)
 	return -1;
 }
 
-/* The last complete line of path into e (1), or none (0), cutting a torn tail away. */
-static int resume_file(jpki_audit *a, const char *path, jpki_audit_entry *e, jpki_err *err)
+/* The line [start, end) of fd, malloc'd and NUL-terminated: start is just after the newline
+ * before end, 0 when there is none. NULL when it cannot be read. */
+static char *line_before(int fd, off_t end, off_t *start, size_t *len)
 {
+	off_t nl = prev_newline(fd, end);
+	char *line;
+
+	if (nl < -1)
+		return NULL;
+	*start = nl + 1;
+	*len = (size_t)(end - *start);
+	if ((line = malloc(*len + 1)) == NULL)
+		return NULL;
+	if (pread(fd, line, *len, *start) != (ssize_t)*len) {
+		free(line);
+		return NULL;
+	}
+	line[*len] = '\0';
+	return line;
+}
+
+/* Where the chain stood before files[idx]: the last record of the newest older file with
+ * one, else the anchor, else the start (seq 0, 64 zeros). 0, or -1 when that cannot be told
+ * (an older file unreadable or itself ending in a torn line). */
+static int chain_before(jpki_audit *a, const jpki_audit_files *files, size_t idx, chain_state *out)
+{
+	jpki_audit_entry e = { 0 };
+	jpki_audit_anchor an;
+	struct stat st;
+	jpki_err why;
+	off_t start;
+	size_t len;
+	char last, *line;
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(out->hash, '0', JPKI_AUDIT_HEX_LEN);
+	while (idx-- > 0) {
+		if ((fd = open(files->v[idx].path, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+		if (fstat(fd, &st) < 0 || (st.st_size > 0 && (pread(fd, &last, 1, st.st_size - 1) != 1 ||
+							      last != '\n'))) {
+			close(fd);
+			return -1;
+		}
+		if (st.st_size == 0) {
+			close(fd);
+			continue;
+		}
+		line = line_before(fd, st.st_size - 1, &start, &len);
+		close(fd);
+		rc = line != NULL ? jpki_audit_entry_parse(line, len, &e, &why) : -1;
+		free(line);
+		if (rc < 0)
+			return -1;
+		out->seq = e.seq;
+		memcpy(out->hash, e.hash, sizeof(out->hash));
+		out->t = e.t;
+		out->usec = e.usec;
+		jpki_audit_entry_clear(&e);
+		return 0;
+	}
+	rc = jpki_audit_anchor_read(a->dir, a->component, &an, &why);
+	if (rc == 1) {
+		out->seq = an.seq;
+		memcpy(out->hash, an.hash, sizeof(out->hash));
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* A torn last line that is a whole record of this chain, missing only its newline: it
+ * parses, it is this component's, it is in its day's file, and it links to the record
+ * before it (its prev that record's hash, its seq the next, its time not earlier). A crash
+ * after the write but before the newline reached the disk leaves one; it is put back, not
+ * thrown away. */
+static bool torn_is_whole(jpki_audit *a, const jpki_audit_files *files, size_t idx, int fd,
+	off_t start, const char *torn, size_t len)
+{
+	jpki_audit_entry e = { 0 }, p = { 0 };
+	chain_state before;
+	off_t pstart;
+	size_t plen;
+	char *pline, day[11];
+	struct tm tm;
+	jpki_err why;
+	bool whole = false;
+
+	if (jpki_audit_entry_parse(torn, len, &e, &why) < 0)
+		return false;
+	if (start > 0) {
+		/* the line before it, in this file */
+		pline = line_before(fd, start - 1, &pstart, &plen);
+		if (pline == NULL || jpki_audit_entry_parse(pline, plen, &p, &why) < 0) {
+			free(pline);
+			goto out;
+		}
+		free(pline);
+		before.seq = p.seq;
+		memcpy(before.hash, p.hash, sizeof(before.hash));
+		before.t = p.t;
+		before.usec = p.usec;
+	} else if (chain_before(a, files, idx, &before) < 0) {
+		goto out;
+	}
+	gmtime_r(&e.t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	whole = strcmp(e.component, a->component) == 0 && strcmp(day, files->v[idx].date) == 0 &&
+		e.seq == before.seq + 1 && strcmp(e.prev, before.hash) == 0 &&
+		(e.t > before.t || (e.t == before.t && e.usec >= before.usec));
+out:
+	jpki_audit_entry_clear(&e);
+	jpki_audit_entry_clear(&p);
+	return whole;
+}
+
+/* The last complete line of files[idx] into e (1), or none (0). A torn tail is made whole
+ * again when it is a whole record without its newline (torn_is_whole), else cut away. */
+static int resume_file(jpki_audit *a, const jpki_audit_files *files, size_t idx, jpki_audit_entry *e,
+	jpki_err *err)
+{
+	const char *path = files->v[idx].path;
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	struct stat st;
-	off_t end, nl, start;
+	off_t end, start;
 	char last, *line = NULL, torn_hash[JPKI_AUDIT_HEX_LEN + 1];
 	size_t len;
 	jpki_err why;
@@ -779,36 +937,45 @@ static int resume_file(jpki_audit *a, const char *path, jpki_audit_entry *e, jpk
 		goto out;
 	}
 	if (end > 0 && last != '\n') {
-		/* A torn line: a crash in the middle of a write. Cut it, say so in the chain. */
-		nl = prev_newline(fd, end);
-		if (nl < -1 || (line = malloc((size_t)(end - nl - 1))) == NULL ||
-		    pread(fd, line, (size_t)(end - nl - 1), nl + 1) != end - nl - 1) {
+		/* A torn line: a crash in the middle of a write. */
+		if ((line = line_before(fd, end, &start, &len)) == NULL) {
 			jpki_errf(err, "audit file %s: cannot read its last line", path);
 			goto out;
 		}
-		jpki_sha256_hex(line, (size_t)(end - nl - 1), torn_hash);
+		jpki_sha256_hex(line, len, torn_hash);
+		if (torn_is_whole(a, files, idx, fd, start, line, len)) {
+			if (pwrite(fd, "\n", 1, end) != 1 || fsync(fd) != 0) {
+				jpki_errf(err, "audit file %s: cannot restore the newline of its last record: %s",
+					path, strerror(errno));
+				goto out;
+			}
+			notice(a, "%s: restored the newline of the last record (%lld bytes at offset %lld, "
+				"sha256 %s), whole but for it after a crash", path, (long long)len,
+				(long long)start, torn_hash);
+			end++;
+		} else {
+			/* Not a record of this chain: cut it, and say so in the chain. */
+			if (ftruncate(fd, start) != 0 || fsync(fd) != 0) {
+				jpki_errf(err, "audit file %s: cannot cut the torn last line: %s", path,
+					strerror(errno));
+				goto out;
+			}
+			notice(a, "%s: cut a torn last line (%lld bytes at offset %lld, sha256 %s), left by a crash",
+				path, (long long)len, (long long)start, torn_hash);
+			a->pending_recovery = true;
+			snprintf(a->recovery, sizeof(a->recovery),
+				"{\"file\":\"%s\",\"offset\":%lld,\"bytes\":%lld,\"sha256\":\"%s\"}",
+				strrchr(path, '/') + 1, (long long)start, (long long)len, torn_hash);
+			end = start;
+		}
 		free(line);
 		line = NULL;
-		if (ftruncate(fd, nl + 1) != 0 || fsync(fd) != 0) {
-			jpki_errf(err, "audit file %s: cannot cut the torn last line: %s", path, strerror(errno));
-			goto out;
-		}
-		notice(a, "%s: cut a torn last line (%lld bytes at offset %lld, sha256 %s), left by a crash",
-			path, (long long)(end - nl - 1), (long long)(nl + 1), torn_hash);
-		a->pending_recovery = true;
-		snprintf(a->recovery, sizeof(a->recovery),
-			"{\"file\":\"%s\",\"offset\":%lld,\"bytes\":%lld,\"sha256\":\"%s\"}",
-			strrchr(path, '/') + 1, (long long)(nl + 1), (long long)(end - nl - 1), torn_hash);
-		end = nl + 1;
 	}
 	if (end == 0) {
 		rc = 0;
 		goto out;
 	}
-	nl = prev_newline(fd, end - 1);
-	start = nl + 1;
-	len = (size_t)(end - 1 - start);
-	if (nl < -1 || (line = malloc(len + 1)) == NULL || pread(fd, line, len, start) != (ssize_t)len) {
+	if ((line = line_before(fd, end - 1, &start, &len)) == NULL) {
 		jpki_errf(err, "audit file %s: cannot read its last line", path);
 		goto out;
 	}
@@ -838,7 +1005,7 @@ static int resume(jpki_audit *a, jpki_err *err)
 	if (jpki_audit_files_list(a->dir, a->component, &files, err) < 0)
 		return -1;
 	for (i = files.n; i-- > 0 && rc == 0;)
-		rc = resume_file(a, files.v[i].path, &e, err);
+		rc = resume_file(a, &files, i, &e, err);
 	if (rc == 1 && strcmp(e.component, a->component) != 0)
 		rc = jpki_errf(err, "audit file %s: cannot resume: its last record is of component '%s'",
 			files.v[i + 1].path, e.component);
@@ -958,7 +1125,7 @@ int jpki_audit_open(const jpki_audit_opts *o, jpki_audit **out, jpki_err *err)
 			return -1;
 		}
 		pthread_mutex_lock(&a->mu);
-		rc = enqueue(a, middle, &w.seq, err);
+		rc = enqueue_record(a, middle, &w.seq, err);
 		if (rc == 0)
 			rc = wait_for(a, &w, err);	/* releases mu */
 		else

@@ -38,10 +38,13 @@
  * Resume: open continues from the newest file's last complete line. A torn last line (a
  * crash in the middle of a write) is truncated away, and an "audit-recovery" record saying
  * so ({"file":"…","offset":N,"bytes":N,"sha256":"<hex of the cut bytes>"}) is the first record
- * written after it.
+ * written after it. A torn line that is a whole record of the chain, missing only its
+ * newline (it parses, it is the component's, in its day's file, its seq the next and its
+ * prev the hash of the record before), is given its newline back instead: nothing is lost.
  *
- * Checkpoints (when checkpoint_key_uri is set): after every checkpoint_every records, and at
- * close, a record with event "checkpoint", result "ok", method null, conn/op -1 and
+ * Checkpoints (when checkpoint_key_uri is set): after every checkpoint_every records, at
+ * close, and first in every day file but the chain's first (before the day's first record,
+ * at its time), a record with event "checkpoint", result "ok", method null, conn/op -1 and
  *   details {"head":"<prev of this record>","seq":<seq of that record>,"signature":"<b64>"}
  * where the signature is RSA PKCS#1 v1.5 with SHA-256 by the PKCS#11 key over the ASCII
  * bytes of head immediately followed by the decimal seq (e.g. "ab12…ef" "41").
@@ -49,7 +52,9 @@
  * Retention: DIR/<component>.anchor, {"seq":N,"hash":"<64 hex>","pruned_through":"YYYY-MM-DD"},
  * names the last record of the pruned files, so that a chain may start at seq N+1 with
  * prev = hash. Written by `jpki audit prune`; read by audit_read.h and by open when the
- * directory holds no file of the component. */
+ * directory holds no file of the component. The anchor itself is not signed: prune removes
+ * whole day files, so with checkpoints the first record left is the day file's checkpoint,
+ * whose signature covers the anchor's seq and hash; verify with a key requires it. */
 #ifndef JPKI_AUDIT_H
 #define JPKI_AUDIT_H
 #include <stdbool.h>

@@ -150,6 +150,80 @@ void jpki_audit_files_free(jpki_audit_files *f)
 	f->n = 0;
 }
 
+/* A component name as the writer accepts it: letters, digits, - and _. */
+static bool component_shape(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= JPKI_AUDIT_COMPONENT_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+static int mark_cmp(const void *pa, const void *pb)
+{
+	return strcmp(((const jpki_audit_mark *)pa)->component, ((const jpki_audit_mark *)pb)->component);
+}
+
+int jpki_audit_marks_list(const char *dir, jpki_audit_mark **out, size_t *n, jpki_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	jpki_audit_mark *v = NULL, *grown;
+	const char *name;
+	size_t len, clen, i, count = 0;
+	bool lock;
+
+	*out = NULL;
+	*n = 0;
+	if (d == NULL)
+		return jpki_errf(err, "audit directory %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		name = de->d_name;
+		len = strlen(name);
+		/* ".<component>.lock" or "<component>.anchor" (not the anchor's temporary files) */
+		if (len > 6 && name[0] == '.' && strcmp(name + len - 5, ".lock") == 0) {
+			lock = true;
+			name++;
+			clen = len - 6;
+		} else if (len > 7 && name[0] != '.' && strcmp(name + len - 7, ".anchor") == 0) {
+			lock = false;
+			clen = len - 7;
+		} else {
+			continue;
+		}
+		if (!component_shape(name, clen))
+			continue;
+		for (i = 0; i < count; i++)
+			if (strncmp(v[i].component, name, clen) == 0 && v[i].component[clen] == '\0')
+				break;
+		if (i == count) {
+			if ((grown = realloc(v, (count + 1) * sizeof(*v))) == NULL) {
+				closedir(d);
+				free(v);
+				return jpki_errf(err, "audit directory %s: out of memory", dir);
+			}
+			v = grown;
+			memset(&v[count], 0, sizeof(v[count]));
+			memcpy(v[count].component, name, clen);
+			count++;
+		}
+		if (lock)
+			v[i].lock = true;
+		else
+			v[i].anchor = true;
+	}
+	closedir(d);
+	if (count > 1)
+		qsort(v, count, sizeof(*v), mark_cmp);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
 /* --- records ---------------------------------------------------------------------------- */
 
 int jpki_audit_time_parse(const char *text, time_t *t, long *usec)
@@ -532,7 +606,7 @@ typedef struct slot {
 	jpki_err err;
 } slot;
 
-/* What is kept of the last accepted record. */
+/* What is kept of the last accepted record (and where the first one was). */
 typedef struct last_rec {
 	bool have;
 	long long seq;
@@ -541,6 +615,9 @@ typedef struct last_rec {
 	unsigned long line;
 	time_t t;
 	long usec;
+	const char *first_path;
+	unsigned long first_line;
+	bool *seen;		/* one per o->expect */
 } last_rec;
 
 static int fail(jpki_audit_verify_result *res, jpki_err *err, const char *path, unsigned long line,
@@ -599,6 +676,29 @@ static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why,
 	return 1;
 }
 
+/* The record after the anchor confirms it: a checkpoint whose signed head and seq are the
+ * anchor's (its prev and seq - 1, which the caller matched to the anchor), signed when there
+ * is a key. 0, or -1 with why.
+ *
+ * Why a signature and not the anchor file itself: the anchor is a plain file anyone who can
+ * delete records can write. The writer starts every day file with a checkpoint when it has a
+ * key, and prune removes whole day files, so after a prune the first record left is such a
+ * checkpoint; deleting a prefix of the chain that does not end at a checkpoint then shows.
+ * Files written without a key, or by a writer that did not start day files with a
+ * checkpoint, still verify with the key from seq 1 (no anchor to confirm) and, past an
+ * anchor, without it; an anchor over them cannot be confirmed, so with the key they are
+ * verified together with the archived files they follow, by name. */
+static int anchor_confirm(const jpki_audit_entry *e, EVP_PKEY *key, char *why, size_t whylen)
+{
+	if (strcmp(e->event, "checkpoint") != 0) {
+		snprintf(why, whylen, "the first record after it is not a checkpoint signing its seq and "
+			"hash (records deleted and the anchor written to match; or files written without "
+			"day-start checkpoints: verify them with the archived files, by name)");
+		return -1;
+	}
+	return checkpoint_check(e, key, why, whylen) < 0 ? -1 : 0;
+}
+
 static void slot_fill(jpki_audit_reader *r, slot *s)
 {
 	s->status = jpki_audit_reader_next(r, &s->e, &s->err);
@@ -617,9 +717,10 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 	const jpki_audit_entry *e = &cur->e;
 	const jpki_audit_file *f = &files[e->file];
 	const jpki_audit_anchor *an = o->anchor;
-	char why[256], date[11];
+	char why[400], date[11];
 	struct tm tm;
 	bool cur_intact;
+	size_t i;
 	int ck;
 
 	if (cur->status < 0 && o->live && nxt->status == 0 && e->file + 1 == n_files &&
@@ -649,6 +750,12 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 				return fail(res, err, e->path, e->line, e->seq, "anchor",
 					"prev does not match the anchor's hash of seq %lld (pruned through %s)",
 					an->seq, an->pruned_through);
+			if ((o->checkpoint_key != NULL || o->anchor_checkpoint) &&
+			    anchor_confirm(e, o->checkpoint_key, why, sizeof(why)) < 0)
+				return fail(res, err, e->path, e->line, e->seq, "anchor",
+					"the anchor (seq %lld, pruned through %s) is not confirmed: %s", an->seq,
+					an->pruned_through, why);
+			res->anchor_confirmed = o->checkpoint_key != NULL;
 		} else if (an != NULL && e->seq > an->seq + 1) {
 			return fail(res, err, e->path, e->line, e->seq, "seq",
 				"the chain starts at seq %lld but the anchor ends at seq %lld: records %lld..%lld "
@@ -717,7 +824,20 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 	} else {
 		res->uncovered++;
 	}
+	for (i = 0; i < o->n_expect; i++) {
+		if (o->expect[i].seq != e->seq)
+			continue;
+		if (strcmp(o->expect[i].hash, e->hash) != 0)
+			return fail(res, err, e->path, e->line, e->seq, "expect",
+				"its hash is %s, not %s as noted earlier: the chain was rewritten up to here",
+				e->hash, o->expect[i].hash);
+		last->seen[i] = true;
+	}
 
+	if (!last->have) {
+		last->first_path = e->path;
+		last->first_line = e->line;
+	}
 	last->have = true;
 	last->seq = e->seq;
 	memcpy(last->hash, e->hash, sizeof(last->hash));
@@ -734,6 +854,60 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 		o->file_ends[e->file].seq = e->seq;
 		memcpy(o->file_ends[e->file].hash, e->hash, sizeof(o->file_ends[e->file].hash));
 	}
+	if (o->each != NULL)
+		o->each(o->each_arg, e);
+	return 0;
+}
+
+/* After the last record: what the whole chain must show. 0, or -1 (res, err set). */
+static int verify_end(const jpki_audit_file *files, size_t n, const jpki_audit_verify_opts *o,
+	const last_rec *last, jpki_audit_verify_result *res, jpki_err *err)
+{
+	const jpki_audit_anchor *an = o->partial ? NULL : o->anchor;
+	const char *first = n > 0 ? files[0].path : NULL;
+	const jpki_audit_expect *x;
+	size_t i;
+
+	/* Emptied files are not an empty log: an anchor promises records after it, and a sealed
+	 * log ends with a signed checkpoint. */
+	if (!last->have && an != NULL)
+		return fail(res, err, first, 1, -1, "anchor",
+			"no record follows the anchor (seq %lld, pruned through %s): the chain after it is "
+			"missing (%zu file%s, none with a record)", an->seq, an->pruned_through, n,
+			n == 1 ? "" : "s");
+	if (!last->have && o->sealed)
+		return fail(res, err, first, 1, -1, "checkpoint",
+			"no record: a sealed log ends with a signed checkpoint (%zu file%s, none with a "
+			"record: its records removed)", n, n == 1 ? "" : "s");
+	for (i = 0; i < o->n_expect; i++) {
+		x = &o->expect[i];
+		if (last->seen[i])
+			continue;
+		if (an != NULL && x->seq == an->seq) {
+			if (strcmp(x->hash, an->hash) == 0)
+				continue;	/* pruned since: the anchor names it, verified above */
+			return fail(res, err, first, 1, -1, "expect",
+				"the anchor names seq %lld with hash %s, not %s as noted earlier", an->seq,
+				an->hash, x->hash);
+		}
+		if (!last->have)
+			return fail(res, err, first, 1, -1, "expect",
+				"no record, but seq %lld (hash %.16s…) was noted earlier: the records were removed",
+				x->seq, x->hash);
+		if (x->seq > last->seq)
+			return fail(res, err, last->path, last->line, last->seq, "expect",
+				"the chain ends at seq %lld, before seq %lld (hash %.16s…) noted earlier: records "
+				"after seq %lld were removed (the trail cut back)", last->seq, x->seq, x->hash,
+				last->seq);
+		return fail(res, err, last->first_path, last->first_line, res->first_seq, "expect",
+			"seq %lld (hash %.16s…) noted earlier is before the chain's first record: pruned "
+			"since (verify it with the archived files) or noted of another chain", x->seq, x->hash);
+	}
+	if (o->sealed && last->have && (o->checkpoint_key == NULL || res->uncovered > 0))
+		return fail(res, err, last->path, last->line, last->seq, "checkpoint",
+			"the log does not end with a signed checkpoint: %llu record%s after the last one "
+			"(records after it deleted, or the log still open)", res->uncovered,
+			res->uncovered == 1 ? "" : "s");
 	return 0;
 }
 
@@ -753,8 +927,19 @@ int jpki_audit_verify(const jpki_audit_file *files, size_t n, const jpki_audit_v
 	if (o->file_ends != NULL)
 		for (i = 0; i < n; i++)
 			o->file_ends[i].seq = -1;
-	if (jpki_audit_reader_open(files, n, &r, err) < 0)
+	/* prune names the last file it removed: one of that date or earlier cannot remain. */
+	if (!o->partial && o->anchor != NULL && n > 0 && files[0].date[0] != '\0' &&
+	    strcmp(files[0].date, o->anchor->pruned_through) <= 0)
+		return fail(res, err, files[0].path, 1, -1, "anchor",
+			"the anchor (seq %lld) says the files through %s were pruned, but this file of %s "
+			"remains: the anchor does not belong to this chain", o->anchor->seq,
+			o->anchor->pruned_through, files[0].date);
+	if ((last.seen = calloc(o->n_expect + 1, sizeof(*last.seen))) == NULL)
+		return jpki_errf(err, "out of memory");
+	if (jpki_audit_reader_open(files, n, &r, err) < 0) {
+		free(last.seen);
 		return -1;
+	}
 	slot_fill(r, cur);
 	if (cur->status != 0)
 		slot_fill(r, nxt);
@@ -771,11 +956,9 @@ int jpki_audit_verify(const jpki_audit_file *files, size_t n, const jpki_audit_v
 		else
 			jpki_audit_entry_clear(&nxt->e);
 	}
-	if (rc == 0 && o->sealed && last.have && (o->checkpoint_key == NULL || res->uncovered > 0))
-		rc = fail(res, err, last.path, last.line, last.seq, "checkpoint",
-			"the log does not end with a signed checkpoint: %llu record%s after the last one "
-			"(records after it deleted, or the log still open)", res->uncovered,
-			res->uncovered == 1 ? "" : "s");
+	if (rc == 0)
+		rc = verify_end(files, n, o, &last, res, err);
+	free(last.seen);
 	jpki_audit_entry_clear(&s[0].e);
 	jpki_audit_entry_clear(&s[1].e);
 	jpki_audit_reader_close(r);
@@ -783,6 +966,53 @@ int jpki_audit_verify(const jpki_audit_file *files, size_t n, const jpki_audit_v
 }
 
 /* --- filter and report ------------------------------------------------------------------ */
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 when there is none. */
+static size_t utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
+		    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+char *jpki_audit_printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	char *out, *o;
+	size_t n;
+
+	/* At most 4 bytes out per byte in: "\x1b" for 1, "\u0085" for the 2 of U+0085. */
+	if ((out = malloc(strlen((const char *)p) * 4 + 1)) == NULL)
+		return NULL;
+	for (o = out; *p != '\0'; p += n) {
+		n = utf8_len(p);
+		if (n == 0 || *p < 0x20 || *p == 0x7f) {
+			n = 1;
+			o += sprintf(o, "\\x%02x", *p);
+		} else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			o += sprintf(o, "\\u%04x", p[1]);
+		} else {
+			memcpy(o, p, n);
+			o += n;
+		}
+	}
+	*o = '\0';
+	return out;
+}
 
 /* malloc'd; the DN as given when libldap cannot parse it. */
 static char *dn_normalize(const char *dn)

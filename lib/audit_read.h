@@ -10,8 +10,13 @@
  *   chain       prev does not match the hash of the record before (a record edited)
  *   time        time goes backwards, or a record sits in another day's file
  *   component   a record of another component in this chain
- *   anchor      the chain does not start at seq 1 or where the anchor says
- *   checkpoint  a checkpoint that does not match the chain or whose signature fails */
+ *   anchor      the chain does not start at seq 1 or where the anchor says; the anchor claims
+ *               a file that remains as pruned; no record follows it; or (with a key) the
+ *               first record after it is not a checkpoint signing the anchor's seq and hash
+ *   checkpoint  a checkpoint that does not match the chain or whose signature fails; a
+ *               sealed chain that does not end with a signed checkpoint (or has no record)
+ *   expect      a record noted earlier (seq and hash, kept off the host) is not in the
+ *               chain as noted: the trail was cut back or rewritten */
 #ifndef JPKI_AUDIT_READ_H
 #define JPKI_AUDIT_READ_H
 #include <jansson.h>
@@ -105,6 +110,29 @@ EVP_PKEY *jpki_audit_checkpoint_key_load(const char *cert_pem, jpki_err *err);
 /* The bytes a checkpoint signs: head followed by the decimal seq. */
 int jpki_audit_checkpoint_message(const char *head, long long seq, char *out, size_t outlen);
 
+/* Components that left a mark in dir without regard to their files: a retention anchor
+ * (<component>.anchor) or a writer's lock (.<component>.lock). Such a component must have a
+ * chain: its files all removed is not "nothing to verify". Sorted by name. */
+typedef struct jpki_audit_mark {
+	char component[JPKI_AUDIT_COMPONENT_MAX];
+	bool anchor, lock;
+} jpki_audit_mark;
+
+int jpki_audit_marks_list(const char *dir, jpki_audit_mark **out, size_t *n, jpki_err *err);
+
+/* A record noted earlier, away from the host (e.g. the head verify printed yesterday): the
+ * chain must hold seq with this hash, so that it cannot have been cut back before it. */
+typedef struct jpki_audit_expect {
+	long long seq;
+	char hash[JPKI_AUDIT_HEX_LEN + 1];
+} jpki_audit_expect;
+
+/* Text for a terminal or a table: C0 controls and DEL as \xHH, C1 controls (U+0080..U+009F)
+ * as \u00HH, bytes that are not UTF-8 as \xHH; everything else as given. malloc'd (NULL:
+ * out of memory). Records are shown through it, never raw: a newline or an escape sequence in
+ * an identity would forge a line or repaint the screen. */
+char *jpki_audit_printable(const char *s);
+
 /* The last record of each file, filled by verify when asked for (seq -1: none). */
 typedef struct jpki_audit_file_end {
 	long long seq;
@@ -118,8 +146,19 @@ typedef struct jpki_audit_verify_opts {
 	bool live;				/* the last file is being written: an incomplete last line
 						 * there ends the chain instead of failing it */
 	bool sealed;				/* the log is closed: it must end with a checkpoint
-						 * whose signature verifies (needs checkpoint_key) */
+						 * whose signature verifies (needs checkpoint_key); a
+						 * chain without records fails */
+	bool anchor_checkpoint;			/* the first record after the anchor must be a
+						 * checkpoint of the anchor's seq and hash even without
+						 * checkpoint_key (prune: so that it will verify with one);
+						 * with checkpoint_key it must be, signed, always */
+	const jpki_audit_expect *expect;	/* records the chain must hold (n_expect) */
+	size_t n_expect;
 	jpki_audit_file_end *file_ends;		/* optional, one per file */
+	/* Optional: called with each record once it is accepted (before the next is read), so
+	 * that a reader counts only records that verify, in one pass. */
+	void (*each)(void *arg, const jpki_audit_entry *e);
+	void *each_arg;
 } jpki_audit_verify_opts;
 
 typedef struct jpki_audit_verify_result {
@@ -131,6 +170,7 @@ typedef struct jpki_audit_verify_result {
 	unsigned long long checkpoints_verified;	/* ... whose signature verified */
 	unsigned long long uncovered;		/* records after the last verified checkpoint */
 	bool tail_incomplete;			/* live: the last line was still being written */
+	bool anchor_confirmed;			/* a signed checkpoint after the anchor signs it */
 	/* On failure, the first bad record: */
 	char bad_path[1024];
 	unsigned long bad_line;

@@ -3,6 +3,7 @@
  * says) live in lib/audit_read.c; this file reads options and prints. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,20 +20,28 @@
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: jpki audit verify [--dir DIR] [--component C] [--cert PEM] [--sealed] [--partial] [--live]\n"
-		"                         [FILE…]\n"
+		"usage: jpki audit verify [--dir DIR] [--component C]… [--cert PEM] [--sealed|--live] [--partial]\n"
+		"                         [--expect [C:]SEQ:HASH]… [FILE…]\n"
 		"       jpki audit show [--dir DIR] [--verifier DN] [--from TIME] [--to TIME]\n"
 		"                       [--method ldap|ocsp] [--event E] [--component C] [--json]\n"
 		"       jpki audit prune [--dir DIR] [--older-than DAYS] [--archive DIR] [--component C] [--cert PEM]\n"
 		"\n"
 		"verify   checks each component's chain (hash links, seq, time, files, anchor, checkpoint\n"
-		"         signatures) and names the first bad record: FILE:LINE (seq N) and the rule.\n"
-		"         FILEs instead of --dir: those files, one chain per component.\n"
+		"         signatures) and names the first bad record: FILE:LINE (seq N) and the rule; prints\n"
+		"         each chain's head (SEQ:HASH of its last record). FILEs instead of --dir: those\n"
+		"         files, one chain per component. A component with an anchor or a writer's lock in\n"
+		"         DIR but no files fails.\n"
+		"         --component  only these components (repeatable), each of which must have a chain:\n"
+		"                      name every component expected (slapd, ocspd)\n"
 		"         --cert       the checkpoint key's certificate (default $JPKI_AUDIT_CHECKPOINT_CERT);\n"
-		"                      without it checkpoints are checked against the chain, not signatures\n"
+		"                      without it checkpoints are checked against the chain, not signatures;\n"
+		"                      with it an anchor must be followed by a checkpoint signing it\n"
 		"         --sealed     the log is closed: it must end with a signed checkpoint (needs --cert)\n"
 		"         --partial    the files are a slice of a chain: its first record is taken as given\n"
 		"         --live       the newest file is being written: an incomplete last line is not an error\n"
+		"         --expect     a head noted earlier, off the host: the chain must hold record SEQ with\n"
+		"                      HASH, so it was not cut back before it (repeatable; C: the component,\n"
+		"                      needed when more than one chain is verified)\n"
 		"show     prints the records that match every filter given, oldest first, as a table\n"
 		"         (--json: the records as stored). TIME is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC);\n"
 		"         --from includes it, --to excludes it (a bare --to date includes that day);\n"
@@ -40,7 +49,9 @@ static void usage(FILE *to)
 		"prune    removes whole day files older than DAYS (default %d; a whole number, 1 or more,\n"
 		"         not reaching before 1970) — into --archive DIR when given, else deleted — and\n"
 		"         writes DIR/<component>.anchor so that what remains verifies. Refused when the\n"
-		"         chain does not verify; the newest file of a component is never pruned.\n"
+		"         chain does not verify or what would remain would not (in a trail with\n"
+		"         checkpoints its first record must be a checkpoint of the new anchor, as the\n"
+		"         writer starts each day file); the newest file of a component is never pruned.\n"
 		"         --cert       as for verify (default $JPKI_AUDIT_CHECKPOINT_CERT): checkpoint\n"
 		"                      signatures are verified too\n"
 		"--dir defaults to $JPKI_AUDIT_DIR. Exit: 0 done, 1 a chain does not verify or a\n"
@@ -68,57 +79,99 @@ static char *dir_of(const char *path)
 #define V_PARTIAL 1u
 #define V_LIVE 2u
 #define V_SEALED 4u
+#define V_ANCHOR_CHECKPOINT 8u	/* see jpki_audit_verify_opts.anchor_checkpoint */
+
+/* Prints s escaped for the terminal (jpki_audit_printable): file names and the texts of
+ * failures may carry what a record holds. */
+static void print_safe(FILE *to, const char *s)
+{
+	char *p = jpki_audit_printable(s);
+
+	fputs(p != NULL ? p : "(out of memory)", to);
+	free(p);
+}
+
+/* How one chain is verified. */
+typedef struct chain_check {
+	EVP_PKEY *key;
+	unsigned flags;				/* V_* */
+	const jpki_audit_anchor *anchor;	/* instead of the directory's */
+	jpki_audit_file_end *ends;		/* optional, one per file */
+	const jpki_audit_expect *expect;
+	size_t n_expect;
+	bool quiet;				/* no OK line (a failure is always printed) */
+} chain_check;
 
 /* Verifies files[0..n) as one chain, with the anchor of its directory; prints one line.
- * ends: optional, one per file. flags: see jpki_audit_verify_opts. 0 verified. */
-static int verify_chain(const jpki_audit_file *files, size_t n, EVP_PKEY *key, unsigned flags,
-	const jpki_audit_anchor *anchor_override, jpki_audit_file_end *ends, bool quiet)
+ * res: optional, the outcome. 0 verified. */
+static int verify_chain(const jpki_audit_file *files, size_t n, const chain_check *c,
+	jpki_audit_verify_result *res_out)
 {
-	jpki_audit_verify_opts o = { .checkpoint_key = key, .partial = flags & V_PARTIAL,
-		.live = flags & V_LIVE, .sealed = flags & V_SEALED, .file_ends = ends };
-	jpki_audit_verify_result res;
+	jpki_audit_verify_opts o = { .checkpoint_key = c->key, .partial = c->flags & V_PARTIAL,
+		.live = c->flags & V_LIVE, .sealed = c->flags & V_SEALED,
+		.anchor_checkpoint = c->flags & V_ANCHOR_CHECKPOINT, .file_ends = c->ends,
+		.expect = c->expect, .n_expect = c->n_expect };
+	jpki_audit_verify_result res_local, *res = res_out != NULL ? res_out : &res_local;
 	jpki_audit_anchor an;
-	const char *name = files[0].component[0] ? files[0].component : "(files)";
+	char *name = jpki_audit_printable(files[0].component[0] ? files[0].component : "(files)");
 	char *dir = dir_of(files[0].path);
 	jpki_err err;
-	int rc;
+	int rc = -1;
 
-	if (anchor_override != NULL) {
-		o.anchor = anchor_override;
+	if (name == NULL || dir == NULL) {
+		printf("audit: out of memory\n");
+		goto out;
+	}
+	if (c->anchor != NULL) {
+		o.anchor = c->anchor;
 	} else if (files[0].component[0] != '\0') {
 		rc = jpki_audit_anchor_read(dir, files[0].component, &an, &err);
 		if (rc < 0) {
-			printf("%s: FAILED: %s\n", name, err.text);
-			free(dir);
-			return -1;
+			printf("%s: FAILED: ", name);
+			print_safe(stdout, err.text);
+			putchar('\n');
+			goto out;
 		}
 		if (rc == 1)
 			o.anchor = &an;
 	}
-	free(dir);
-	if (jpki_audit_verify(files, n, &o, &res, &err) < 0) {
-		printf("%s: FAILED at %s\n", name, err.text);
-		return -1;
+	rc = -1;
+	if (jpki_audit_verify(files, n, &o, res, &err) < 0) {
+		printf("%s: FAILED at ", name);
+		print_safe(stdout, err.text);
+		putchar('\n');
+		goto out;
 	}
-	if (quiet)
-		return 0;
-	if (res.records == 0) {
+	rc = 0;
+	if (c->quiet)
+		goto out;
+	if (res->records == 0) {
 		printf("%s: OK: no records in %zu file%s\n", name, n, n == 1 ? "" : "s");
-		return 0;
+		goto out;
 	}
-	printf("%s: OK: %llu records, seq %lld..%lld, %zu file%s%s; %llu checkpoint%s", name,
-		res.records, res.first_seq, res.last_seq, n, n == 1 ? "" : "s",
-		o.anchor != NULL ? ", from the anchor" : "", res.checkpoints, res.checkpoints == 1 ? "" : "s");
-	if (key != NULL)
+	printf("%s: OK: %llu records, seq %lld..%lld, %zu file%s", name, res->records, res->first_seq,
+		res->last_seq, n, n == 1 ? "" : "s");
+	if (o.anchor != NULL)
+		printf(", from the anchor (seq %lld, pruned through %s%s)", o.anchor->seq,
+			o.anchor->pruned_through, res->anchor_confirmed ? ", confirmed by a signed checkpoint" :
+			c->key != NULL ? "" : ", not confirmed: no --cert");
+	printf("; %llu checkpoint%s", res->checkpoints, res->checkpoints == 1 ? "" : "s");
+	if (c->key != NULL)
 		printf(", %llu signature%s verified, %llu record%s after the last signed checkpoint",
-			res.checkpoints_verified, res.checkpoints_verified == 1 ? "" : "s", res.uncovered,
-			res.uncovered == 1 ? "" : "s");
-	else if (res.checkpoints > 0)
+			res->checkpoints_verified, res->checkpoints_verified == 1 ? "" : "s", res->uncovered,
+			res->uncovered == 1 ? "" : "s");
+	else if (res->checkpoints > 0)
 		printf(" (signatures not checked: no --cert)");
-	if (res.tail_incomplete)
+	if (c->n_expect > 0)
+		printf("; %zu noted record%s found", c->n_expect, c->n_expect == 1 ? "" : "s");
+	if (res->tail_incomplete)
 		printf("; the last line is still being written");
-	printf("; head %s\n", res.last_hash);
-	return 0;
+	/* seq:hash of the last record, as --expect takes it (with the component) */
+	printf("; head %lld:%s\n", res->last_seq, res->last_hash);
+out:
+	free(name);
+	free(dir);
+	return rc;
 }
 
 static EVP_PKEY *load_key(const char *cert)
@@ -133,80 +186,247 @@ static EVP_PKEY *load_key(const char *cert)
 	return k;
 }
 
+/* --expect [COMPONENT:]SEQ:HASH */
+typedef struct expect_arg {
+	char component[JPKI_AUDIT_COMPONENT_MAX];	/* "" when not named */
+	jpki_audit_expect x;
+} expect_arg;
+
+static int parse_expect(const char *text, expect_arg *out)
+{
+	const char *hash = strrchr(text, ':'), *seq;
+	char num[24];
+	unsigned long long n;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (hash == NULL || strlen(hash + 1) != JPKI_AUDIT_HEX_LEN)
+		return -1;
+	for (seq = hash; seq > text && seq[-1] != ':'; seq--)
+		;
+	if (seq > text) {
+		if (seq - 1 == text || (size_t)(seq - 1 - text) >= sizeof(out->component) ||
+		    memchr(text, ':', (size_t)(seq - 1 - text)) != NULL)
+			return -1;
+		memcpy(out->component, text, (size_t)(seq - 1 - text));
+	}
+	if (hash == seq || (size_t)(hash - seq) >= sizeof(num))
+		return -1;
+	memcpy(num, seq, (size_t)(hash - seq));
+	num[hash - seq] = '\0';
+	if (cli_parse_number(num, 1, (unsigned long long)LLONG_MAX, &n) < 0)
+		return -1;
+	out->x.seq = (long long)n;
+	for (i = 0; i < JPKI_AUDIT_HEX_LEN; i++) {
+		char h = hash[1 + i];
+
+		if (h >= 'A' && h <= 'F')
+			h = (char)(h - 'A' + 'a');
+		if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f')))
+			return -1;
+		out->x.hash[i] = h;
+	}
+	return 0;
+}
+
+/* A component the auditor expects a chain of, and why. */
+typedef struct wanted {
+	char name[JPKI_AUDIT_COMPONENT_MAX];
+	char why[128];
+} wanted;
+
+static int want(wanted **v, size_t *n, const char *name, const char *why)
+{
+	wanted *grown;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, name) == 0)
+			return 0;
+	if ((grown = realloc(*v, (*n + 1) * sizeof(**v))) == NULL)
+		return -1;
+	*v = grown;
+	snprintf(grown[*n].name, sizeof(grown[*n].name), "%s", name);
+	snprintf(grown[*n].why, sizeof(grown[*n].why), "%s", why != NULL ? why : "");
+	(*n)++;
+	return 0;
+}
+
+static int wanted_cmp(const void *a, const void *b)
+{
+	return strcmp(((const wanted *)a)->name, ((const wanted *)b)->name);
+}
+
 static int audit_verify(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' }, { "component", required_argument, NULL, 'c' },
 		{ "cert", required_argument, NULL, 'C' }, { "partial", no_argument, NULL, 'p' },
 		{ "live", no_argument, NULL, 'l' }, { "sealed", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "expect", required_argument, NULL, 'x' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = default_dir(), *component = NULL, *cert = cli_getenv("JPKI_AUDIT_CHECKPOINT_CERT");
+	const char *dir = default_dir(), *cert = cli_getenv("JPKI_AUDIT_CHECKPOINT_CERT");
 	unsigned flags = 0;
 	jpki_audit_files files = { 0 };
+	jpki_audit_mark *marks = NULL;
+	size_t nmarks = 0, nwanted = 0, nexp = 0, nx, i, j, start, end;
+	wanted *wants = NULL;
+	expect_arg *exps = NULL, *grown;
+	jpki_audit_expect *xs = NULL;
+	chain_check c = { 0 };
 	EVP_PKEY *key = NULL;
+	bool named = false, unnamed;
+	char why[128];
 	jpki_err err;
-	size_t i, start;
-	int opt, failed = 0;
+	int opt, rc = EXIT_REFUSED, failed = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': dir = optarg; break;
-		case 'c': component = optarg; break;
+		case 'c':
+			/* repeatable: each component named must have a chain */
+			if (optarg[0] == '\0' || strlen(optarg) >= JPKI_AUDIT_COMPONENT_MAX) {
+				fprintf(stderr, "jpki audit verify: --component needs a name of fewer than %d "
+					"characters\n", JPKI_AUDIT_COMPONENT_MAX);
+				rc = EXIT_USAGE;
+				goto done;
+			}
+			if (want(&wants, &nwanted, optarg, "it was named (--component)") < 0)
+				goto oom;
+			named = true;
+			break;
 		case 'C': cert = optarg; break;
 		case 'p': flags |= V_PARTIAL; break;
 		case 'l': flags |= V_LIVE; break;
 		case 's': flags |= V_SEALED; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'x':
+			if ((grown = realloc(exps, (nexp + 1) * sizeof(*exps))) == NULL)
+				goto oom;
+			exps = grown;
+			if (parse_expect(optarg, &exps[nexp]) < 0) {
+				fprintf(stderr, "jpki audit verify: --expect '");
+				print_safe(stderr, optarg);
+				fprintf(stderr, "' is not [COMPONENT:]SEQ:HASH (SEQ from 1, HASH 64 hex digits, "
+					"as verify prints the head)\n");
+				rc = EXIT_USAGE;
+				goto done;
+			}
+			nexp++;
+			break;
+		case 'h': usage(stdout); rc = 0; goto done;
+		default: usage(stderr); rc = EXIT_USAGE; goto done;
 		}
 	}
 	if ((flags & V_SEALED) && (cert == NULL || cert[0] == '\0')) {
 		fprintf(stderr, "jpki audit verify: --sealed needs the checkpoint certificate (--cert)\n");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if ((flags & V_SEALED) && (flags & V_LIVE)) {
+		/* a log still being written is not closed: the two contradict each other */
+		fprintf(stderr, "jpki audit verify: --sealed and --live exclude each other: a sealed log "
+			"is closed, a live one is being written\n");
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (optind >= argc && dir == NULL) {
+		fprintf(stderr, "jpki audit verify: no directory (--dir or $JPKI_AUDIT_DIR) and no files\n");
+		rc = EXIT_USAGE;
+		goto done;
 	}
 	if (cert != NULL && cert[0] != '\0' && (key = load_key(cert)) == NULL)
-		return EXIT_REFUSED;
+		goto done;
 	if (optind < argc) {
 		for (i = (size_t)optind; i < (size_t)argc; i++) {
 			if (jpki_audit_files_add(&files, argv[i], &err) < 0) {
 				fprintf(stderr, "jpki audit verify: %s\n", err.text);
-				EVP_PKEY_free(key);
-				return EXIT_REFUSED;
+				goto done;
 			}
 		}
 		jpki_audit_files_sort(&files);
-	} else {
-		if (dir == NULL) {
-			fprintf(stderr, "jpki audit verify: no directory (--dir or $JPKI_AUDIT_DIR) and no files\n");
-			EVP_PKEY_free(key);
-			return EXIT_USAGE;
-		}
-		if (jpki_audit_files_list(dir, component, &files, &err) < 0) {
-			fprintf(stderr, "jpki audit verify: %s\n", err.text);
-			EVP_PKEY_free(key);
-			return EXIT_REFUSED;
+	} else if (jpki_audit_files_list(dir, NULL, &files, &err) < 0 ||
+		   jpki_audit_marks_list(dir, &marks, &nmarks, &err) < 0) {
+		fprintf(stderr, "jpki audit verify: %s\n", err.text);
+		goto done;
+	}
+	/* The chains expected: those named; else every component with files, an anchor or a
+	 * writer's lock (a component whose files are all gone has not "nothing to verify"). */
+	for (i = 0; i < nexp; i++)
+		if (exps[i].component[0] != '\0' &&
+		    want(&wants, &nwanted, exps[i].component, "a record of it was noted (--expect)") < 0)
+			goto oom;
+	for (i = 0; !named && i < files.n; i++)
+		if (files.v[i].component[0] != '\0' && want(&wants, &nwanted, files.v[i].component, NULL) < 0)
+			goto oom;
+	for (i = 0; !named && i < nmarks; i++) {
+		if (marks[i].anchor)
+			snprintf(why, sizeof(why), "its anchor %s.anchor is there", marks[i].component);
+		else
+			snprintf(why, sizeof(why), "its writer's lock .%s.lock is there: a writer ran here",
+				marks[i].component);
+		if (want(&wants, &nwanted, marks[i].component, why) < 0)
+			goto oom;
+	}
+	if (nwanted > 1)
+		qsort(wants, nwanted, sizeof(*wants), wanted_cmp);
+	unnamed = files.n > 0 && files.v[files.n - 1].component[0] == '\0';
+	if (nwanted == 0 && !unnamed) {
+		fprintf(stderr, "jpki audit verify: no audit files%s%s\n", optind < argc ? "" : " in ",
+			optind < argc ? "" : dir);
+		goto done;
+	}
+	for (i = 0; i < nexp; i++) {
+		if (exps[i].component[0] == '\0' && nwanted + unnamed != 1) {
+			fprintf(stderr, "jpki audit verify: --expect %lld:%.16s…: %zu chains are verified; "
+				"say whose (COMPONENT:SEQ:HASH)\n", exps[i].x.seq, exps[i].x.hash,
+				nwanted + unnamed);
+			rc = EXIT_USAGE;
+			goto done;
 		}
 	}
-	if (files.n == 0) {
-		fprintf(stderr, "jpki audit verify: no audit files%s%s%s%s\n", component ? " of " : "",
-			component ? component : "", optind < argc ? "" : " in ", optind < argc ? "" : dir);
-		EVP_PKEY_free(key);
-		return EXIT_REFUSED;
-	}
-	/* One chain per component: runs of files with the same component in the sorted list. */
-	for (start = 0, i = 1; i <= files.n; i++) {
-		if (i < files.n && strcmp(files.v[i].component, files.v[start].component) == 0)
+	if ((xs = calloc(nexp + 1, sizeof(*xs))) == NULL)
+		goto oom;
+	c.key = key;
+	c.flags = flags;
+	for (i = 0; i <= nwanted; i++) {
+		const char *name = i < nwanted ? wants[i].name : "";
+
+		if (i == nwanted && !unnamed)
+			break;
+		for (start = 0; start < files.n && strcmp(files.v[start].component, name) != 0; start++)
+			;
+		for (end = start; end < files.n && strcmp(files.v[end].component, name) == 0; end++)
+			;
+		for (j = nx = 0; j < nexp; j++)
+			if (exps[j].component[0] == '\0' || strcmp(exps[j].component, name) == 0)
+				xs[nx++] = exps[j].x;
+		c.expect = xs;
+		c.n_expect = nx;
+		if (start < files.n) {
+			failed |= verify_chain(&files.v[start], end - start, &c, NULL) < 0;
 			continue;
-		if (component == NULL || files.v[start].component[0] == '\0' ||
-		    strcmp(component, files.v[start].component) == 0)
-			failed |= verify_chain(&files.v[start], i - start, key, flags, NULL, NULL, false) < 0;
-		start = i;
+		}
+		print_safe(stdout, name);
+		printf(": FAILED: no chain: no file ");
+		print_safe(stdout, name);
+		printf("-YYYY-MM-DD.jsonl %s%s, but %s\n", optind < argc ? "among the files given" : "in ",
+			optind < argc ? "" : dir, wants[i].why);
+		failed = 1;
 	}
+	rc = failed ? EXIT_REFUSED : 0;
+	goto done;
+oom:
+	fprintf(stderr, "jpki audit verify: out of memory\n");
+	rc = EXIT_REFUSED;
+done:
 	jpki_audit_files_free(&files);
+	free(marks);
+	free(wants);
+	free(exps);
+	free(xs);
 	EVP_PKEY_free(key);
-	return failed ? EXIT_REFUSED : 0;
+	return rc;
 }
 
 /* --- show ------------------------------------------------------------------------------- */
@@ -250,8 +470,11 @@ static void stream_next(stream *s, const jpki_audit_filter *f, int *bad)
 	s->have = false;
 	while ((rc = jpki_audit_reader_next(s->r, &s->e, &err)) != 0) {
 		if (rc < 0) {
-			fprintf(stderr, "jpki audit show: %s:%lu: skipped: %s (run jpki audit verify)\n",
-				s->e.path, s->e.line, err.text);
+			fprintf(stderr, "jpki audit show: ");
+			print_safe(stderr, s->e.path);
+			fprintf(stderr, ":%lu: skipped: ", s->e.line);
+			print_safe(stderr, err.text);
+			fprintf(stderr, " (run jpki audit verify)\n");
 			*bad = 1;
 			continue;
 		}
@@ -350,15 +573,16 @@ static void table_add(table *t, const jpki_audit_entry *e)
 	snprintf(when, sizeof(when), "%.10s %.8s", e->time, e->time + 11);
 	snprintf(seq, sizeof(seq), "%lld", e->seq);
 	details_summary(e, details, sizeof(details));
-	t->rows[t->n][0] = strdup(when);
-	t->rows[t->n][1] = strdup(e->component);
-	t->rows[t->n][2] = strdup(seq);
-	t->rows[t->n][3] = strdup(e->event);
-	t->rows[t->n][4] = strdup(e->method != NULL ? e->method : "-");
-	t->rows[t->n][5] = strdup(e->result);
-	t->rows[t->n][6] = strdup(e->identity[0] ? e->identity : "(anonymous)");
-	t->rows[t->n][7] = strdup(e->client[0] ? e->client : "-");
-	t->rows[t->n][8] = strdup(details);
+	/* Escaped: a newline or an escape sequence in a field would forge a row. */
+	t->rows[t->n][0] = jpki_audit_printable(when);
+	t->rows[t->n][1] = jpki_audit_printable(e->component);
+	t->rows[t->n][2] = jpki_audit_printable(seq);
+	t->rows[t->n][3] = jpki_audit_printable(e->event);
+	t->rows[t->n][4] = jpki_audit_printable(e->method != NULL ? e->method : "-");
+	t->rows[t->n][5] = jpki_audit_printable(e->result);
+	t->rows[t->n][6] = jpki_audit_printable(e->identity[0] ? e->identity : "(anonymous)");
+	t->rows[t->n][7] = jpki_audit_printable(e->client[0] ? e->client : "-");
+	t->rows[t->n][8] = jpki_audit_printable(details);
 	if (++t->n == SHOW_WINDOW)
 		table_flush(t);
 }
@@ -529,6 +753,8 @@ static int prune_component(const char *dir, const jpki_audit_file *files, size_t
 	const char *comp = files[0].component;
 	jpki_audit_file_end *ends = calloc(n, sizeof(*ends));
 	jpki_audit_anchor old, next, archived;
+	jpki_audit_verify_result whole;
+	chain_check c = { .key = key, .flags = V_LIVE, .quiet = true };
 	bool has_old, has_next;
 	size_t k, i, j;
 	jpki_err err;
@@ -548,7 +774,9 @@ static int prune_component(const char *dir, const jpki_audit_file *files, size_t
 	}
 	has_old = rc == 1;
 	/* The whole chain first: evidence that does not verify is not thrown away. */
-	if (ends == NULL || verify_chain(files, n, key, V_LIVE, has_old ? &old : NULL, ends, true) < 0) {
+	c.anchor = has_old ? &old : NULL;
+	c.ends = ends;
+	if (ends == NULL || verify_chain(files, n, &c, &whole) < 0) {
 		printf("%s: refused: the chain does not verify; nothing pruned\n", comp);
 		free(ends);
 		return -1;
@@ -564,8 +792,13 @@ static int prune_component(const char *dir, const jpki_audit_file *files, size_t
 		next = old;
 	}
 	snprintf(next.pruned_through, sizeof(next.pruned_through), "%s", files[k - 1].date);
-	/* What would remain must verify from it. */
-	if (verify_chain(files + k, n - k, key, V_LIVE, has_next ? &next : NULL, NULL, true) < 0) {
+	/* What would remain must verify from it; in a trail with checkpoints, with the key too
+	 * (given or not here): the first record left must be a checkpoint of the new anchor. */
+	c.anchor = has_next ? &next : NULL;
+	c.ends = NULL;
+	if (key != NULL || whole.checkpoints > 0)
+		c.flags |= V_ANCHOR_CHECKPOINT;
+	if (verify_chain(files + k, n - k, &c, NULL) < 0) {
 		printf("%s: refused: what would remain does not verify from the new anchor; nothing pruned\n",
 			comp);
 		free(ends);

@@ -2,7 +2,9 @@
  * identity) and method, the number of items provided in a month — from the audit trail.
  * What counts as an item is jpki_audit_provision_items() (lib/audit_read.c): each
  * partition entry a successful crl-read returned (ldap), each CertID a successful
- * ocsp-request answered (ocsp). */
+ * ocsp-request answered (ocsp). The records are counted as the month's files are verified
+ * to link into a chain, and printed escaped. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,7 +40,9 @@ static void usage(FILE *to)
 		"  --dir DIR    the audit trail (default $JPKI_AUDIT_DIR)\n"
 		"  --csv        CSV (month,recipient,method,requests,items) instead of the table\n"
 		"  --svg FILE   also a chart of the items per day and method\n"
-		"Run jpki audit verify first: the report counts what the files say.\n");
+		"Each component's files of the month must link into a chain (as jpki audit verify\n"
+		"--partial checks a slice) or there is no report; run jpki audit verify for the whole\n"
+		"trail (its start, anchor and checkpoints).\n");
 }
 
 static int tally_add(tally *t, const char *recipient, int method, unsigned long long items, int day)
@@ -99,38 +103,75 @@ static void csv_field(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static void print_table(const tally *t, const char *month, const char *dir)
+/* The recipients as printed: escaped (jpki_audit_printable), for the table and the CSV alike,
+ * since a newline or an escape sequence in an identity would forge a row. NULL: out of
+ * memory. */
+static char **printable_recipients(const tally *t)
 {
+	char **v = calloc(t->n + 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v != NULL && i < t->n; i++) {
+		if ((v[i] = jpki_audit_printable(t->rows[i].recipient)) == NULL) {
+			while (i-- > 0)
+				free(v[i]);
+			free(v);
+			v = NULL;
+		}
+	}
+	return v;
+}
+
+static void free_recipients(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int print_table(const tally *t, const char *month, const char *dir)
+{
+	char **names = printable_recipients(t);
 	size_t i;
 	int w = (int)strlen("RECIPIENT"), m;
 
+	if (names == NULL)
+		return -1;
 	for (i = 0; i < t->n; i++)
-		if ((int)strlen(t->rows[i].recipient) > w)
-			w = (int)strlen(t->rows[i].recipient);
+		if ((int)strlen(names[i]) > w)
+			w = (int)strlen(names[i]);
 	if (w < (int)strlen("(anonymous)"))
 		w = (int)strlen("(anonymous)");
 	printf("Provision status for %s (UTC), from the audit trail in %s\n\n", month, dir);
 	printf("%-*s  %-6s  %10s  %10s\n", w, "RECIPIENT", "METHOD", "REQUESTS", "ITEMS");
 	for (i = 0; i < t->n; i++)
-		printf("%-*s  %-6s  %10llu  %10llu\n", w,
-			t->rows[i].recipient[0] ? t->rows[i].recipient : "(anonymous)",
+		printf("%-*s  %-6s  %10llu  %10llu\n", w, names[i][0] ? names[i] : "(anonymous)",
 			method_names[t->rows[i].method], t->rows[i].requests, t->rows[i].items);
+	free_recipients(names, t->n);
 	for (m = 0; m < METHODS; m++)
 		printf("%-*s  %-6s  %10llu  %10llu\n", w, "total", method_names[m], t->total_requests[m],
 			t->total_items[m]);
+	return 0;
 }
 
-static void print_csv(const tally *t, const char *month)
+static int print_csv(const tally *t, const char *month)
 {
+	char **names = printable_recipients(t);
 	size_t i;
 
+	if (names == NULL)
+		return -1;
 	printf("month,recipient,method,requests,items\n");
 	for (i = 0; i < t->n; i++) {
 		printf("%s,", month);
-		csv_field(stdout, t->rows[i].recipient);
+		csv_field(stdout, names[i]);
 		printf(",%s,%llu,%llu\n", method_names[t->rows[i].method], t->rows[i].requests,
 			t->rows[i].items);
 	}
+	free_recipients(names, t->n);
+	return 0;
 }
 
 /* A grouped bar chart: days along x, one bar per method. Plain SVG 1.1 text. */
@@ -223,6 +264,48 @@ static int days_in(int year, int mon)
 	return mon == 2 && leap ? 29 : days[mon - 1];
 }
 
+/* Prints s to stderr escaped (jpki_audit_printable): a failure may quote a record. */
+static void print_safe(const char *s)
+{
+	char *p = jpki_audit_printable(s);
+
+	fputs(p != NULL ? p : "(out of memory)", stderr);
+	free(p);
+}
+
+/* The records of the month, as verify accepts them. */
+typedef struct counting {
+	tally *t;
+	const char *month;
+	const jpki_audit_file *files;	/* those being verified: e->file indexes them */
+	bool failed;			/* out of memory: no report */
+} counting;
+
+static void count_record(void *arg, const jpki_audit_entry *e)
+{
+	counting *c = arg;
+	const char *method;
+	unsigned long long items;
+
+	/* Only a record of the component its file is named for (verify refuses others too). */
+	if (c->failed || e->component == NULL || strcmp(e->component, c->files[e->file].component) != 0 ||
+	    strncmp(e->time, c->month, 7) != 0 || !jpki_audit_provision_items(e, &method, &items))
+		return;
+	if (tally_add(c->t, e->identity, strcmp(method, "ldap") == 0 ? 0 : 1, items, atoi(e->time + 8)) < 0)
+		c->failed = true;
+}
+
+/* f is the newest file of its component in all (the one a writer may be appending to). */
+static bool newest_of(const jpki_audit_files *all, const jpki_audit_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < all->n; i++)
+		if (strcmp(all->v[i].component, f->component) == 0 && strcmp(all->v[i].date, f->date) > 0)
+			return false;
+	return true;
+}
+
 int cmd_report_provision(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -230,15 +313,15 @@ int cmd_report_provision(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'c' }, { "svg", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	const char *dir = cli_getenv("JPKI_AUDIT_DIR"), *month = NULL, *svg = NULL, *method;
+	const char *dir = cli_getenv("JPKI_AUDIT_DIR"), *month = NULL, *svg = NULL;
 	bool csv = false;
 	jpki_audit_files all = { 0 }, files = { 0 };
-	jpki_audit_reader *r = NULL;
-	jpki_audit_entry e = { 0 };
 	tally t = { 0 };
-	unsigned long long items;
-	int opt, year = 0, mon = 0, rc, status = 0, day;
-	size_t i;
+	counting cnt = { .t = &t };
+	jpki_audit_verify_opts o = { .partial = true, .each = count_record, .each_arg = &cnt };
+	jpki_audit_verify_result res;
+	int opt, year = 0, mon = 0, status = 0;
+	size_t i, start, end;
 	jpki_err err;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -268,6 +351,7 @@ int cmd_report_provision(int argc, char **argv)
 		fprintf(stderr, "jpki report provision: no directory (--dir or $JPKI_AUDIT_DIR)\n");
 		return EXIT_USAGE;
 	}
+	cnt.month = month;
 	if (jpki_audit_files_list(dir, NULL, &all, &err) < 0) {
 		fprintf(stderr, "jpki report provision: %s\n", err.text);
 		return EXIT_REFUSED;
@@ -281,35 +365,32 @@ int cmd_report_provision(int argc, char **argv)
 		}
 	}
 	jpki_audit_files_sort(&files);
-	if (status == 0 && jpki_audit_reader_open(files.v, files.n, &r, &err) < 0) {
-		fprintf(stderr, "jpki report provision: %s; no report\n", err.text);
-		status = EXIT_REFUSED;
-	}
-	while (status == 0 && (rc = jpki_audit_reader_next(r, &e, &err)) != 0) {
-		if (rc < 0) {
-			fprintf(stderr, "jpki report provision: refused: %s:%lu: %s (run jpki audit verify)\n",
-				e.path, e.line, err.text);
+	/* Each component's files of the month must link into a chain (a slice: its first record
+	 * taken as given, as verify --partial); the records are counted as they are verified, in
+	 * one pass, so that nothing is counted that was not checked. The month's last file may be
+	 * being written when it is the component's newest. */
+	for (start = 0; status == 0 && start < files.n; start = end) {
+		for (end = start + 1; end < files.n && strcmp(files.v[end].component, files.v[start].component) == 0;
+		     end++)
+			;
+		o.live = newest_of(&all, &files.v[end - 1]);
+		cnt.files = &files.v[start];
+		if (jpki_audit_verify(&files.v[start], end - start, &o, &res, &err) < 0) {
+			fprintf(stderr, "jpki report provision: refused: ");
+			print_safe(err.text);
+			fprintf(stderr, " (run jpki audit verify); no report\n");
 			status = EXIT_REFUSED;
-			break;
-		}
-		if (strncmp(e.time, month, 7) != 0 || !jpki_audit_provision_items(&e, &method, &items))
-			continue;
-		day = atoi(e.time + 8);
-		if (tally_add(&t, e.identity, strcmp(method, "ldap") == 0 ? 0 : 1, items, day) < 0) {
-			fprintf(stderr, "jpki report provision: out of memory\n");
+		} else if (cnt.failed) {
+			fprintf(stderr, "jpki report provision: out of memory; no report\n");
 			status = EXIT_REFUSED;
-			break;
 		}
 	}
-	jpki_audit_entry_clear(&e);
-	jpki_audit_reader_close(r);
 	if (status == 0) {
 		qsort(t.rows, t.n, sizeof(*t.rows), row_cmp);
-		if (csv)
-			print_csv(&t, month);
-		else
-			print_table(&t, month, dir);
-		if (svg != NULL && write_svg(&t, month, days_in(year, mon), svg, &err) < 0) {
+		if ((csv ? print_csv(&t, month) : print_table(&t, month, dir)) < 0) {
+			fprintf(stderr, "jpki report provision: out of memory; no report\n");
+			status = EXIT_REFUSED;
+		} else if (svg != NULL && write_svg(&t, month, days_in(year, mon), svg, &err) < 0) {
 			fprintf(stderr, "jpki report provision: %s\n", err.text);
 			status = EXIT_REFUSED;
 		}

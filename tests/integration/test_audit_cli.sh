@@ -5,7 +5,11 @@
 # checkpoint signatures by a key in the test PKI's SoftHSM token (checked by openssl too);
 # prune with an archive and the anchor; `jpki audit show` filters; `jpki report provision`
 # counts exactly what was written; a full tmpfs makes append fail and leaves a chain that
-# verifies.
+# verifies. And what the audit review found: emptied files, a forged or misdated anchor (day
+# files start with a checkpoint that confirms prune's), a component whose files vanished,
+# a trail cut back (--expect a head noted earlier), a whole record missing only its newline
+# kept on resume, control characters escaped by show and report, --live with --sealed, a
+# report over records that do not link.
 set -u
 . "$(dirname "$0")/../lib/assert.sh"
 . "$JPKI_SRCDIR/tests/lib/pki.sh"
@@ -41,9 +45,16 @@ t_ok "write a small log" "$AW" --dir "$L" --count 10 --items 2 --identity "$SIG"
 out=$("$JPKI" audit verify --dir "$L" "${VCERT[@]}" 2>&1)
 t_match "it verifies across two files" "slapd: OK: [0-9]+ records, seq 1\.\.[0-9]+, 2 files" "$out"
 if [ -n "$PKI" ]; then
-	t_match "3 checkpoint signatures verified, nothing after the last" \
-		"3 checkpoints, 3 signatures verified, 0 records after the last signed checkpoint" "$out"
+	# every 4 records, at close, and at the start of the second day file
+	t_match "4 checkpoint signatures verified, nothing after the last" \
+		"4 checkpoints, 4 signatures verified, 0 records after the last signed checkpoint" "$out"
+	l1=$(tail -n 1 "$L/slapd-2026-11-25.jsonl")
+	t_match "the second day file starts with a checkpoint of the first day's last record" \
+		"^\\{\"v\":1,\"seq\":6,\"time\":\"2026-11-26T00:00:00\\.000000Z\",\"component\":\"slapd\",\"event\":\"checkpoint\".*\"details\":\\{\"head\":\"$(printf '%s' "$l1" | sha256sum | cut -c1-64)\",\"seq\":5," \
+		"$(head -n 1 "$L/slapd-2026-11-26.jsonl")"
 fi
+t_match "verify prints the head: the last record's seq and hash" \
+	"; head [0-9]+:$(tail -n 1 "$(ls "$L"/slapd-*.jsonl | tail -1)" | tr -d '\n' | sha256sum | cut -c1-64)\$" "$out"
 
 # Every record as (file, line, seq), in chain order.
 files=("$L"/slapd-*.jsonl)
@@ -146,6 +157,156 @@ t_match "files given by name verify" "slapd: OK" "$out"
 t_not "the second day alone does not (its start is missing)" "$JPKI" audit verify "${files[1]}"
 t_ok "the second day alone with --partial" "$JPKI" audit verify --partial "${files[1]}"
 
+# --- emptied, forged, vanished, cut back ----------------------------------------------------------
+# vfail NAME REGEX ARGS…: verify ARGS… exits 1 with output matching REGEX.
+vfail() {
+	local name=$1 re=$2 out rc
+	shift 2
+	out=$("$JPKI" audit verify "$@" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 1 ] && [[ $out =~ $re ]]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "exit $rc, wanted 1 and /$re/"
+		_t_show "$out"
+	fi
+}
+# vok NAME REGEX ARGS…: verify ARGS… exits 0 with output matching REGEX.
+vok() {
+	local name=$1 re=$2 out rc
+	shift 2
+	out=$("$JPKI" audit verify "$@" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 0 ] && [[ $out =~ $re ]]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "exit $rc, wanted 0 and /$re/"
+		_t_show "$out"
+	fi
+}
+D1=slapd-2026-11-25.jsonl
+D2=slapd-2026-11-26.jsonl
+hash_of() { printf '%s' "$1" | sha256sum | cut -c1-64; }
+prev_of() { sed 's/.*"prev":"\([0-9a-f]*\)"}$/\1/' <<<"$1"; }
+
+# Every file emptied: no longer "OK: no records" when sealed or after an anchor.
+fresh
+for f in "$W"/slapd-*.jsonl; do : > "$f"; done
+if [ -n "$PKI" ]; then
+	vfail "every file emptied: --sealed fails, naming why" \
+		"slapd: FAILED at .*$D1:1: rule checkpoint: no record: a sealed log ends with a signed checkpoint" \
+		--dir "$W" "${VCERT[@]}"
+fi
+printf '{"seq":3,"hash":"%s","pruned_through":"2026-11-24"}\n' "$(printf '%064d' 7)" > "$W/slapd.anchor"
+vfail "every file emptied after an anchor: fails, naming why" \
+	"slapd: FAILED at .*$D1:1: rule anchor: no record follows the anchor \\(seq 3, pruned through 2026-11-24\\)" \
+	--dir "$W"
+
+# A forged anchor: the first day deleted and the second day's first records too, the anchor
+# written to match the first record kept (seq 9).
+fresh
+rm "$W/$D1"
+kept=$(sed -n 4p "$W/$D2")
+tail -n +4 "$L/$D2" > "$W/$D2"
+printf '{"seq":8,"hash":"%s","pruned_through":"2099-01-01"}\n' "$(prev_of "$kept")" > "$W/slapd.anchor"
+vfail "an anchor pruned through a day that remains (or later) is refused, without --cert" \
+	"slapd: FAILED at .*$D2:1: rule anchor: the anchor \\(seq 8\\) says the files through 2099-01-01 were pruned, but this file of 2026-11-26 remains" \
+	--dir "$W"
+printf '{"seq":8,"hash":"%s","pruned_through":"2026-11-26"}\n' "$(prev_of "$kept")" > "$W/slapd.anchor"
+vfail "... the day of the first file left itself too" "rule anchor: .*through 2026-11-26 were pruned" --dir "$W"
+printf '{"seq":8,"hash":"%s","pruned_through":"2026-11-25"}\n' "$(prev_of "$kept")" > "$W/slapd.anchor"
+vok "without --cert such an anchor passes, its seq and date shown, not confirmed" \
+	"slapd: OK: [0-9]+ records, seq 9\\.\\.[0-9]+, 1 file, from the anchor \\(seq 8, pruned through 2026-11-25, not confirmed: no --cert\\)" \
+	--dir "$W"
+if [ -n "$PKI" ]; then
+	vfail "with --cert an anchor not followed by a checkpoint signing it is refused" \
+		"slapd: FAILED at .*$D2:1 \\(seq 9\\): rule anchor: the anchor \\(seq 8, pruned through 2026-11-25\\) is not confirmed: the first record after it is not a checkpoint" \
+		--dir "$W" --cert "$CERT"
+	# The same cut at the day boundary, as prune makes it: the day-start checkpoint confirms it.
+	fresh
+	rm "$W/$D1"
+	printf '{"seq":5,"hash":"%s","pruned_through":"2026-11-25"}\n' "$(prev_of "$(head -n 1 "$W/$D2")")" > "$W/slapd.anchor"
+	vok "an anchor at a day boundary is confirmed by the day file's first checkpoint" \
+		"from the anchor \\(seq 5, pruned through 2026-11-25, confirmed by a signed checkpoint\\)" \
+		--dir "$W" "${VCERT[@]}"
+	# A checkpoint whose signature fails does not confirm it.
+	sed -i '1s/"signature":"\(.\)/"signature":"A\1/; 1s/"signature":"AA/"signature":"BA/' "$W/$D2"
+	vfail "... a checkpoint whose signature fails does not" \
+		"$D2:1 \\(seq 6\\): rule anchor: the anchor \\(seq 5, pruned through 2026-11-25\\) is not confirmed: the signature (does not verify|is not base64)" \
+		--dir "$W" --cert "$CERT"
+fi
+
+# A whole component gone: its anchor or its writer's lock is still there.
+B=$T/both
+mkdir -p "$B"
+"$AW" --dir "$B" --component ocspd --event ocsp-request --count 3 --start 2026-11-26T01:00:00Z >/dev/null
+"$AW" --dir "$B" --count 3 --start 2026-11-26T01:00:00Z >/dev/null
+vok "both components verify" "ocspd: OK.*"$'\n'"slapd: OK" --dir "$B"
+rm "$B"/slapd-*.jsonl
+vfail "slapd's files all removed: its writer's lock names it" \
+	"ocspd: OK.*"$'\n'"slapd: FAILED: no chain: no file slapd-YYYY-MM-DD\\.jsonl in $B, but its writer's lock \\.slapd\\.lock is there" \
+	--dir "$B"
+printf '{"seq":3,"hash":"%s","pruned_through":"2026-11-25"}\n' "$(printf '%064d' 1)" > "$B/slapd.anchor"
+rm "$B/.slapd.lock"
+vfail "... or its anchor" "slapd: FAILED: no chain: .*but its anchor slapd\\.anchor is there" --dir "$B"
+rm "$B/slapd.anchor"
+vok "a directory with no mark of slapd: ocspd alone verifies" "^ocspd: OK[^"$'\n'"]*$" --dir "$B"
+vfail "--component names every component expected: slapd has no chain" \
+	"ocspd: OK.*"$'\n'"slapd: FAILED: no chain: .*but it was named \\(--component\\)" \
+	--dir "$B" --component slapd --component ocspd
+vok "--component ocspd alone" "^ocspd: OK[^"$'\n'"]*$" --dir "$B" --component ocspd
+vfail "--component ocspd with files given by name of slapd only" "ocspd: FAILED: no chain: .*among the files given" \
+	--component ocspd "${files[@]}"
+
+# Rolled back: a head noted earlier (off the host) must still be in the chain.
+out=$("$JPKI" audit verify --dir "$L" 2>&1)
+head=$(sed -n 's/^slapd: OK: .*; head \([0-9]*:[0-9a-f]*\)$/\1/p' <<<"$out")
+t_match "the head as --expect takes it" "^[0-9]+:[0-9a-f]{64}$" "$head"
+vok "--expect the head: found" "slapd: OK: .*; 1 noted record found; head $head" --dir "$L" --expect "slapd:$head"
+vok "--expect SEQ:HASH without the component, one chain verified" "1 noted record found" --dir "$L" --expect "$head"
+vok "--expect an earlier record, in upper case" "2 noted records found" --dir "$L" --expect "slapd:$head" \
+	--expect "slapd:3:$(hash_of "$(sed -n 3p "$L/$D1")" | tr a-f A-F)"
+fresh
+rm "$W/$D2"		# the newest day deleted: the chain ends at the first day's closing checkpoint
+if [ -n "$PKI" ]; then
+	vok "the newest day deleted still verifies --sealed (it ends with a signed checkpoint)" "slapd: OK" \
+		--dir "$W" "${VCERT[@]}"
+fi
+vfail "... but not with --expect of the head noted before" \
+	"$D1:[0-9]+ \\(seq [0-9]+\\): rule expect: the chain ends at seq [0-9]+, before seq ${head%%:*} \\(hash [0-9a-f]{16}…\\) noted earlier: records after seq [0-9]+ were removed" \
+	--dir "$W" "${VCERT[@]}" --expect "slapd:$head"
+fresh
+sed -i '$d' "$W/$D2"
+printf '%s\n' "$(tail -n 1 "$L/$D2" | sed 's/"result":"ok"/"result":"OK"/')" >> "$W/$D2"
+vfail "the last record rewritten: its hash is not the one noted" \
+	"$D2:[0-9]+ \\(seq ${head%%:*}\\): rule (expect|chain|checkpoint)" --dir "$W" --expect "slapd:$head"
+vfail "another hash at that seq noted" "rule expect: its hash is [0-9a-f]{64}, not 0{63}1 as noted earlier" \
+	--dir "$L" --expect "slapd:${head%%:*}:$(printf '%064d' 1)"
+for x in "" "5" "slapd:5" "0:$(printf '%064d' 1)" "x:y:5:$(printf '%064d' 1)" "5:$(printf '%063d' 1)" "5:$(printf '%064d' 1)g" \
+	":5:$(printf '%064d' 1)"; do
+	out=$("$JPKI" audit verify --dir "$L" --expect "$x" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 2 ] && [[ $out == *"--expect '$x' is not [COMPONENT:]SEQ:HASH"* ]]; then
+		t_pass "--expect '$x': usage (2), named"
+	else
+		t_fail "--expect '$x': usage (2), named" "exit $rc"
+		_t_show "$out"
+	fi
+done
+"$AW" --dir "$B" --count 2 --start 2026-11-27T01:00:00Z >/dev/null
+out=$("$JPKI" audit verify --dir "$B" --expect "$head" 2>&1) && rc=0 || rc=$?
+t_match "--expect SEQ:HASH with two chains: usage (2), asking whose" "2 chains are verified; say whose.*rc=2" "$out rc=$rc"
+
+# --sealed and --live contradict each other.
+out=$("$JPKI" audit verify --dir "$L" --live --sealed --cert "${CERT:-/nonexistent.pem}" 2>&1) && rc=0 || rc=$?
+t_match "--live with --sealed: usage (2)" "--sealed and --live exclude each other.*rc=2" "$out rc=$rc"
+
+# A crash after a whole record but before its newline: the record is put back, not cut.
+fresh
+truncate -s -1 "$W/$D2"
+out=$("$AW" --dir "$W" --count 1 --start 2026-11-26T02:00:00Z "${CKPT[@]}" 2>&1)
+t_match "resume restores the newline of a whole last record" "restored the newline of the last record" "$out"
+t_eq "... nothing cut, no recovery record" 0 "$(cat "$W"/slapd-*.jsonl | grep -c '"event":"audit-recovery"')"
+t_eq "... the record kept, as it was" "$(tail -n 1 "$L/$D2")" "$(sed -n "$(wc -l < "$L/$D2")p" "$W/$D2")"
+vok "... and the chain verifies" "slapd: OK: $((total + 1 + (${#CKPT[@]} > 0))) records" --dir "$W" "${VCERT[@]}"
+
 # --- show -----------------------------------------------------------------------------
 S=$T/show
 mkdir -p "$S"
@@ -170,6 +331,28 @@ t_eq "show --method http: usage (2)" 2 "$rc"
 t_match "naming the value" "--method 'http' is ldap or ocsp" "$out"
 out=$(JPKI_AUDIT_DIR='' "$JPKI" audit show 2>&1) && rc=0 || rc=$?
 t_match "an empty JPKI_AUDIT_DIR is no directory: usage (2)" "no directory \(--dir or .*rc=2" "$out rc=$rc"
+# Control characters in a record are escaped in the table: a newline or an escape sequence in
+# an identity forges no row and repaints nothing; --json stays the stored lines.
+E=$T/escape
+mkdir -p "$E"
+"$AW" --dir "$E" --count 1 --start 2026-10-01T01:00:00Z \
+	--identity $'uid=evil\n2026-10-01 01:00:01  slapd    2  crl-read  ldap  ok  uid=sig' >/dev/null
+"$AW" --dir "$E" --count 1 --start 2026-10-01T01:00:01Z --identity $'uid=\e[2Jx\xc2\x9by\x7fz' >/dev/null
+out=$("$JPKI" audit show --dir "$E")
+t_eq "show: 2 records are a header and 2 rows (a newline in an identity adds none)" 3 "$(wc -l <<<"$out")"
+t_match "show: the newline shown as \\x0a" 'uid=evil\\x0a2026-10-01 01:00:01  slapd' "$out"
+t_match "show: ESC, C1 and DEL shown escaped" 'uid=\\x1b\[2Jx\\u009by\\x7fz' "$out"
+t_eq "show: no C0 control or DEL printed (but the newlines ending rows)" 0 \
+	"$(tr -d '\n' <<<"$out" | LC_ALL=C grep -c '[[:cntrl:]]')"
+t_eq "show: no C1 control printed" 0 "$(LC_ALL=C grep -c $'\xc2\x9b' <<<"$out")"
+t_eq "show --json: the stored lines, unescaped" "$(cat "$E"/slapd-2026-10-01.jsonl)" "$("$JPKI" audit show --dir "$E" --json)"
+csv=$("$JPKI" report provision --dir "$E" --month 2026-10 --csv)
+t_eq "report CSV: a header and 2 rows" 3 "$(wc -l <<<"$csv")"
+t_match "report CSV: the identities escaped" $'\n''2026-10,uid=evil\\x0a2026-10-01 01:00:01  slapd .*,ldap,1,1'$'\n' "$csv"$'\n'
+t_match "... every one" $'\n''2026-10,uid=\\x1b\[2Jx\\u009by\\x7fz,ldap,1,1'$'\n' "$csv"$'\n'
+table=$("$JPKI" report provision --dir "$E" --month 2026-10)
+t_eq "report table: no control character printed" 0 "$(tr -d '\n' <<<"$table" | LC_ALL=C grep -c -e '[[:cntrl:]]' -e $'\xc2\x9b')"
+t_match "report table: a row per recipient" 'uid=evil\\x0a2026-10-01 01:00:01  slapd  .* +ldap +1 +1' "$table"
 
 # --- report provision: counts equal what was written, per verifier and method -----------
 R=$T/report
@@ -252,6 +435,30 @@ EOF_C
 else
 	t_skip "report: a file not taken in" "no C compiler for the fault"
 fi
+# The month's files must link into a chain (a slice, as verify --partial): a record edited,
+# or a file of another component under this one's name, stops the report.
+RB=$T/report-bad
+cp -a "$R" "$RB"
+sed -i '2s/"result":"ok"/"result":"OK"/' "$RB/slapd-2026-10-03.jsonl"
+out=$("$JPKI" report provision --dir "$RB" --month 2026-10 --csv 2>&1) && rc=0 || rc=$?
+t_eq "report: records that do not link: exit 1" 1 "$rc"
+t_match "... naming file:line and the rule, no report" \
+	"^jpki report provision: refused: .*/slapd-2026-10-03\\.jsonl:2 \\(seq 2\\): rule chain: .*\\(run jpki audit verify\\); no report$" "$out"
+rm -rf "$RB"
+cp -a "$R" "$RB"
+cp "$RB/ocspd-2026-10-03.jsonl" "$RB/slapd-2026-10-07.jsonl"
+out=$("$JPKI" report provision --dir "$RB" --month 2026-10 --csv 2>&1) && rc=0 || rc=$?
+t_match "report: ocspd's records in a file named for slapd are not counted: refused" \
+	"refused: .*/slapd-2026-10-07\\.jsonl:1 \\(seq 1\\): rule component: a record of component 'ocspd'.*rc=1$" "$out rc=$rc"
+rm -rf "$RB"
+cp -a "$R" "$RB"
+printf '{"v":1,"seq":' >> "$RB/ocspd-2026-11-01.jsonl"
+t_eq "report: the newest file's last line still being written does not stop it" 'month,recipient,method,requests,items
+2026-11,"uid=sig,ou=Verifiers,ou=Chiba-ken,o=JPKI,c=JP",ocsp,5,5' \
+	"$("$JPKI" report provision --dir "$RB" --month 2026-11 --csv 2>&1)"
+printf '{"v":1,"seq":' >> "$RB/slapd-2026-10-03.jsonl"
+out=$("$JPKI" report provision --dir "$RB" --month 2026-10 --csv 2>&1) && rc=0 || rc=$?
+t_match "... but a torn line in an older file does" "slapd-2026-10-03\\.jsonl:4: rule truncated: .*rc=1$" "$out rc=$rc"
 
 # --- prune: archive, anchor, what remains verifies ----------------------------------------
 P=$T/prune
@@ -304,6 +511,38 @@ mv "$P/slapd.anchor" "$T/anchor.saved"
 t_match "without the anchor the start is named" "slapd-[0-9-]+\\.jsonl:1 \\(seq 11\\): rule anchor: .*no anchor" \
 	"$("$JPKI" audit verify --dir "$P" 2>&1)"
 mv "$T/anchor.saved" "$P/slapd.anchor"
+# With checkpoints: each day file starts with one, so the first record a prune leaves is a
+# signed checkpoint of the new anchor, which verify --cert requires.
+if [ -n "$PKI" ]; then
+	PK=$T/prune-ckpt
+	mkdir -p "$PK"
+	"$AW" --dir "$PK" --count 4 --start "$old" --step 43200 "${CKPT[@]}" >/dev/null
+	"$AW" --dir "$PK" --count 2 --start "$mid" --step 43200 "${CKPT[@]}" >/dev/null
+	"$AW" --dir "$PK" --count 2 "${CKPT[@]}" >/dev/null
+	cp -a "$PK" "$T/prune-nockpt"
+	out=$("$JPKI" audit prune --dir "$PK" --older-than 365 --cert "$CERT" 2>&1)
+	t_match "prune with checkpoints" "slapd: pruned [0-9]+ files .* deleted; anchor seq [0-9]+; [0-9]+ files remain and verify" "$out"
+	vok "what remains verifies --sealed, the anchor confirmed by the day file's checkpoint" \
+		"slapd: OK: .*, [0-9]+ files, from the anchor \\(seq [0-9]+, pruned through [0-9-]+, confirmed by a signed checkpoint\\); .*0 records after the last signed checkpoint" \
+		--dir "$PK" "${VCERT[@]}"
+	# A day written without the key starts with no checkpoint: pruning up to it would leave
+	# an anchor nothing confirms, so prune refuses, with --cert or without.
+	PX=$T/prune-nockpt
+	rm "$PX"/slapd-*.jsonl "$PX/.slapd.lock"
+	"$AW" --dir "$PX" --count 4 --start "$old" --step 43200 "${CKPT[@]}" >/dev/null
+	"$AW" --dir "$PX" --count 2 --start "$mid" --step 43200 >/dev/null
+	"$AW" --dir "$PX" --count 2 "${CKPT[@]}" >/dev/null
+	nx=$(ls "$PX"/slapd-*.jsonl | wc -l)
+	for c in "--cert $CERT" ""; do
+		# shellcheck disable=SC2086
+		out=$("$JPKI" audit prune --dir "$PX" --older-than 365 $c 2>&1) && rc=0 || rc=$?
+		t_match "prune ${c:+with --cert }refused when the first file left starts with no checkpoint" \
+			"rule anchor: the anchor \\(seq [0-9]+, pruned through [0-9-]+\\) is not confirmed: the first record after it is not a checkpoint.*"$'\n'"slapd: refused: what would remain does not verify from the new anchor; nothing pruned rc=1" \
+			"$out rc=$rc"
+	done
+	t_eq "... and nothing pruned" "$nx" "$(ls "$PX"/slapd-*.jsonl | wc -l)"
+	t_not "... nor an anchor written" test -e "$PX/slapd.anchor"
+fi
 
 # --- a full filesystem: append returns -1, the chain on disk stays whole ------------------
 F=$T/full

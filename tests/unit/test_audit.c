@@ -1,8 +1,11 @@
 /* Unit tests for lib/audit.c and lib/audit_read.c: records and their chain, resume, daily
  * rotation with an injected clock, a clock stepped back, group commit from 8 threads, records
  * submitted without waiting (completions, failures), a torn
- * last line, a write that fails (RLIMIT_FSIZE) leaving the chain as it was on disk, the
- * component lock, and what verify names for an edited, deleted or reordered record. */
+ * last line (and a whole record missing only its newline, put back), a write that fails
+ * (RLIMIT_FSIZE) leaving the chain as it was on disk, the component lock, what verify names
+ * for an edited, deleted or reordered record, emptied files, the anchor's date and its
+ * confirming checkpoint, records noted earlier (--expect), the components that left a mark,
+ * and the escaping of what show and report print. */
 #include "audit.h"
 #include "audit_read.h"
 
@@ -799,6 +802,300 @@ static void test_verify_names_the_record(void)
 	rm_dir(dir);
 }
 
+/* Like verify_dir, with options. */
+static int verify_with(const char *dir, const char *component, const jpki_audit_verify_opts *o,
+	jpki_audit_verify_result *res, jpki_err *err)
+{
+	jpki_audit_files f;
+	int rc;
+
+	CU_ASSERT_FATAL(jpki_audit_files_list(dir, component, &f, err) == 0);
+	rc = jpki_audit_verify(f.v, f.n, o, res, err);
+	jpki_audit_files_free(&f);
+	return rc;
+}
+
+static void truncate_to(const char *path, off_t size)
+{
+	CU_ASSERT_FATAL(truncate(path, size) == 0);
+}
+
+static off_t size_of(const char *path)
+{
+	struct stat st;
+
+	CU_ASSERT_FATAL(stat(path, &st) == 0);
+	return st.st_size;
+}
+
+/* Emptied files are not an empty log: with --sealed or after an anchor they fail. */
+static void test_empty_chain(void)
+{
+	char *dir = new_dir(), *path;
+	jpki_audit *a;
+	jpki_audit_anchor an = { .seq = 5, .pruned_through = "2026-01-01" };
+	jpki_audit_verify_opts o = { 0 };
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+
+	set_clock("2026-02-02T02:02:02Z", 1);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "slapd", "2026-02-02");
+	truncate_to(path, 0);
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
+	CU_ASSERT(res.records == 0);
+	o.sealed = true;
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "checkpoint");
+	CU_ASSERT(strstr(err.text, "slapd-2026-02-02.jsonl:1: rule checkpoint: no record") != NULL);
+	o.sealed = false;
+	memset(an.hash, 'a', JPKI_AUDIT_HEX_LEN);
+	o.anchor = &an;
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "anchor");
+	CU_ASSERT(strstr(err.text, "no record follows the anchor (seq 5") != NULL);
+	free(path);
+	rm_dir(dir);
+}
+
+/* The anchor: it cannot claim a file that remains as pruned; with anchor_checkpoint (always
+ * with a key) the first record after it must be a checkpoint of its seq and hash. */
+static void test_anchor_rules(void)
+{
+	char *dir = new_dir(), *p1, *p2, **l, details[256];
+	jpki_audit *a;
+	jpki_audit_anchor an = { .seq = 2, .pruned_through = "2026-04-01" };
+	jpki_audit_verify_opts o = { .anchor = &an };
+	jpki_audit_verify_result res;
+	jpki_audit_record ck = { .event = "checkpoint", .result = "ok", .identity = "", .auth = "none",
+		.client = "", .method = NULL, .conn = -1, .op = -1, .details = details };
+	jpki_err err = { "" };
+	size_t n;
+
+	set_clock("2026-04-01T23:59:58Z", 1);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	p1 = file_of(dir, "slapd", "2026-04-01");
+	p2 = file_of(dir, "slapd", "2026-04-02");
+	l = lines_of(p1, &n);
+	CU_ASSERT_FATAL(n == 2);
+	jpki_sha256_hex(l[1], strlen(l[1]), an.hash);
+	lines_free(l, n);
+	CU_ASSERT(unlink(p1) == 0);
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
+	CU_ASSERT(res.first_seq == 3);
+	/* pruned through the date of a file that remains, or later: not this chain's anchor */
+	snprintf(an.pruned_through, sizeof(an.pruned_through), "2026-04-02");
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "anchor");
+	CU_ASSERT(res.bad_line == 1 && strstr(res.bad_path, "slapd-2026-04-02.jsonl") != NULL);
+	CU_ASSERT(strstr(err.text, "says the files through 2026-04-02 were pruned") != NULL);
+	snprintf(an.pruned_through, sizeof(an.pruned_through), "2099-12-31");
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "anchor");
+	snprintf(an.pruned_through, sizeof(an.pruned_through), "2026-03-15");
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
+	/* not confirmed: the first record after it is no checkpoint */
+	o.anchor_checkpoint = true;
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "anchor");
+	CU_ASSERT(res.bad_line == 1 && res.bad_seq == 3);
+	CU_ASSERT(strstr(err.text, "is not confirmed: the first record after it is not a checkpoint") != NULL);
+	/* a slice takes its first record as given */
+	o.partial = true;
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
+	o.partial = false;
+	/* a day file that starts with a checkpoint of the anchor's seq and hash confirms it
+	 * (its signature is checked only with a key; none here) */
+	l = lines_of(p2, &n);
+	CU_ASSERT_FATAL(n == 1);
+	CU_ASSERT_FATAL(unlink(p2) == 0);
+	set_clock("2026-04-02T00:00:00Z", 0);
+	CU_ASSERT_FATAL(jpki_audit_anchor_write(dir, "slapd", &an, &err) == 0);
+	a = open_log(dir, "slapd");
+	snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":2,\"signature\":\"AAAA\"}", an.hash);
+	CU_ASSERT(jpki_audit_append(a, &ck, &err) == 0);	/* resumes from the anchor: seq 3 */
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
+	CU_ASSERT(res.records == 2 && res.first_seq == 3 && !res.anchor_confirmed);
+	/* ... and one of another seq or hash does not */
+	an.seq = 1;
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "seq");
+	an.seq = 2;
+	an.hash[0] = an.hash[0] == 'a' ? 'b' : 'a';
+	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "anchor");
+	lines_free(l, n);
+	free(p1);
+	free(p2);
+	rm_dir(dir);
+}
+
+/* A record noted earlier: found with its hash, or the chain was rewritten or cut back. */
+static void test_expect(void)
+{
+	char *dir = new_dir(), *path, **l;
+	jpki_audit *a;
+	jpki_audit_expect x[2];
+	jpki_audit_verify_opts o = { .expect = x, .n_expect = 1 };
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	off_t full;
+	size_t n;
+	int i;
+
+	set_clock("2026-05-05T05:05:05Z", 1);
+	a = open_log(dir, "ocspd");
+	for (i = 0; i < 5; i++)
+		CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
+	jpki_audit_close(a);
+	path = file_of(dir, "ocspd", "2026-05-05");
+	l = lines_of(path, &n);
+	CU_ASSERT_FATAL(n == 5);
+	x[0].seq = 3;
+	jpki_sha256_hex(l[2], strlen(l[2]), x[0].hash);
+	x[1].seq = 5;
+	jpki_sha256_hex(l[4], strlen(l[4]), x[1].hash);
+	o.n_expect = 2;
+	CU_ASSERT(verify_with(dir, "ocspd", &o, &res, &err) == 0);
+	/* another hash at that seq */
+	x[0].hash[10] = x[0].hash[10] == '0' ? '1' : '0';
+	CU_ASSERT(verify_with(dir, "ocspd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "expect");
+	CU_ASSERT(res.bad_line == 3 && res.bad_seq == 3);
+	jpki_sha256_hex(l[2], strlen(l[2]), x[0].hash);
+	/* cut back to seq 3: seq 5 noted earlier is gone */
+	full = size_of(path);
+	truncate_to(path, (off_t)(strlen(l[0]) + strlen(l[1]) + strlen(l[2]) + 3));
+	CU_ASSERT(verify_dir(dir, "ocspd", &res, &err) == 0);
+	CU_ASSERT(verify_with(dir, "ocspd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "expect");
+	CU_ASSERT(res.bad_line == 3);
+	CU_ASSERT(strstr(err.text, "the chain ends at seq 3, before seq 5") != NULL);
+	restore(path, l, n);
+	CU_ASSERT(size_of(path) == full);
+	/* before the chain's start (a slice from seq 2) */
+	x[0].seq = 1;
+	jpki_sha256_hex(l[0], strlen(l[0]), x[0].hash);
+	o.n_expect = 1;
+	rewrite(path, 1, NULL);
+	o.partial = true;
+	CU_ASSERT(verify_with(dir, "ocspd", &o, &res, &err) < 0);
+	CU_ASSERT_STRING_EQUAL(res.rule, "expect");
+	CU_ASSERT(strstr(err.text, "before the chain's first record") != NULL);
+	lines_free(l, n);
+	free(path);
+	rm_dir(dir);
+}
+
+/* A crash may leave a whole record without its newline: it is put back, not cut. A torn
+ * line that is not the next record of the chain is still cut, and said so. */
+static void test_torn_whole_record(void)
+{
+	char *dir = new_dir(), *p2, **l;
+	jpki_audit_opts o = { .component = "slapd", .log = capture };
+	jpki_audit *a;
+	jpki_audit_verify_result res;
+	jpki_err err = { "" };
+	FILE *fp;
+	size_t n;
+
+	o.dir = dir;
+	set_clock("2026-10-10T23:59:58Z", 1);
+	a = open_log(dir, "slapd");
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	p2 = file_of(dir, "slapd", "2026-10-11");
+	/* the first line of a day file: it links to the previous file's last record */
+	truncate_to(p2, size_of(p2) - 1);
+	logged[0] = '\0';
+	CU_ASSERT_FATAL(jpki_audit_open(&o, &a, &err) == 0);
+	CU_ASSERT(strstr(logged, "restored the newline of the last record") != NULL);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	l = lines_of(p2, &n);
+	CU_ASSERT(n == 2 && strstr(l[0], "\"seq\":3,") != NULL && strstr(l[1], "\"seq\":4,") != NULL);
+	CU_ASSERT(strstr(l[1], "audit-recovery") == NULL);
+	lines_free(l, n);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 4);
+	/* a line after another in the same file */
+	truncate_to(p2, size_of(p2) - 1);
+	CU_ASSERT_FATAL(jpki_audit_open(&o, &a, &err) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	jpki_audit_close(a);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 5);
+	/* a whole record that does not link (seq 3 again): cut, with a recovery record */
+	l = lines_of(p2, &n);
+	CU_ASSERT_FATAL((fp = fopen(p2, "a")) != NULL);
+	fputs(l[0], fp);
+	fclose(fp);
+	logged[0] = '\0';
+	CU_ASSERT_FATAL(jpki_audit_open(&o, &a, &err) == 0);
+	CU_ASSERT(strstr(logged, "cut a torn last line") != NULL);
+	jpki_audit_close(a);
+	lines_free(l, n);
+	l = lines_of(p2, &n);
+	CU_ASSERT(n == 4 && strstr(l[3], "\"event\":\"audit-recovery\"") != NULL);
+	CU_ASSERT(verify_dir(dir, "slapd", &res, &err) == 0);
+	CU_ASSERT(res.records == 6);
+	lines_free(l, n);
+	free(p2);
+	rm_dir(dir);
+}
+
+/* The components that left an anchor or a writer's lock, whatever their files. */
+static void test_marks(void)
+{
+	static const char *names[] = { ".slapd.lock", "slapd.anchor", "ocspd.anchor", "ocspd.anchor.Xy12ab",
+		"bad name.anchor", ".lock", "other.txt" };
+	char *dir = new_dir(), *p;
+	jpki_audit_mark *m;
+	jpki_err err = { "" };
+	size_t n, i;
+	FILE *fp;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		CU_ASSERT_FATAL(asprintf(&p, "%s/%s", dir, names[i]) > 0);
+		CU_ASSERT_FATAL((fp = fopen(p, "w")) != NULL);
+		fclose(fp);
+		free(p);
+	}
+	CU_ASSERT_FATAL(jpki_audit_marks_list(dir, &m, &n, &err) == 0);
+	CU_ASSERT_FATAL(n == 2);
+	CU_ASSERT_STRING_EQUAL(m[0].component, "ocspd");
+	CU_ASSERT(m[0].anchor && !m[0].lock);
+	CU_ASSERT_STRING_EQUAL(m[1].component, "slapd");
+	CU_ASSERT(m[1].anchor && m[1].lock);
+	free(m);
+	CU_ASSERT(jpki_audit_marks_list("/nonexistent/audit", &m, &n, &err) < 0);
+	rm_dir(dir);
+}
+
+/* What show and report print: controls escaped, the rest as given. */
+static void test_printable(void)
+{
+	char *p = jpki_audit_printable("uid=a\nb\x1b[2J\t\x7f\xc2\x9b\xc2\xa0\xe5\x8d\x83\xff\\x");
+
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_STRING_EQUAL(p, "uid=a\\x0ab\\x1b[2J\\x09\\x7f\\u009b\xc2\xa0\xe5\x8d\x83\\xff\\x");
+	free(p);
+	p = jpki_audit_printable("");
+	CU_ASSERT(p != NULL && p[0] == '\0');
+	free(p);
+}
+
 static void test_parse(void)
 {
 	jpki_audit_entry e = { 0 };
@@ -838,7 +1135,13 @@ int main(void)
 	    !CU_add_test(s, "a failed write leaves the chain as on disk", test_write_failure) ||
 	    !CU_add_test(s, "refusals: details, result, lock, component, directory", test_refusals) ||
 	    !CU_add_test(s, "verify names the edited or deleted record", test_verify_names_the_record) ||
-	    !CU_add_test(s, "parsing lines and times", test_parse)) {
+	    !CU_add_test(s, "parsing lines and times", test_parse) ||
+	    !CU_add_test(s, "emptied files fail when sealed or after an anchor", test_empty_chain) ||
+	    !CU_add_test(s, "the anchor: its date, its confirming checkpoint", test_anchor_rules) ||
+	    !CU_add_test(s, "a record noted earlier: found, rewritten, cut back", test_expect) ||
+	    !CU_add_test(s, "a whole record without its newline is put back", test_torn_whole_record) ||
+	    !CU_add_test(s, "components with an anchor or a lock", test_marks) ||
+	    !CU_add_test(s, "controls escaped for show and report", test_printable)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 	}
