@@ -52,6 +52,7 @@ static const setting settings[] = {
 	{ "ldap-tls-ca", T_FILE, U_NONE, F(ldap_tls_ca), 0, 0 },
 	{ "ca-dn", T_STR, U_NONE, F(ca_dn), 0, 0 },
 	{ "verifier-base", T_STR, U_NONE, F(verifier_base), 0, 0 },
+	{ "sync-heartbeat", T_UNSIGNED, U_SECONDS, F(sync_heartbeat), 1, 3600 },
 	{ "trust-anchor", T_ANCHOR, U_NONE, 0, 0, 0 },
 	{ "state-dir", T_FILE, U_NONE, F(state_dir), 0, 0 },
 	{ "key-uri", T_STR, U_NONE, F(key_uri), 0, 0 },
@@ -113,6 +114,7 @@ void ocspd_config_defaults(ocspd_config *c)
 	c->bind_dn = xstrdup("cn=responder," JPKI_DEFAULT_SERVICES_DN);
 	c->ca_dn = xstrdup(JPKI_DEFAULT_CA_DN);
 	c->verifier_base = xstrdup(JPKI_DEFAULT_VERIFIER_BASE);
+	c->sync_heartbeat = 30;
 	c->state_dir = xstrdup(OCSPD_LOCALSTATEDIR "/lib/jpki-ocspd");
 	jpki_crl_policy_default(&c->policy);
 	c->max_certids = 16;

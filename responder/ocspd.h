@@ -39,6 +39,7 @@ typedef struct ocspd_config {
 	char *ldap_uri, *bind_dn, *password_file, *ldap_tls_ca;
 	char *ca_dn;			/* the CA entry; the sync base */
 	char *verifier_base;
+	unsigned sync_heartbeat;	/* seconds between liveness checks of the sync connection, default 30 */
 	char **anchors;			/* trust anchor PEM files */
 	size_t nanchors;
 	char *state_dir;		/* the last good copy */

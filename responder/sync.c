@@ -3,7 +3,14 @@
  * partition's CRLs and the verifier registry. After the refresh and after every change the
  * snapshot is rebuilt (each CRL checked with the repository's own rules), published and
  * written to disk. A lost connection is retried with back-off; until then the responder
- * keeps answering from what it has. */
+ * keeps answering from what it has.
+ *
+ * A connection can also die without a word (slapd hung, a middlebox dropping the traffic):
+ * between changes the sync thread asks slapd "who am I" every sync-heartbeat seconds on the
+ * same connection, and a watchdog shuts the connection's socket down when nothing has come
+ * from slapd for a while (a refresh that stalls, a heartbeat that hangs), so that the thread,
+ * blocked in libldap, returns and reconnects. sync_stop does the same, so a stop never waits
+ * for a repository that does not answer. */
 #include "sync.h"
 
 #include <ldap.h>
@@ -14,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +42,10 @@ static int dirty;		/* the model changed since the last snapshot */
 static int refreshing;		/* inside the refresh phase: publish at its end */
 static char *ca_ndn;
 static char *verifier_nbase;	/* registry entries count only below it (verifier-base) */
+/* The sync connection's liveness (the watchdog thread reads these). */
+static pthread_t watchdog;
+static atomic_int conn_fd = -1;	/* its socket; -1 between connections */
+static _Atomic time_t heard;	/* when slapd last sent something on it */
 
 static char *normalize(const char *dn)
 {
@@ -135,12 +147,59 @@ static void read_verifier(LDAP *ld, LDAPMessage *e, model_verifier *v)
 	ldap_value_free_len(ms);
 }
 
+static void heard_now(void)
+{
+	atomic_store(&heard, time(NULL));
+}
+
+/* Silent longer than this (a heartbeat is due every sync-heartbeat seconds and answered at
+ * once, an entry of a refresh comes every few milliseconds): the connection is cut. */
+static time_t silence_limit(void)
+{
+	return 2 * (time_t)cfg->sync_heartbeat + 10;
+}
+
+static void *watch(void *arg)
+{
+	int fd;
+
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		sleep(1);
+		fd = atomic_load(&conn_fd);
+		if (fd >= 0 && time(NULL) - atomic_load(&heard) > silence_limit() &&
+		    atomic_compare_exchange_strong(&conn_fd, &fd, -1)) {
+			ocspd_log(OCSPD_LOG_WARNING, "repository silent for more than %lld s (slapd hung, or the "
+				"network); dropping the connection", (long long)silence_limit());
+			shutdown(fd, SHUT_RDWR);
+		}
+	}
+	return NULL;
+}
+
+/* Between changes: one request on the sync connection, answered or failed within the
+ * connection's timeout (LDAP_OPT_TIMEOUT). */
+static int heartbeat(LDAP *ld)
+{
+	struct berval *authzid = NULL;
+	int rc;
+
+	if (time(NULL) - atomic_load(&heard) < (time_t)cfg->sync_heartbeat)
+		return LDAP_SUCCESS;
+	rc = ldap_whoami_s(ld, &authzid, NULL, NULL);
+	ber_bvfree(authzid);
+	if (rc == LDAP_SUCCESS)
+		heard_now();
+	return rc;
+}
+
 static int on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid, ldap_sync_refresh_t phase)
 {
 	LDAP *ld = ls->ls_ld;
 	char id[33], *dn, *ndn;
 	size_t n;
 
+	heard_now();
 	if (uuid == NULL)
 		return LDAP_SUCCESS;
 	uuid_text(uuid, id);
@@ -192,6 +251,7 @@ static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids, l
 	char id[33];
 	int i;
 
+	heard_now();
 	(void)ls;
 	(void)msg;
 	for (i = 0; uuids != NULL && uuids[i].bv_val != NULL; i++) {
@@ -212,6 +272,7 @@ static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids, l
 
 static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
 {
+	heard_now();
 	(void)ls;
 	(void)msg;
 	(void)refresh_deletes;
@@ -258,7 +319,7 @@ static void *run(void *arg)
 	while (!atomic_load(&stopping)) {
 		ldap_sync_t *ls;
 		LDAP *ld;
-		int rc;
+		int rc, fd;
 
 		if (jpki_ldap_connect(&lo, &ld, &err) < 0) {
 			ocspd_log(OCSPD_LOG_WARNING, "repository unreachable (%s); retrying in %u s", err.text, backoff);
@@ -266,6 +327,10 @@ static void *run(void *arg)
 				usleep(100000);
 			backoff = backoff < 30 ? backoff * 2 : 30;
 			continue;
+		}
+		if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS) {
+			heard_now();
+			atomic_store(&conn_fd, fd);
 		}
 		ls = ldap_sync_initialize(NULL);
 		ls->ls_base = cfg->ca_dn;
@@ -288,8 +353,18 @@ static void *run(void *arg)
 			rc = ldap_sync_poll(ls);
 			if (dirty && !refreshing)
 				publish(1);
+			if (rc == LDAP_SUCCESS)
+				rc = heartbeat(ld);
 		}
-		if (!atomic_load(&stopping))
+		atomic_store(&conn_fd, -1);	/* the watchdog lets go before the socket closes */
+		if (atomic_load(&stopping))
+			;
+		else if (rc == LDAP_SIZELIMIT_EXCEEDED || rc == LDAP_TIMELIMIT_EXCEEDED ||
+			 rc == LDAP_ADMINLIMIT_EXCEEDED || rc == LDAP_INSUFFICIENT_ACCESS || rc == LDAP_NO_SUCH_OBJECT)
+			ocspd_log(OCSPD_LOG_ERR, "repository refused the synchronisation (%s): a limit or an ACL of "
+				"slapd for %s, or ca-dn, must change (see jpki-ocspd(8)); answering from the last copy",
+				ldap_err2string(rc), cfg->bind_dn);
+		else
 			ocspd_log(OCSPD_LOG_WARNING, "repository connection lost (%s); answering from the last copy",
 				ldap_err2string(rc));
 		ls->ls_base = NULL;	/* ours, not the API's to free */
@@ -335,16 +410,29 @@ int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, 
 		snprintf(err, errlen, "cannot start the sync thread");
 		return -1;
 	}
+	if (pthread_create(&watchdog, NULL, watch, NULL) != 0) {
+		atomic_store(&stopping, true);
+		pthread_join(thread, NULL);
+		snprintf(err, errlen, "cannot start the sync watchdog");
+		return -1;
+	}
 	atomic_store(&running, true);
 	return 0;
 }
 
 void sync_stop(void)
 {
+	int fd;
+
 	if (!atomic_load(&running))
 		return;
 	atomic_store(&stopping, true);
+	/* A thread blocked in libldap on a repository that does not answer returns at once. */
+	fd = atomic_exchange(&conn_fd, -1);
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
 	pthread_join(thread, NULL);
+	pthread_join(watchdog, NULL);
 	atomic_store(&running, false);
 	model_free(&repo);
 	ldap_memfree(ca_ndn);

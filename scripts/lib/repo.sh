@@ -98,6 +98,18 @@ access to *
 EOF
 }
 
+# The repository's services read whole subtrees: the responder's refresh returns every
+# partition, certificate and verifier, the replicator's everything, the operator's `jpki
+# verifier list` the whole registry — more than slapd's default sizelimit (500 entries) once
+# the registry grows.
+repo_limits() {
+	cat <<EOF
+limits dn.exact="$REPO_RESPONDER_DN" size=unlimited time=unlimited
+limits dn.exact="$REPO_REPLICATOR_DN" size=unlimited time=unlimited
+limits dn.exact="$REPO_OPERATOR_DN" size=unlimited time=unlimited
+EOF
+}
+
 repo_init() {
 	local dir=${1:?usage: repo_init DIR PKI_DIR} pki=${2:?usage: repo_init DIR PKI_DIR} svc pw ldaps
 	mkdir -p "$dir/conf"
@@ -116,6 +128,7 @@ repo_init() {
 	INSTANCE_OVERLAY_CONF=${INSTANCE_OVERLAY_CONF:-$(repo_overlay_conf "$pki")} \
 		INSTANCE_ACL=${INSTANCE_ACL:-$(repo_acl)} \
 		INSTANCE_GLOBAL_CONF=${INSTANCE_GLOBAL_CONF:-$(repo_tls_conf "$pki")} \
+		INSTANCE_EXTRA_CONF="$(repo_limits)${INSTANCE_EXTRA_CONF:+$'\n'$INSTANCE_EXTRA_CONF}" \
 		INSTANCE_URLS=${INSTANCE_URLS:-ldaps://127.0.0.1:$ldaps/} instance_init "$dir" || return 1
 	# A running slapd whose configuration changed is restarted to take it.
 	if [ "$before" != "$(sha256sum < "$dir/conf/slapd.conf")" ] && instance_pid "$dir" >/dev/null 2>&1; then

@@ -209,6 +209,34 @@ t_match "past nextUpdate with no repository: tryLater, never good" "trylater \(3
 repo_ocspd_stop "$DIR"
 instance_start "$DIR" >/dev/null
 
+# slapd hung (SIGSTOP) while the responder follows it: nothing tells a silent TCP connection
+# from an idle one but a request; the responder's heartbeat finds it, drops the connection,
+# and follows slapd again once it answers. A stop does not wait for a hung repository.
+mark=$(cat "$DIR/ocspd/log" 2>/dev/null | wc -l)
+t_ok "a responder with a 2 s sync heartbeat starts" repo_ocspd_start "$DIR" "$PKI" --sync-heartbeat 2
+spid=$(instance_pid "$DIR")
+# "following" logged after line $1 of the log
+follows_since() { tail -n +"$(($1 + 1))" "$DIR/ocspd/log" | grep -q "info: following "; }
+t_eq "…and follows the repository within 10 s" yes "$(within 10 follows_since "$mark")"
+mark=$(wc -l < "$DIR/ocspd/log")
+kill -STOP "$spid"
+lost_since() { tail -n +"$(($1 + 1))" "$DIR/ocspd/log" | grep -qE "repository (connection lost|silent)"; }
+t_eq "slapd hung: the responder drops the silent connection within 20 s" yes "$(within 20 lost_since "$mark")"
+t_match "…and still answers from what it has" ": good" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
+kill -CONT "$spid"
+t_eq "slapd answering again: followed again within 30 s" yes "$(within 30 follows_since "$mark")"
+repo_jpki_operator "$DIR" suspend group >/dev/null
+t_eq "…and a change after it is seen: a suspension refused within 10 s" yes "$(within 10 group_says "unauthorized \(6\)")"
+repo_jpki_operator "$DIR" resume group >/dev/null
+kill -STOP "$spid"
+sleep 1
+start=${EPOCHREALTIME/./}
+repo_ocspd_stop "$DIR"
+stopped_in=$(( (${EPOCHREALTIME/./} - start) / 1000000 ))
+kill -CONT "$spid"
+t_ok "a stop while slapd hangs takes at most 15 s (took $stopped_in s)" test "$stopped_in" -le 15
+
 # One partition past its nextUpdate: good needs every partition current, so tryLater; a
 # revocation in a current partition is still answered.
 expiring=$(ls "$PKI"/users/good/gen2-* | sed -n 3p)
@@ -582,5 +610,24 @@ t_eq "…and it never signs with it: tryLater" "trylater (3)" "$seen"
 kill -TERM "$kpid"
 wait "$kpid"
 t_eq "that responder stops with status 0" 0 "$?"
+
+# A registry beyond slapd's default sizelimit (500 entries): the responder's refresh still
+# completes (the repository gives its services no size limit: repo_limits), and so does the
+# operator's `jpki verifier list`.
+for i in $(seq 1 520); do
+	printf 'dn: uid=bulk%d,%s\nobjectClass: jpkiVerifier\nuid: bulk%d\njpkiVerifierType: signature-verifier\n' \
+		"$i" "$REPO_VERIFIER_BASE" "$i"
+	printf 'jpkiVerifierStatus: active\njpkiAgreementStart: 20260101000000Z\njpkiAgreementEnd: 20301231235959Z\n'
+	printf 'jpkiAllowedMethod: ocsp\n\n'
+done > "$T/bulk.ldif"
+t_ok "520 more verifiers registered" instance_ldap "$DIR" ldapadd -f "$T/bulk.ldif"
+mark=$(wc -l < "$DIR/ocspd/log")
+t_ok "the responder starts again" repo_ocspd_start "$DIR" "$PKI"
+t_eq "…and follows the whole registry within 10 s" yes "$(within 10 follows_since "$mark")"
+t_not "…no size limit hit" grep -q "Size limit" <(tail -n +"$((mark + 1))" "$DIR/ocspd/log")
+t_match "a verifier registered still gets answers" ": (good|revoked)" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
+t_eq "jpki verifier list shows them all" yes \
+	"$([ "$(repo_jpki_operator "$DIR" list | grep -c bulk)" -eq 520 ] && echo yes || echo no)"
 
 t_done
