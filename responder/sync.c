@@ -378,6 +378,24 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* The copy was written under the configuration of its day: a verifier outside today's
+ * verifier-base registers nobody, as the sync thread would have it (on_entry). */
+static void forget_outside_base(model *m)
+{
+	size_t i = m->nverifiers;
+	char *ndn;
+
+	while (i-- > 0) {
+		ndn = normalize(m->verifiers[i].dn);
+		if (ndn == NULL || !below(ndn, verifier_nbase)) {
+			ocspd_log(OCSPD_LOG_INFO, "the state copy's verifier %s is outside verifier-base: not used",
+				m->verifiers[i].dn);
+			model_remove(m, m->verifiers[i].uuid);
+		}
+		ldap_memfree(ndn);
+	}
+}
+
 int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, size_t errlen)
 {
 	int rc;
@@ -398,6 +416,7 @@ int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, 
 	if (c->state_dir != NULL) {
 		rc = store_load(c->state_dir, &repo, err, errlen);
 		model_hash_crls(&repo);	/* the copy's CRLs enter the model without their hashes */
+		forget_outside_base(&repo);
 		if (rc < 0)
 			ocspd_log(OCSPD_LOG_ERR, "%s", err);
 		else if (rc == 0) {

@@ -201,6 +201,11 @@ REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"
 t_match "restarted without slapd: answers from the disk copy" ": good" \
 	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
 repo_ocspd_stop "$DIR"
+# The copy's verifiers count under today's configuration: outside verifier-base, nobody.
+REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI" --verifier-base "$REPO_SERVICES_DN"
+t_match "restarted without slapd, verifier-base elsewhere: the copy's verifiers are not used" "unauthorized \(6\)" \
+	"$(ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -CAfile "$PKI/ca/gen2.pem")"
+repo_ocspd_stop "$DIR"
 # The responders on a faked clock keep no audit trail: their records would be stamped days
 # ahead, and the trail's times never go back, so every later record would carry that time too.
 REPO_AUDIT=0 OCSPD_PRELOAD=$FAKE FAKETIME="+4d" REPO_OCSPD_NO_WAIT_SYNC=1 repo_ocspd_start "$DIR" "$PKI"
