@@ -284,9 +284,27 @@ static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
  * costs that CRL, not all of them. The copy holds what the snapshot accepted, not what it
  * refused, and its marks: a refused CRL is answered around (snapshot.h), and a rollback
  * refused against the marks, also after a restart (the copy's marks are the model's). */
-static void publish(int save)
+/* The state copy is rewritten whole (with every CRL), so a burst of changes — a publication
+ * of 54 partitions arrives as 54 modifies — writes it once it is over, or every SAVE_EVERY
+ * seconds while it lasts, not once per change; answers use each snapshot at once. */
+#define SAVE_EVERY 5
+static int unsaved;		/* the published snapshot is not in the state copy yet */
+static time_t saved_at;
+
+static void save(void)
 {
 	char err[512];
+	snapshot *s = state_acquire();
+
+	if (s != NULL && cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, s, err, sizeof(err)) < 0)
+		ocspd_log(OCSPD_LOG_ERR, "%s", err);
+	snapshot_unref(s);
+	unsaved = 0;
+	saved_at = time(NULL);
+}
+
+static void publish(int to_disk)
+{
 	snapshot *prev = state_acquire();
 	snapshot *s = snapshot_build_from(prev, &repo, anchors, &cfg->policy, state_next_generation(), time(NULL));
 
@@ -301,8 +319,7 @@ static void publish(int save)
 		s->crls_kept, s->crls_refused_again);
 	state_publish(snapshot_ref(s));
 	dirty = 0;
-	if (save && cfg->state_dir != NULL && store_save(cfg->state_dir, &repo, s, err, sizeof(err)) < 0)
-		ocspd_log(OCSPD_LOG_ERR, "%s", err);
+	unsaved |= to_disk;
 	snapshot_unref(s);
 }
 
@@ -350,12 +367,20 @@ static void *run(void *arg)
 			backoff = 1;
 		}
 		while (rc == LDAP_SUCCESS && !atomic_load(&stopping)) {
+			bool changed = false;
+
 			rc = ldap_sync_poll(ls);
-			if (dirty && !refreshing)
+			if (dirty && !refreshing) {
 				publish(1);
+				changed = true;
+			}
+			if (unsaved && (!changed || time(NULL) - saved_at >= SAVE_EVERY))
+				save();
 			if (rc == LDAP_SUCCESS)
 				rc = heartbeat(ld);
 		}
+		if (unsaved)
+			save();
 		atomic_store(&conn_fd, -1);	/* the watchdog lets go before the socket closes */
 		if (atomic_load(&stopping))
 			;
