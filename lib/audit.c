@@ -88,6 +88,7 @@ struct jpki_audit {
 	jpki_p11key *key;
 	bool checkpoint_failing;	/* a notice was given; retried with each record */
 	bool write_failing;		/* a notice was given; until a batch is written again */
+	time_t clock_noticed;		/* when "the clock is behind" was last said */
 	void (*log)(void *arg, const char *message);
 	void *log_arg;
 	int lock_fd;
@@ -148,7 +149,7 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-static void now(const jpki_audit *a, time_t *t, long *usec)
+static void now(jpki_audit *a, time_t *t, long *usec)
 {
 	struct timespec ts;
 
@@ -160,8 +161,15 @@ static void now(const jpki_audit *a, time_t *t, long *usec)
 		*t = ts.tv_sec;
 		*usec = ts.tv_nsec / 1000;
 	}
-	/* Never backwards within a chain: a clock stepped back repeats the last time. */
+	/* Never backwards within a chain: a clock stepped back repeats the last time. Said in
+	 * the log (once a minute) when it is more than a moment behind: a clock that was set
+	 * ahead has left that future time on every record since, until real time catches up. */
 	if (*t < a->head.t || (*t == a->head.t && *usec < a->head.usec)) {
+		if (a->head.t - *t > 2 && *t - a->clock_noticed >= 60) {
+			a->clock_noticed = *t;
+			notice(a, "the clock is %lld s behind the trail's last record: records keep that time "
+				"until it catches up", (long long)(a->head.t - *t));
+		}
 		*t = a->head.t;
 		*usec = a->head.usec;
 	}

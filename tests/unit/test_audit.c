@@ -574,6 +574,27 @@ static void capture(void *arg, const char *message)
 	snprintf(logged, sizeof(logged), "%s", message);
 }
 
+/* A clock far behind the trail's last record (one that was set ahead and then put right)
+ * is said in the log: every record meanwhile keeps the last, future time. */
+static void test_clock_behind_noticed(void)
+{
+	char *dir = new_dir();
+	jpki_audit_opts o = { .dir = dir, .component = "slapd", .log = capture };
+	jpki_audit *a = NULL;
+	jpki_err err = { "" };
+
+	logged[0] = '\0';
+	set_clock("2036-01-01T00:00:00Z", 0);
+	CU_ASSERT_FATAL(jpki_audit_open(&o, &a, &err) == 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT_PTR_NULL(strstr(logged, "behind"));
+	set_clock("2026-11-26T00:00:00Z", 0);
+	CU_ASSERT(append(a, "crl-read", NULL) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "the clock is 287107200 s behind the trail's last record"));
+	jpki_audit_close(a);
+	rm_dir(dir);
+}
+
 static void test_torn_line(void)
 {
 	static const char torn[] = "{\"v\":1,\"seq\":4,\"time\":\"2026-07";
@@ -1126,6 +1147,7 @@ int main(void)
 	    !CU_add_test(s, "resume after close", test_resume) ||
 	    !CU_add_test(s, "rotation across a day boundary", test_rotation) ||
 	    !CU_add_test(s, "a clock stepped back", test_clock_backwards) ||
+	    !CU_add_test(s, "a clock far behind the trail is said in the log", test_clock_behind_noticed) ||
 	    !CU_add_test(s, "8 threads: seq and chain intact", test_concurrent) ||
 	    !CU_add_test(s, "submitted records complete once, on disk", test_submit) ||
 	    !CU_add_test(s, "a submitted record that cannot be written", test_submit_failure) ||
