@@ -32,6 +32,7 @@
 #include "audit_read.h"
 #include "digest.h"
 #include "p11key.h"
+#include "utf8.h"
 
 static time_t (*test_clock)(void);
 
@@ -209,28 +210,6 @@ static void puts_(text *t, const char *s)
 	put(t, s, strlen(s));
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 when there is none. */
-static size_t utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[0] == 0xe0 && p[1] < 0xa0) ||
-		    (p[0] == 0xed && p[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
-		    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 /* A JSON string (RFC 8259 escapes) for text that should be UTF-8; a byte that is not part
  * of a well-formed sequence becomes the text \xNN, so that nothing is lost or invalid. */
 static void put_string(text *t, const char *s)
@@ -260,7 +239,7 @@ static void put_string(text *t, const char *s)
 			if (*p < 0x20) {
 				snprintf(esc, sizeof(esc), "\\u%04X", *p);
 				puts_(t, esc);
-			} else if ((n = utf8_len(p)) > 0) {
+			} else if ((n = jpki_utf8_len(p)) > 0) {
 				put(t, (const char *)p, n);
 				p += n - 1;
 			} else {

@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "digest.h"
 #include "utctime.h"
+#include "utf8.h"
 
 static const char zeros[JPKI_AUDIT_HEX_LEN + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
@@ -967,28 +968,6 @@ int jpki_audit_verify(const jpki_audit_file *files, size_t n, const jpki_audit_v
 
 /* --- filter and report ------------------------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 when there is none. */
-static size_t utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[0] == 0xe0 && p[1] < 0xa0) ||
-		    (p[0] == 0xed && p[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
-		    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 char *jpki_audit_printable(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
@@ -999,7 +978,7 @@ char *jpki_audit_printable(const char *s)
 	if ((out = malloc(strlen((const char *)p) * 4 + 1)) == NULL)
 		return NULL;
 	for (o = out; *p != '\0'; p += n) {
-		n = utf8_len(p);
+		n = jpki_utf8_len(p);
 		if (n == 0 || *p < 0x20 || *p == 0x7f) {
 			n = 1;
 			o += sprintf(o, "\\x%02x", *p);

@@ -3,6 +3,7 @@ noinst_LTLIBRARIES += lib/libjpki.la
 lib_libjpki_la_SOURCES = \
 	lib/err.c lib/err.h \
 	lib/digest.c lib/digest.h \
+	lib/utf8.c lib/utf8.h \
 	lib/municipality.c lib/municipality.h \
 	lib/p11key.c lib/p11key.h \
 	lib/crl_check.c lib/crl_check.h \
