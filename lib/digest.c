@@ -18,17 +18,23 @@ const EVP_MD *jpki_sha256(void)
 	return fetched != NULL ? fetched : EVP_sha256();
 }
 
-void jpki_sha256_hex(const void *data, size_t len, char out[JPKI_SHA256_HEX_LEN + 1])
+void jpki_hex(const unsigned char *p, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
 	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void jpki_sha256_hex(const void *data, size_t len, char out[JPKI_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	if (EVP_Digest(data, len, md, NULL, jpki_sha256(), NULL) != 1)
 		memset(md, 0, sizeof(md));
-	for (i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[JPKI_SHA256_HEX_LEN] = '\0';
+	jpki_hex(md, sizeof(md), out);
 }

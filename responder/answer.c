@@ -253,25 +253,14 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 	return rc;
 }
 
-/* A CA key's id (SHA-1 of its public key) in hex, for the log. */
-static void key_hex(const served_key *k, char out[2 * SHA_DIGEST_LENGTH + 1])
-{
-	int i;
-
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(out + 2 * i, 3, "%02x", k->key->id[i]);
-}
-
 static void make_etag(const unsigned char *der, size_t len, char *etag, size_t elen)
 {
 	unsigned char md[32];
-	int i;
+	char h[33];
 
 	EVP_Digest(der, len, md, NULL, jpki_sha256(), NULL);
-	etag[0] = '"';
-	for (i = 0; i < 16 && (size_t)(2 * i + 3) < elen; i++)
-		snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);
-	strncat(etag, "\"", elen - strlen(etag) - 1);
+	jpki_hex(md, 16, h);	/* half the digest names the bytes well enough */
+	snprintf(etag, elen, "\"%s\"", h);
 }
 
 static const char *status_name(int st)
@@ -532,8 +521,8 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 	if (response_key(req, s, &served, &other) < 0) {
 		char a[2 * SHA_DIGEST_LENGTH + 1], b[2 * SHA_DIGEST_LENGTH + 1];
 
-		key_hex(served, a);
-		key_hex(other, b);
+		jpki_hex(served->key->id, sizeof(served->key->id), a);
+		jpki_hex(other->key->id, sizeof(other->key->id), b);
 		ocspd_log(OCSPD_LOG_INFO, "refused a request from %s: rule one-ca-key (RFC 6960 4.2.2.2): its "
 			"CertIDs name CA keys %s and %s, and a responder certificate speaks for one: malformedRequest",
 			j->client, a, b);

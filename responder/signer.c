@@ -85,15 +85,6 @@ static void certs_free(responder_cert *c, size_t n)
 	free(c);
 }
 
-static void hex(const unsigned char *p, size_t n, char *out, size_t outlen)
-{
-	size_t i;
-
-	out[0] = '\0';
-	for (i = 0; i < n && 2 * i + 2 < outlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 static int load_certs(const char *path, responder_cert **out, size_t *n, char *err, size_t errlen)
 {
 	BIO *b = BIO_new_file(path, "r");
@@ -120,8 +111,8 @@ static int load_certs(const char *path, responder_cert **out, size_t *n, char *e
 		list = g;
 		memset(&list[*n], 0, sizeof(list[*n]));
 		list[*n].cert = x;
-		if (sn != NULL && sn->length > 0)
-			hex(sn->data, (size_t)sn->length, serial, sizeof(serial));
+		if (sn != NULL && sn->length > 0)	/* a serial longer than 20 octets: its first 20 */
+			jpki_hex(sn->data, sn->length > 20 ? 20 : (size_t)sn->length, serial);
 		snprintf(list[*n].name, sizeof(list[*n].name), "certificate %zu (serial %s)", *n + 1, serial);
 		(*n)++;
 	}
@@ -214,7 +205,7 @@ static int check_issuer(responder_cert *rc, const char *path, STACK_OF(X509) *ca
 			return 0;
 		}
 		ERR_clear_error();
-		hex(id, sizeof(id), idhex, sizeof(idhex));
+		jpki_hex(id, sizeof(id), idhex);
 		snprintf(err, errlen, "rule responder-cert issuer (RFC 6960 4.2.2.2): %s, %s: its signature does "
 			"not verify with CA key %s, which its authorityKeyIdentifier names", path, rc->name, idhex);
 		return -1;
@@ -384,7 +375,7 @@ static X509 *cert_for(const jpki_ca_key *issuer, time_t now)
 			rc->issuer_ok = X509_verify(rc->cert, issuer->pub) == 1 ? 1 : -1;
 			ERR_clear_error();
 			if (rc->issuer_ok < 0) {
-				hex(issuer->id, sizeof(issuer->id), idhex, sizeof(idhex));
+				jpki_hex(issuer->id, sizeof(issuer->id), idhex);
 				ocspd_log(OCSPD_LOG_ERR, "rule responder-cert issuer (RFC 6960 4.2.2.2): %s, %s: "
 					"its signature does not verify with CA key %s, which its "
 					"authorityKeyIdentifier names; never used", cert_file, rc->name, idhex);
@@ -432,7 +423,7 @@ int signer_sign(OCSP_BASICRESP *bs, const jpki_ca_key *issuer)
 		pthread_rwlock_unlock(&keys);
 		if (log_no_cert) {
 			if (issuer != NULL)
-				hex(issuer->id, sizeof(issuer->id), idhex, sizeof(idhex));
+				jpki_hex(issuer->id, sizeof(issuer->id), idhex);
 			ocspd_log(OCSPD_LOG_ERR, "rule responder-cert: no current responder certificate issued by "
 				"CA key %s (RFC 6960 4.2.2.2); answering tryLater", issuer != NULL ? idhex : "(any)");
 		}

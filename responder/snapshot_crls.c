@@ -821,6 +821,7 @@ static int finish_index(served_key *k, const served_key *old, const int32_t *tak
  * tryLater, never good. The marks are kept (store), so this holds across restarts too. */
 static void missing_partitions(snapshot *s, const model *m)
 {
+	char id[2 * SHA_DIGEST_LENGTH + 1];
 	size_t i, k, p;
 
 	for (i = 0; i < s->nmarks; i++) {
@@ -830,10 +831,10 @@ static void missing_partitions(snapshot *s, const model *m)
 			if (memcmp(s->keys[k].key->id, s->marks[i].key_id, sizeof(s->marks[i].key_id)) != 0)
 				continue;
 			s->keys[k].all_current_at_build = false;
-			ocspd_log(OCSPD_LOG_WARNING, "partition %s, which has had CRLs of CA key %02x%02x%02x%02x…, "
-				"is not in the repository: that key's certificates are answered tryLater, not good, "
-				"until it is back", s->marks[i].dn, s->marks[i].key_id[0], s->marks[i].key_id[1],
-				s->marks[i].key_id[2], s->marks[i].key_id[3]);
+			jpki_hex(s->marks[i].key_id, sizeof(s->marks[i].key_id), id);
+			ocspd_log(OCSPD_LOG_WARNING, "partition %s, which has had CRLs of CA key %s, is not in the "
+				"repository: that key's certificates are answered tryLater, not good, until it is back",
+				s->marks[i].dn, id);
 		}
 	}
 }
