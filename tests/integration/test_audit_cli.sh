@@ -158,30 +158,20 @@ t_not "the second day alone does not (its start is missing)" "$JPKI" audit verif
 t_ok "the second day alone with --partial" "$JPKI" audit verify --partial "${files[1]}"
 
 # --- emptied, forged, vanished, cut back ----------------------------------------------------------
-# vfail NAME REGEX ARGS…: verify ARGS… exits 1 with output matching REGEX.
-vfail() {
-	local name=$1 re=$2 out rc
-	shift 2
+# vexit STATUS NAME REGEX ARGS…: verify ARGS… exits STATUS with output matching REGEX.
+vexit() {
+	local want=$1 name=$2 re=$3 out rc
+	shift 3
 	out=$("$JPKI" audit verify "$@" 2>&1) && rc=0 || rc=$?
-	if [ "$rc" = 1 ] && [[ $out =~ $re ]]; then
+	if [ "$rc" = "$want" ] && [[ $out =~ $re ]]; then
 		t_pass "$name"
 	else
-		t_fail "$name" "exit $rc, wanted 1 and /$re/"
+		t_fail "$name" "exit $rc, wanted $want and /$re/"
 		_t_show "$out"
 	fi
 }
-# vok NAME REGEX ARGS…: verify ARGS… exits 0 with output matching REGEX.
-vok() {
-	local name=$1 re=$2 out rc
-	shift 2
-	out=$("$JPKI" audit verify "$@" 2>&1) && rc=0 || rc=$?
-	if [ "$rc" = 0 ] && [[ $out =~ $re ]]; then
-		t_pass "$name"
-	else
-		t_fail "$name" "exit $rc, wanted 0 and /$re/"
-		_t_show "$out"
-	fi
-}
+vfail() { vexit 1 "$@"; }
+vok() { vexit 0 "$@"; }
 D1=slapd-2026-11-25.jsonl
 D2=slapd-2026-11-26.jsonl
 hash_of() { printf '%s' "$1" | sha256sum | cut -c1-64; }

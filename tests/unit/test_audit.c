@@ -83,6 +83,17 @@ static int append(jpki_audit *a, const char *event, const char *details)
 	return jpki_audit_append(a, &r, &err);
 }
 
+/* n records of event, in a trail of component opened and closed for them. */
+static void write_records(const char *dir, const char *component, const char *event, int n)
+{
+	jpki_audit *a = open_log(dir, component);
+	int i;
+
+	for (i = 0; i < n; i++)
+		CU_ASSERT(append(a, event, NULL) == 0);
+	jpki_audit_close(a);
+}
+
 /* The lines of a file (without newlines); NULL-terminated, caller frees. */
 static char **lines_of(const char *path, size_t *n)
 {
@@ -208,13 +219,9 @@ static void test_rotation(void)
 	jpki_audit_verify_result res;
 	jpki_err err = { "" };
 	size_t n1, n2;
-	int i;
 
 	set_clock("2026-03-31T23:59:58Z", 1);
-	a = open_log(dir, "slapd");
-	for (i = 0; i < 5; i++)
-		CU_ASSERT(append(a, "crl-read", NULL) == 0);
-	jpki_audit_close(a);
+	write_records(dir, "slapd", "crl-read", 5);
 	p1 = file_of(dir, "slapd", "2026-03-31");
 	p2 = file_of(dir, "slapd", "2026-04-01");
 	l1 = lines_of(p1, &n1);
@@ -760,17 +767,12 @@ static void restore(const char *path, char **l, size_t n)
 static void test_verify_names_the_record(void)
 {
 	char *dir = new_dir(), *path, **l, *edited, *at;
-	jpki_audit *a;
 	jpki_audit_verify_result res;
 	jpki_err err = { "" };
 	size_t n;
-	int i;
 
 	set_clock("2026-09-09T09:09:09Z", 1);
-	a = open_log(dir, "slapd");
-	for (i = 0; i < 6; i++)
-		CU_ASSERT(append(a, "crl-read", NULL) == 0);
-	jpki_audit_close(a);
+	write_records(dir, "slapd", "crl-read", 6);
 	path = file_of(dir, "slapd", "2026-09-09");
 	l = lines_of(path, &n);
 	CU_ASSERT_FATAL(n == 6);
@@ -964,20 +966,15 @@ static void test_anchor_rules(void)
 static void test_expect(void)
 {
 	char *dir = new_dir(), *path, **l;
-	jpki_audit *a;
 	jpki_audit_expect x[2];
 	jpki_audit_verify_opts o = { .expect = x, .n_expect = 1 };
 	jpki_audit_verify_result res;
 	jpki_err err = { "" };
 	off_t full;
 	size_t n;
-	int i;
 
 	set_clock("2026-05-05T05:05:05Z", 1);
-	a = open_log(dir, "ocspd");
-	for (i = 0; i < 5; i++)
-		CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
-	jpki_audit_close(a);
+	write_records(dir, "ocspd", "ocsp-request", 5);
 	path = file_of(dir, "ocspd", "2026-05-05");
 	l = lines_of(path, &n);
 	CU_ASSERT_FATAL(n == 5);
