@@ -410,10 +410,12 @@ static int enqueue_at(jpki_audit *a, const char *middle, time_t t, long usec, lo
 	return 0;
 }
 
-/* A checkpoint record over the head, at t.usec; under mu. */
+/* A checkpoint record over the head, at t.usec; under mu. The first record of a day file but
+ * the chain's first is a day-start checkpoint, whichever path writes it. */
 static int enqueue_checkpoint_at(jpki_audit *a, time_t t, long usec, long long *seq, jpki_err *err)
 {
-	char msg[128], details[2048], *middle;
+	char msg[160], details[2048], day[11] = "", day_field[32] = "", *middle;
+	struct tm tm;
 	unsigned char sig[1024], b64[1400];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *md;
@@ -421,7 +423,13 @@ static int enqueue_checkpoint_at(jpki_audit *a, time_t t, long usec, long long *
 	jpki_audit_record r = { .event = "checkpoint", .result = "ok", .identity = "", .auth = "none",
 		.client = "", .method = NULL, .conn = -1, .op = -1, .details = details };
 
-	mlen = jpki_audit_checkpoint_message(a->head.hash, a->head.seq, msg, sizeof(msg));
+	if (a->head.seq > 0 && t / 86400 != a->head.t / 86400) {
+		gmtime_r(&t, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		snprintf(day_field, sizeof(day_field), ",\"day\":\"%s\"", day);
+	}
+	mlen = jpki_audit_checkpoint_message(a->head.hash, a->head.seq, day[0] != '\0' ? day : NULL, msg,
+		sizeof(msg));
 	md = EVP_MD_CTX_new();
 	ok = mlen > 0 && md != NULL &&
 	     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, jpki_p11key_pkey(a->key)) == 1 &&
@@ -432,8 +440,8 @@ static int enqueue_checkpoint_at(jpki_audit *a, time_t t, long usec, long long *
 	if (!ok)
 		return jpki_errf_ssl(err, "audit checkpoint: signing with the checkpoint key failed");
 	EVP_EncodeBlock(b64, sig, (int)siglen);
-	snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":%lld,\"signature\":\"%s\"}",
-		a->head.hash, a->head.seq, (char *)b64);
+	snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":%lld%s,\"signature\":\"%s\"}",
+		a->head.hash, a->head.seq, day_field, (char *)b64);
 	if ((middle = record_middle(a, &r, err)) == NULL)
 		return -1;
 	ok = enqueue_at(a, middle, t, usec, seq, err);

@@ -47,14 +47,19 @@
  * at its time), a record with event "checkpoint", result "ok", method null, conn/op -1 and
  *   details {"head":"<prev of this record>","seq":<seq of that record>,"signature":"<b64>"}
  * where the signature is RSA PKCS#1 v1.5 with SHA-256 by the PKCS#11 key over the ASCII
- * bytes of head immediately followed by the decimal seq (e.g. "ab12…ef" "41").
+ * bytes of head immediately followed by the decimal seq (e.g. "ab12…ef" "41"). The checkpoint
+ * that starts a day file has also "day":"YYYY-MM-DD" (the date of its own time, after "seq")
+ * and signs head, seq, " day-start " and the day ("ab12…ef" "41" " day-start 2026-11-26"):
+ * no checkpoint written within a day can pass for it.
  *
  * Retention: DIR/<component>.anchor, {"seq":N,"hash":"<64 hex>","pruned_through":"YYYY-MM-DD"},
  * names the last record of the pruned files, so that a chain may start at seq N+1 with
  * prev = hash. Written by `jpki audit prune`; read by audit_read.h and by open when the
  * directory holds no file of the component. The anchor itself is not signed: prune removes
- * whole day files, so with checkpoints the first record left is the day file's checkpoint,
- * whose signature covers the anchor's seq and hash; verify with a key requires it. */
+ * whole day files, so with checkpoints the first record left is the day file's day-start
+ * checkpoint, whose signature covers the anchor's seq and hash; verify with a key requires
+ * it (a checkpoint from within a day does not do: cutting records up to one would otherwise
+ * pass for a prune). */
 #ifndef JPKI_AUDIT_H
 #define JPKI_AUDIT_H
 #include <stdbool.h>

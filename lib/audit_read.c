@@ -552,16 +552,18 @@ EVP_PKEY *jpki_audit_checkpoint_key_load(const char *cert_pem, jpki_err *err)
 	return k;
 }
 
-int jpki_audit_checkpoint_message(const char *head, long long seq, char *out, size_t outlen)
+int jpki_audit_checkpoint_message(const char *head, long long seq, const char *day, char *out,
+	size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s%lld", head, seq);
+	int n = day != NULL ? snprintf(out, outlen, "%s%lld day-start %s", head, seq, day) :
+			      snprintf(out, outlen, "%s%lld", head, seq);
 
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
 
 /* 0 verified; -1 with why. */
 static int checkpoint_signature_check(EVP_PKEY *key, const char *head, long long seq,
-	const char *b64, char *why, size_t whylen)
+	const char *day, const char *b64, char *why, size_t whylen)
 {
 	char msg[128];
 	unsigned char *sig;
@@ -570,7 +572,7 @@ static int checkpoint_signature_check(EVP_PKEY *key, const char *head, long long
 	EVP_ENCODE_CTX *dctx;
 	EVP_MD_CTX *md;
 
-	mlen = jpki_audit_checkpoint_message(head, seq, msg, sizeof(msg));
+	mlen = jpki_audit_checkpoint_message(head, seq, day, msg, sizeof(msg));
 	sig = malloc(b64len + 4);
 	dctx = EVP_ENCODE_CTX_new();
 	if (mlen < 0 || sig == NULL || dctx == NULL) {
@@ -641,12 +643,22 @@ static int fail(jpki_audit_verify_result *res, jpki_err *err, const char *path, 
 	return jpki_errf(err, "%s:%lu: rule %s: %s", res->bad_path, line, rule, res->why);
 }
 
-/* A checkpoint's own fields: head equal to its prev, seq the one before it, a signature.
- * 1 verified, 0 consistent but not checked (no key), -1 with why. */
+static void record_date(const jpki_audit_entry *e, char date[11])
+{
+	struct tm tm;
+
+	gmtime_r(&e->t, &tm);
+	strftime(date, 11, "%Y-%m-%d", &tm);
+}
+
+/* A checkpoint's own fields: head equal to its prev, seq the one before it, a signature; a
+ * day-start checkpoint's day that of its own time. 1 verified, 0 consistent but not checked
+ * (no key), -1 with why. */
 static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why, size_t whylen)
 {
 	json_t *head = json_object_get(e->details, "head"), *seq = json_object_get(e->details, "seq"),
-	       *sig = json_object_get(e->details, "signature");
+	       *sig = json_object_get(e->details, "signature"), *day = json_object_get(e->details, "day");
+	char date[11];
 
 	/* The writer's fixed fields: nothing of a checkpoint may be changed unnoticed. */
 	if (strcmp(e->result, "ok") != 0 || e->identity[0] != '\0' || strcmp(e->auth, "none") != 0 ||
@@ -656,8 +668,15 @@ static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why,
 		return -1;
 	}
 	if (!json_is_string(head) || !json_is_integer(seq) || !json_is_string(sig) ||
-	    json_object_size(e->details) != 3) {
-		snprintf(why, whylen, "details need \"head\", \"seq\" and \"signature\", nothing else");
+	    (day != NULL && !json_is_string(day)) || json_object_size(e->details) != (day != NULL ? 4u : 3u)) {
+		snprintf(why, whylen, "details need \"head\", \"seq\", \"signature\" and, starting a "
+			"day, \"day\", nothing else");
+		return -1;
+	}
+	record_date(e, date);
+	if (day != NULL && strcmp(json_string_value(day), date) != 0) {
+		snprintf(why, whylen, "day %s is not the date of the checkpoint's own time (%s)",
+			json_string_value(day), date);
 		return -1;
 	}
 	if (strcmp(json_string_value(head), e->prev) != 0) {
@@ -672,7 +691,7 @@ static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why,
 	if (key == NULL)
 		return 0;
 	if (checkpoint_signature_check(key, json_string_value(head), json_integer_value(seq),
-		    json_string_value(sig), why, whylen) < 0)
+		    day != NULL ? date : NULL, json_string_value(sig), why, whylen) < 0)
 		return -1;
 	return 1;
 }
@@ -684,17 +703,20 @@ static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why,
  * Why a signature and not the anchor file itself: the anchor is a plain file anyone who can
  * delete records can write. The writer starts every day file with a checkpoint when it has a
  * key, and prune removes whole day files, so after a prune the first record left is such a
- * checkpoint; deleting a prefix of the chain that does not end at a checkpoint then shows.
+ * checkpoint, and only that one signs "day-start" with its day; deleting a prefix of the
+ * chain then shows, even one that ends just before another checkpoint.
  * Files written without a key, or by a writer that did not start day files with a
  * checkpoint, still verify with the key from seq 1 (no anchor to confirm) and, past an
  * anchor, without it; an anchor over them cannot be confirmed, so with the key they are
  * verified together with the archived files they follow, by name. */
 static int anchor_confirm(const jpki_audit_entry *e, EVP_PKEY *key, char *why, size_t whylen)
 {
-	if (strcmp(e->event, "checkpoint") != 0) {
-		snprintf(why, whylen, "the first record after it is not a checkpoint signing its seq and "
-			"hash (records deleted and the anchor written to match; or files written without "
-			"day-start checkpoints: verify them with the archived files, by name)");
+	if (strcmp(e->event, "checkpoint") != 0 || json_object_get(e->details, "day") == NULL) {
+		snprintf(why, whylen, "the first record after it is not the checkpoint that starts a day "
+			"file, signing its seq and hash (records deleted and the anchor written to match%s; "
+			"or files written without day-start checkpoints: verify them with the archived "
+			"files, by name)", strcmp(e->event, "checkpoint") == 0 ? ", up to a checkpoint "
+			"within a day" : "");
 		return -1;
 	}
 	return checkpoint_check(e, key, why, whylen) < 0 ? -1 : 0;
@@ -719,7 +741,6 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 	const jpki_audit_file *f = &files[e->file];
 	const jpki_audit_anchor *an = o->anchor;
 	char why[400], date[11];
-	struct tm tm;
 	bool cur_intact;
 	size_t i;
 	int ck;
@@ -802,8 +823,7 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 				"time %s is before the previous record's", e->time);
 	}
 	if (f->date[0] != '\0') {
-		gmtime_r(&e->t, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		record_date(e, date);
 		if (strcmp(date, f->date) != 0)
 			return fail(res, err, e->path, e->line, e->seq, "time",
 				"a record of %s in the file of %s", date, f->date);

@@ -49,8 +49,8 @@ if [ -n "$PKI" ]; then
 	t_match "4 checkpoint signatures verified, nothing after the last" \
 		"4 checkpoints, 4 signatures verified, 0 records after the last signed checkpoint" "$out"
 	l1=$(tail -n 1 "$L/slapd-2026-11-25.jsonl")
-	t_match "the second day file starts with a checkpoint of the first day's last record" \
-		"^\\{\"v\":1,\"seq\":6,\"time\":\"2026-11-26T00:00:00\\.000000Z\",\"component\":\"slapd\",\"event\":\"checkpoint\".*\"details\":\\{\"head\":\"$(printf '%s' "$l1" | sha256sum | cut -c1-64)\",\"seq\":5," \
+	t_match "the second day file starts with a day-start checkpoint of the first day's last record" \
+		"^\\{\"v\":1,\"seq\":6,\"time\":\"2026-11-26T00:00:00\\.000000Z\",\"component\":\"slapd\",\"event\":\"checkpoint\".*\"details\":\\{\"head\":\"$(printf '%s' "$l1" | sha256sum | cut -c1-64)\",\"seq\":5,\"day\":\"2026-11-26\",\"signature\":" \
 		"$(head -n 1 "$L/slapd-2026-11-26.jsonl")"
 fi
 t_match "verify prints the head: the last record's seq and hash" \
@@ -208,7 +208,19 @@ vok "without --cert such an anchor passes, its seq and date shown, not confirmed
 	--dir "$W"
 if [ -n "$PKI" ]; then
 	vfail "with --cert an anchor not followed by a checkpoint signing it is refused" \
-		"slapd: FAILED at .*$D2:1 \\(seq 9\\): rule anchor: the anchor \\(seq 8, pruned through 2026-11-25\\) is not confirmed: the first record after it is not a checkpoint" \
+		"slapd: FAILED at .*$D2:1 \\(seq 9\\): rule anchor: the anchor \\(seq 8, pruned through 2026-11-25\\) is not confirmed: the first record after it is not the checkpoint that starts a day file" \
+		--dir "$W" --cert "$CERT"
+	# The cut made up to a checkpoint written within the day: it signs the seq and hash of
+	# the record before it too, but not as a day's start.
+	fresh
+	rm "$W/$D1"
+	n=$(grep -n '"event":"checkpoint"' "$W/$D2" | sed -n 2p | cut -d: -f1)
+	ck=$(sed -n "${n}p" "$W/$D2")
+	tail -n +"$n" "$L/$D2" > "$W/$D2"
+	printf '{"seq":%s,"hash":"%s","pruned_through":"2026-11-25"}\n' \
+		"$(($(sed 's/^{"v":1,"seq":\([0-9]*\),.*/\1/' <<<"$ck") - 1))" "$(prev_of "$ck")" > "$W/slapd.anchor"
+	vfail "with --cert an anchor confirmed only by a checkpoint from within a day is refused" \
+		"slapd: FAILED at .*$D2:1 \\(seq [0-9]+\\): rule anchor: .* is not confirmed: the first record after it is not the checkpoint that starts a day file, signing its seq and hash \\(records deleted and the anchor written to match, up to a checkpoint within a day" \
 		--dir "$W" --cert "$CERT"
 	# The same cut at the day boundary, as prune makes it: the day-start checkpoint confirms it.
 	fresh
@@ -527,7 +539,7 @@ if [ -n "$PKI" ]; then
 		# shellcheck disable=SC2086
 		out=$("$JPKI" audit prune --dir "$PX" --older-than 365 $c 2>&1) && rc=0 || rc=$?
 		t_match "prune ${c:+with --cert }refused when the first file left starts with no checkpoint" \
-			"rule anchor: the anchor \\(seq [0-9]+, pruned through [0-9-]+\\) is not confirmed: the first record after it is not a checkpoint.*"$'\n'"slapd: refused: what would remain does not verify from the new anchor; nothing pruned rc=1" \
+			"rule anchor: the anchor \\(seq [0-9]+, pruned through [0-9-]+\\) is not confirmed: the first record after it is not the checkpoint that starts a day file.*"$'\n'"slapd: refused: what would remain does not verify from the new anchor; nothing pruned rc=1" \
 			"$out rc=$rc"
 	done
 	t_eq "... and nothing pruned" "$nx" "$(ls "$PX"/slapd-*.jsonl | wc -l)"

@@ -929,23 +929,44 @@ static void test_anchor_rules(void)
 	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
 	CU_ASSERT_STRING_EQUAL(res.rule, "anchor");
 	CU_ASSERT(res.bad_line == 1 && res.bad_seq == 3);
-	CU_ASSERT(strstr(err.text, "is not confirmed: the first record after it is not a checkpoint") != NULL);
+	CU_ASSERT(strstr(err.text, "is not confirmed: the first record after it is not the checkpoint "
+		"that starts a day file") != NULL);
 	/* a slice takes its first record as given */
 	o.partial = true;
 	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
 	o.partial = false;
-	/* a day file that starts with a checkpoint of the anchor's seq and hash confirms it
-	 * (its signature is checked only with a key; none here) */
+	/* a day file that starts with a day-start checkpoint of the anchor's seq and hash
+	 * confirms it (its signature is checked only with a key; none here); a checkpoint of the
+	 * same seq and hash that is not a day-start one (as written within a day, up to which
+	 * records could be cut) does not, nor one whose day is not its own date */
 	l = lines_of(p2, &n);
 	CU_ASSERT_FATAL(n == 1);
-	CU_ASSERT_FATAL(unlink(p2) == 0);
-	set_clock("2026-04-02T00:00:00Z", 0);
-	CU_ASSERT_FATAL(jpki_audit_anchor_write(dir, "slapd", &an, &err) == 0);
-	a = open_log(dir, "slapd");
-	snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":2,\"signature\":\"AAAA\"}", an.hash);
-	CU_ASSERT(jpki_audit_append(a, &ck, &err) == 0);	/* resumes from the anchor: seq 3 */
-	CU_ASSERT(append(a, "crl-read", NULL) == 0);
-	jpki_audit_close(a);
+	static const char *const days[] = { NULL, "2026-04-03", "2026-04-02" };
+	for (size_t d = 0; d < 3; d++) {
+		unlink(p2);
+		set_clock("2026-04-02T00:00:00Z", 0);
+		CU_ASSERT_FATAL(jpki_audit_anchor_write(dir, "slapd", &an, &err) == 0);
+		a = open_log(dir, "slapd");
+		if (days[d] == NULL)
+			snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":2,\"signature\":\"AAAA\"}",
+				an.hash);
+		else
+			snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":2,\"day\":\"%s\","
+				"\"signature\":\"AAAA\"}", an.hash, days[d]);
+		CU_ASSERT(jpki_audit_append(a, &ck, &err) == 0);	/* resumes from the anchor: seq 3 */
+		CU_ASSERT(append(a, "crl-read", NULL) == 0);
+		jpki_audit_close(a);
+		if (d == 0) {
+			CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+			CU_ASSERT(strstr(err.text, "is not the checkpoint that starts a day file, signing its "
+				"seq and hash (records deleted and the anchor written to match, up to a "
+				"checkpoint within a day") != NULL);
+		} else if (d == 1) {
+			CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+			CU_ASSERT(strstr(err.text, "day 2026-04-03 is not the date of the checkpoint's own "
+				"time (2026-04-02)") != NULL);
+		}
+	}
 	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
 	CU_ASSERT(res.records == 2 && res.first_seq == 3 && !res.anchor_confirmed);
 	/* ... and one of another seq or hash does not */
