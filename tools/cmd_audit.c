@@ -21,7 +21,7 @@ static void usage(FILE *to)
 {
 	fprintf(to,
 		"usage: jpki audit verify [--dir DIR] [--component C]… [--cert PEM] [--sealed|--live] [--partial]\n"
-		"                         [--expect [C:]SEQ:HASH]… [FILE…]\n"
+		"                         [--expect [C:]SEQ:HASH]… [--retention DAYS] [FILE…]\n"
 		"       jpki audit show [--dir DIR] [--verifier DN] [--from TIME] [--to TIME]\n"
 		"                       [--method ldap|ocsp] [--event E] [--component C] [--json]\n"
 		"       jpki audit prune [--dir DIR] [--older-than DAYS] [--archive DIR] [--component C] [--cert PEM]\n"
@@ -42,6 +42,8 @@ static void usage(FILE *to)
 		"         --expect     a head noted earlier, off the host: the chain must hold record SEQ with\n"
 		"                      HASH, so it was not cut back before it (repeatable; C: the component,\n"
 		"                      needed when more than one chain is verified)\n"
+		"         --retention  the trail keeps DAYS days (CPS 4-11-4: 365): an anchor saying that\n"
+		"                      files of the last DAYS days were pruned fails (rule retention)\n"
 		"show     prints the records that match every filter given, oldest first, as a table\n"
 		"         (--json: the records as stored). TIME is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC);\n"
 		"         --from includes it, --to excludes it (a bare --to date includes that day);\n"
@@ -61,6 +63,30 @@ static void usage(FILE *to)
 static const char *default_dir(void)
 {
 	return cli_getenv("JPKI_AUDIT_DIR");
+}
+
+static void day_of(time_t t, char out[11])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* A number of days counted back from now to a UTC day of a file's name: 1 or more, and not
+ * reaching before 1970-01-01. 0, or -1 said on stderr. */
+static int parse_days(const char *cmd, const char *opt, const char *text, time_t now, long *days)
+{
+	unsigned long long n;
+
+	if (cli_parse_number(text, 1, (unsigned long long)(now / 86400), &n) < 0) {
+		fprintf(stderr, "jpki audit %s: %s '%s' is not a whole number of days from 1 to %lld "
+			"(the day it names cannot be before 1970-01-01)\n", cmd, opt, text,
+			(long long)(now / 86400));
+		return -1;
+	}
+	*days = (long)n;
+	return 0;
 }
 
 /* --- verify ----------------------------------------------------------------------------- */
@@ -99,6 +125,8 @@ typedef struct chain_check {
 	jpki_audit_file_end *ends;		/* optional, one per file */
 	const jpki_audit_expect *expect;
 	size_t n_expect;
+	const char *kept_from;			/* --retention: no file of this day or later pruned */
+	long kept_days;
 	bool quiet;				/* no OK line (a failure is always printed) */
 } chain_check;
 
@@ -140,6 +168,14 @@ static int verify_chain(const jpki_audit_file *files, size_t n, const chain_chec
 		printf("%s: FAILED at ", name);
 		print_safe(stdout, err.text);
 		putchar('\n');
+		goto out;
+	}
+	/* A prune inside the retention period: the chain verifies from its anchor, but records
+	 * the CPS keeps are gone (or an anchor was written to pass off a cut as a prune). */
+	if (c->kept_from != NULL && o.anchor != NULL && strcmp(o.anchor->pruned_through, c->kept_from) >= 0) {
+		printf("%s: FAILED: rule retention: the anchor (seq %lld) says the files through %s were "
+			"pruned, but the trail keeps %ld days: nothing from %s on may be gone\n", name,
+			o.anchor->seq, o.anchor->pruned_through, c->kept_days, c->kept_from);
 		goto out;
 	}
 	rc = 0;
@@ -263,10 +299,12 @@ static int audit_verify(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' }, { "component", required_argument, NULL, 'c' },
 		{ "cert", required_argument, NULL, 'C' }, { "partial", no_argument, NULL, 'p' },
 		{ "live", no_argument, NULL, 'l' }, { "sealed", no_argument, NULL, 's' },
-		{ "expect", required_argument, NULL, 'x' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		{ "expect", required_argument, NULL, 'x' }, { "retention", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	const char *dir = default_dir(), *cert = cli_getenv("JPKI_AUDIT_CHECKPOINT_CERT");
+	char kept_from[11];
+	time_t now = time(NULL);
 	unsigned flags = 0;
 	jpki_audit_files files = { 0 };
 	jpki_audit_mark *marks = NULL;
@@ -313,6 +351,14 @@ static int audit_verify(int argc, char **argv)
 				goto done;
 			}
 			nexp++;
+			break;
+		case 'r':
+			if (parse_days("verify", "--retention", optarg, now, &c.kept_days) < 0) {
+				rc = EXIT_USAGE;
+				goto done;
+			}
+			day_of(now - (time_t)c.kept_days * 86400, kept_from);
+			c.kept_from = kept_from;
 			break;
 		case 'h': usage(stdout); rc = 0; goto done;
 		default: usage(stderr); rc = EXIT_USAGE; goto done;
@@ -443,14 +489,6 @@ static int parse_when(const char *text, bool end_of_day, time_t *out)
 		return 0;
 	}
 	return jpki_parse_utc(text, out);
-}
-
-static void day_of(time_t t, char out[11])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 /* One component's matching records, read in step with the others. */
@@ -859,7 +897,6 @@ static int audit_prune(int argc, char **argv)
 		   *cert = cli_getenv("JPKI_AUDIT_CHECKPOINT_CERT");
 	long days = DEFAULT_PRUNE_DAYS;
 	time_t now = time(NULL);
-	unsigned long long n;
 	jpki_audit_files files = { 0 };
 	EVP_PKEY *key = NULL;
 	char cutoff[11];
@@ -871,14 +908,8 @@ static int audit_prune(int argc, char **argv)
 		switch (opt) {
 		case 'd': dir = optarg; break;
 		case 'o':
-			/* The cutoff is a UTC day of a file's name: not before 1970-01-01. */
-			if (cli_parse_number(optarg, 1, (unsigned long long)(now / 86400), &n) < 0) {
-				fprintf(stderr, "jpki audit prune: --older-than '%s' is not a whole number of days from "
-					"1 to %lld (the cutoff cannot be before 1970-01-01)\n", optarg,
-					(long long)(now / 86400));
+			if (parse_days("prune", "--older-than", optarg, now, &days) < 0)
 				return EXIT_USAGE;
-			}
-			days = (long)n;
 			break;
 		case 'a': archive = optarg; break;
 		case 'c': component = optarg; break;

@@ -485,11 +485,21 @@ t_match "what remains verifies from the anchor" "slapd: OK: 6 records, seq 7\\.\
 	"$("$JPKI" audit verify --dir "$P" 2>&1)"
 t_match "the archive verifies on its own" "slapd: OK: 6 records, seq 1\\.\\.6, 3 files" \
 	"$("$JPKI" audit verify --dir "$A" 2>&1)"
+# --retention: a prune inside the period the trail keeps fails (the files pruned are ~800
+# days old: kept 700 days passes, 1000 does not).
+t_match "verify --retention 700: the prune was older" "slapd: OK: 6 records, seq 7\\.\\.12" \
+	"$("$JPKI" audit verify --dir "$P" --retention 700 2>&1)"
+pt=$(sed 's/.*"pruned_through":"\([0-9-]*\)".*/\1/' "$P/slapd.anchor")
+vfail "verify --retention 1000: files of the period kept were pruned, rule retention" \
+	"slapd: FAILED: rule retention: the anchor \\(seq 6\\) says the files through $pt were pruned, but the trail keeps 1000 days: nothing from $(date -u -d '-1000 days' +%Y-%m-%d) on may be gone" \
+	--dir "$P" --retention 1000
+out=$("$JPKI" audit verify --dir "$P" --retention 0 2>&1) && rc=0 || rc=$?
+t_match "verify --retention 0: usage (2), named" "--retention '0' is not a whole number of days from 1 to .* rc=2\$" "$out rc=$rc"
 # --older-than: the whole text, digits only, in range; the trail is left as it was.
 pbefore=$(ls -l --time-style=+%s.%N "$P" | sha256sum)
 for d in "" "0" " 5" "+5" "-5" "5 " "5d" "1e3" "99999" "9223372036854775807" "99999999999999999999999"; do
 	out=$("$JPKI" audit prune --dir "$P" --older-than "$d" 2>&1) && rc=0 || rc=$?
-	if [ "$rc" = 2 ] && [[ $out == *"--older-than '$d' is not a whole number of days from 1 to "*"(the cutoff cannot be before 1970-01-01)"* ]]; then
+	if [ "$rc" = 2 ] && [[ $out == *"--older-than '$d' is not a whole number of days from 1 to "*"(the day it names cannot be before 1970-01-01)"* ]]; then
 		t_pass "prune --older-than '$d': usage (2), named"
 	else
 		t_fail "prune --older-than '$d': usage (2), named" "exit $rc"
