@@ -25,6 +25,9 @@
  *   conn, op   LDAP connection and operation numbers, -1 when not applicable
  *   details    an object with the event's fields ({} when none), e.g.
  *              {"entries":["cn=121002,…"]}  {"certids":[{"serial":"…","status":"good"}],"cache":"hit"}
+ *              A crl-read through a compare, or a search whose filter or assertion tests the
+ *              CRL, also names the operation and what it answered, e.g.
+ *              {"entries":["cn=121002,…"],"operation":"compare","answer":"compareTrue"}
  *              The provision report (CPS 4-5) counts the items of records with result "ok":
  *              the length of "entries" of a crl-read, of "certids" of an ocsp-request.
  *   prev       lowercase hex SHA-256 of the previous record's line (without its "\n");

@@ -1,8 +1,11 @@
 /* The audit trail of the repository (CPS 4-11-2): every read of a user CRL, every
  * publication attempt and every change to the verifier registry, recorded through lib/audit
- * (hash-chained, on disk before the answer it describes). When a record cannot be written
- * and the policy is fail-closed (the default), the read is refused: the CRL values are not
- * sent and the search ends with unwillingToPerform naming the reason. */
+ * (hash-chained, on disk before the answer it describes). A read is an entry a search sends
+ * with CRL values, an entry holding a CRL that a search's filter on the attribute selected,
+ * such a search that selected none, and a compare on the attribute. When a record cannot be
+ * written and the policy is fail-closed (the default), the read is refused: the CRL values
+ * are not sent (nor an entry a filter on them selected) and the search or compare ends with
+ * unwillingToPerform naming the reason. */
 #include "jpkirepo.h"
 
 #include <jansson.h>
@@ -68,9 +71,50 @@ int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const ch
 
 typedef struct read_watch {
 	jpkirepo_info *ji;
+	int tests;		/* JPKIREPO_TESTS_*: the answer depends on the CRL */
+	int op_compare;		/* a compare, not a search */
+	int recorded;		/* a record of the operation's reads is on disk */
 	int failed;
 	char why[300];
 } read_watch;
+
+/* The refusal's text outlives the callback (freed at cleanup): slapd logs it after. */
+static __thread char refused[sizeof(((read_watch *)0)->why)];
+
+/* An answer that its record could not be written for: unwillingToPerform, with the reason. */
+static void refuse_answer(SlapReply *rs, const read_watch *w)
+{
+	memcpy(refused, w->why, sizeof(refused));
+	rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
+	rs->sr_text = refused;
+}
+
+/* Whether the result answers the question the operation asked: the verifier learnt
+ * something about the CRL (an assertion on it that fails is an answer too). */
+static int answered(const SlapReply *rs, const read_watch *w)
+{
+	if (rs->sr_err == LDAP_ASSERTION_FAILED)
+		return (w->tests & JPKIREPO_TESTS_ASSERTION) != 0;
+	if (w->op_compare)
+		return rs->sr_err == LDAP_COMPARE_TRUE || rs->sr_err == LDAP_COMPARE_FALSE;
+	return rs->sr_err == LDAP_SUCCESS;
+}
+
+static const char *answer_name(int rc)
+{
+	return rc == LDAP_COMPARE_TRUE ? "compareTrue" : rc == LDAP_COMPARE_FALSE ? "compareFalse" :
+	       rc == LDAP_ASSERTION_FAILED ? "assertionFailed" : "";
+}
+
+/* "ok", or the operation's error as the other records name one. */
+static void result_text(const SlapReply *rs, int ok, char *out, size_t len)
+{
+	if (ok)
+		snprintf(out, len, "ok");
+	else
+		snprintf(out, len, "error: %s%s%s", ldap_err2string(rs->sr_err), rs->sr_text != NULL ? ": " : "",
+			rs->sr_text != NULL ? rs->sr_text : "");
+}
 
 /* Whether the entry leaves with CRL values: slapd sends an attribute when all user attributes
  * are asked for ("*", none named) or the list names it (its type, a supertype, or an object
@@ -87,32 +131,104 @@ static int crl_values_sent(Operation *op, SlapReply *rs, jpkirepo_info *ji)
 	return 0;
 }
 
+static const char *scope_name(int scope)
+{
+	switch (scope) {
+	case LDAP_SCOPE_BASE: return "base";
+	case LDAP_SCOPE_ONELEVEL: return "one";
+	case LDAP_SCOPE_SUBTREE: return "sub";
+	case LDAP_SCOPE_SUBORDINATE: return "children";
+	default: return "";
+	}
+}
+
+/* A search's record: the entry read (dn; NULL: none, the search's own record at its end).
+ * A search that tests the CRL also names itself, its base and scope, and whether the
+ * entry's values left (or, at its end, an assertion on the CRL that failed). */
+static char *search_details(Operation *op, const read_watch *w, const char *dn, int values,
+	const SlapReply *rs)
+{
+	const char *base = op->o_req_dn.bv_val != NULL ? op->o_req_dn.bv_val : "";
+	const char *scope = scope_name(op->ors_scope);
+
+	if (w->tests == 0)
+		return details_text(json_pack("{s:[s]}", "entries", dn));
+	if (dn != NULL)
+		return details_text(json_pack("{s:[s], s:s, s:s, s:s, s:b}", "entries", dn, "operation", "search",
+			"base", base, "scope", scope, "values", values));
+	if (rs->sr_err == LDAP_ASSERTION_FAILED)
+		return details_text(json_pack("{s:[], s:s, s:s, s:s, s:s}", "entries", "operation", "search",
+			"base", base, "scope", scope, "answer", answer_name(rs->sr_err)));
+	return details_text(json_pack("{s:[], s:s, s:s, s:s}", "entries", "operation", "search", "base", base,
+		"scope", scope));
+}
+
 static int read_response(Operation *op, SlapReply *rs)
 {
-	/* The refusal's text outlives the callback (freed at cleanup): slapd logs it after. */
-	static __thread char refused[sizeof(((read_watch *)0)->why)];
 	read_watch *w = op->o_callback->sc_private;
 	jpkirepo_info *ji = w->ji;
-	char *details;
-	int rc;
+	char *details, result[480];
+	int values, rc;
 
-	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL && crl_values_sent(op, rs, ji)) {
-		if (w->failed) {
-			jpkirepo_strip_crl(op, rs, ji->on);
+	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL) {
+		values = crl_values_sent(op, rs, ji);
+		/* An entry that a filter on the CRL selected tells about the CRL it holds. */
+		if (!values && !(w->tests != 0 && attrs_find(rs->sr_entry->e_attrs, ji->ad_crl) != NULL))
 			return SLAP_CB_CONTINUE;
-		}
-		details = details_text(json_pack("{s:[s]}", "entries", rs->sr_entry->e_name.bv_val));
-		rc = jpkirepo_audit(op, ji, "crl-read", "ok", details, w->why, sizeof(w->why));
-		free(details);
-		if (rc < 0) {
+		if (!w->failed) {
+			details = search_details(op, w, rs->sr_entry->e_name.bv_val, values, rs);
+			rc = jpkirepo_audit(op, ji, "crl-read", "ok", details, w->why, sizeof(w->why));
+			free(details);
+			if (rc == 0) {
+				w->recorded = 1;
+				return SLAP_CB_CONTINUE;
+			}
 			w->failed = 1;
-			jpkirepo_strip_crl(op, rs, ji->on);
 		}
-	} else if (rs->sr_type == REP_RESULT && w->failed) {
-		memcpy(refused, w->why, sizeof(refused));
-		rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
-		rs->sr_text = refused;
+		/* Unrecorded, no CRL value leaves; nor, when a filter on the CRL selected it, the
+		 * entry: send_search_entry sends nothing when a callback answers. */
+		if (w->tests != 0)
+			return LDAP_SUCCESS;
+		jpkirepo_strip_crl(op, rs, ji->on);
+	} else if (rs->sr_type == REP_RESULT) {
+		/* A search that tests the CRL and sent no entry holding one still told the verifier
+		 * something (that no partition there holds a CRL, or not the one tested): its own
+		 * record. */
+		if (w->tests != 0 && !w->recorded && !w->failed) {
+			result_text(rs, answered(rs, w), result, sizeof(result));
+			details = search_details(op, w, NULL, 0, rs);
+			if (jpkirepo_audit(op, ji, "crl-read", result, details, w->why, sizeof(w->why)) < 0)
+				w->failed = 1;
+			free(details);
+		}
+		if (w->failed)
+			refuse_answer(rs, w);
 	}
+	return SLAP_CB_CONTINUE;
+}
+
+/* A compare on the CRL, or under an assertion that tests it: recorded before its answer is
+ * sent. compareTrue, compareFalse (and assertionFailed for such an assertion) told about the
+ * partition's CRL: "ok", with the answer; anything else is recorded as the error it is. */
+static int compare_response(Operation *op, SlapReply *rs)
+{
+	read_watch *w = op->o_callback->sc_private;
+	const char *dn = op->o_req_dn.bv_val != NULL ? op->o_req_dn.bv_val : "";
+	char *details, result[480];
+	int ok;
+
+	if (rs->sr_type != REP_RESULT)
+		return SLAP_CB_CONTINUE;
+	ok = answered(rs, w);
+	result_text(rs, ok, result, sizeof(result));
+	if (ok)
+		details = details_text(json_pack("{s:[s], s:s, s:s}", "entries", dn, "operation", "compare",
+			"answer", answer_name(rs->sr_err)));
+	else
+		details = details_text(json_pack("{s:[], s:s, s:s}", "entries", "operation", "compare", "entry", dn));
+	if (jpkirepo_audit(op, w->ji, "crl-read", result, details, w->why, sizeof(w->why)) < 0)
+		refuse_answer(rs, w);	/* the answer does not leave unrecorded */
+	free(details);
 	return SLAP_CB_CONTINUE;
 }
 
@@ -124,15 +240,30 @@ static int read_cleanup(Operation *op, SlapReply *rs)
 }
 
 /* Called for searches by identities that may read CRLs. */
-void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji)
+void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji, int tests)
 {
 	read_watch *w;
 
-	if (ji->audit == NULL || op->ors_attrsonly)
+	if (ji->audit == NULL || (op->ors_attrsonly && tests == 0))
 		return;
 	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
 	w->ji = ji;
+	w->tests = tests;
 	jpkirepo_callback_push(op, read_response, read_cleanup, w);
+}
+
+/* Called for compares on the CRL by identities that may read it. */
+void jpkirepo_audit_watch_compare(Operation *op, jpkirepo_info *ji, int tests)
+{
+	read_watch *w;
+
+	if (ji->audit == NULL)
+		return;
+	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
+	w->ji = ji;
+	w->tests = tests;
+	w->op_compare = 1;
+	jpkirepo_callback_push(op, compare_response, read_cleanup, w);
 }
 
 /* --- writes ---------------------------------------------------------------------------------- */

@@ -7,7 +7,8 @@
  *  - filters (the search's and the assertion control's) and compare assertions naming it
  *    are turned into the same assertion on deltaRevocationList, which has the same syntax
  *    and which no entry holds (the overlay refuses it on write), so the answer is exactly
- *    that of an attribute nobody holds — a NOT around it included;
+ *    that of an attribute nobody holds — a NOT around it included; for those who may read
+ *    it, the same filters and compares are reads, recorded (jpkirepo_audit.c) like values;
  *  - a persistent search (RFC 4533 refreshAndPersist) is for the rootdn, the publisher and
  *    the readers only: syncprov sends its changes outside the search operation, where
  *    neither of the above nor the audit trail's record of the read can act.
@@ -71,40 +72,63 @@ static AttributeDescription *hidden_ad(jpkirepo_info *ji, AttributeDescription *
 	return out;
 }
 
-static void hide_in_filter(jpkirepo_info *ji, Filter *f)
+/* The filter items on certificateRevocationList (any subtype) in f: how many there are and,
+ * when hide, each turned into the same item on deltaRevocationList. The one walk that knows
+ * which filter choices carry an attribute description. */
+static int crl_in_filter(jpkirepo_info *ji, Filter *f, int hide)
 {
+	AttributeDescription **ad;
+	int n = 0;
+
 	for (; f != NULL; f = f->f_next) {
 		switch (f->f_choice & SLAPD_FILTER_MASK) {
 		case LDAP_FILTER_AND:
 		case LDAP_FILTER_OR:
-			hide_in_filter(ji, f->f_list);
-			break;
+			n += crl_in_filter(ji, f->f_list, hide);
+			continue;
 		case LDAP_FILTER_NOT:
-			hide_in_filter(ji, f->f_not);
-			break;
+			n += crl_in_filter(ji, f->f_not, hide);
+			continue;
 		case LDAP_FILTER_EQUALITY:
 		case LDAP_FILTER_GE:
 		case LDAP_FILTER_LE:
 		case LDAP_FILTER_APPROX:
-			if (jpkirepo_is_crl_ad(ji, f->f_ava->aa_desc))
-				f->f_ava->aa_desc = hidden_ad(ji, f->f_ava->aa_desc);
+			ad = &f->f_ava->aa_desc;
 			break;
 		case LDAP_FILTER_SUBSTRINGS:
-			if (jpkirepo_is_crl_ad(ji, f->f_sub_desc))
-				f->f_sub_desc = hidden_ad(ji, f->f_sub_desc);
+			ad = &f->f_sub_desc;
 			break;
 		case LDAP_FILTER_PRESENT:
-			if (jpkirepo_is_crl_ad(ji, f->f_desc))
-				f->f_desc = hidden_ad(ji, f->f_desc);
+			ad = &f->f_desc;
 			break;
 		case LDAP_FILTER_EXT:
-			if (jpkirepo_is_crl_ad(ji, f->f_mra->ma_desc))
-				f->f_mra->ma_desc = hidden_ad(ji, f->f_mra->ma_desc);
+			ad = &f->f_mra->ma_desc;
 			break;
 		default:
-			break;
+			continue;
+		}
+		if (jpkirepo_is_crl_ad(ji, *ad)) {
+			n++;
+			if (hide)
+				*ad = hidden_ad(ji, *ad);
 		}
 	}
+	return n;
+}
+
+/* How the operation's answer depends on certificateRevocationList other than through values
+ * it sends (JPKIREPO_TESTS_*): each is a validity check even when no value leaves. */
+static int crl_tests(jpkirepo_info *ji, Operation *op)
+{
+	int tests = 0;
+
+	if (op->o_tag == LDAP_REQ_SEARCH && crl_in_filter(ji, op->ors_filter, 0) > 0)
+		tests |= JPKIREPO_TESTS_FILTER;
+	if (get_assert(op) && crl_in_filter(ji, op->o_assertion, 0) > 0)	/* only set when sent */
+		tests |= JPKIREPO_TESTS_ASSERTION;
+	if (op->o_tag == LDAP_REQ_COMPARE && jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc))
+		tests |= JPKIREPO_TESTS_COMPARE;
+	return tests;
 }
 
 void jpkirepo_strip_crl(Operation *op, SlapReply *rs, slap_overinst *on)
@@ -163,12 +187,13 @@ int jpkirepo_op_search(Operation *op, SlapReply *rs)
 		return rs->sr_err;
 	}
 	if (!jpkirepo_crl_readable(op, on)) {
-		hide_in_filter(ji, op->ors_filter);
+		crl_in_filter(ji, op->ors_filter, 1);
 		if (get_assert(op))	/* o_assertion is only set when the control was sent */
-			hide_in_filter(ji, op->o_assertion);
+			crl_in_filter(ji, op->o_assertion, 1);
 		jpkirepo_callback_push(op, strip_response, strip_cleanup, on);
 	} else if (!be_shadow_update(op)) {	/* syncrepl's own searches send nothing out */
-		jpkirepo_audit_watch_reads(op, ji);	/* every CRL that leaves is recorded first */
+		/* every CRL that leaves, and every entry a filter on it selects, is recorded first */
+		jpkirepo_audit_watch_reads(op, ji, crl_tests(ji, op));
 	}
 	return SLAP_CB_CONTINUE;
 }
@@ -177,15 +202,19 @@ int jpkirepo_op_compare(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 	jpkirepo_info *ji = on->on_bi.bi_private;
+	int tests = crl_tests(ji, op);
 
 	(void)rs;
-	if (get_assert(op) || jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc)) {
-		if (!jpkirepo_crl_readable(op, on)) {
-			if (get_assert(op))
-				hide_in_filter(ji, op->o_assertion);
-			if (jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc))
-				op->orc_ava->aa_desc = hidden_ad(ji, op->orc_ava->aa_desc);
-		}
+	if (tests == 0)
+		return SLAP_CB_CONTINUE;
+	if (!jpkirepo_crl_readable(op, on)) {
+		if (tests & JPKIREPO_TESTS_ASSERTION)
+			crl_in_filter(ji, op->o_assertion, 1);
+		if (tests & JPKIREPO_TESTS_COMPARE)
+			op->orc_ava->aa_desc = hidden_ad(ji, op->orc_ava->aa_desc);
+	} else if (!be_shadow_update(op)) {
+		/* its answer tells about the stored CRL: recorded before it is sent */
+		jpkirepo_audit_watch_compare(op, ji, tests);
 	}
 	return SLAP_CB_CONTINUE;
 }

@@ -2,11 +2,15 @@
 # The audit trail as the servers write it (CPS 4-11-2, 4-11-5, 4-5):
 #  - the provision report's counts equal the reads and OCSP requests this test performed,
 #    per verifier and method;
+#  - a verifier's compare and search whose answer tests the CRL (a filter, an assertion
+#    control) are recorded (identity, partition, answer) and counted; anonymous and refused
+#    ones are not recorded;
 #  - publications (accepted and refused, with the rule) and registry changes are recorded;
 #  - kill -9 of slapd and of the responder under load loses no record of an answer a client
 #    received, and the chain still verifies after the restart;
-#  - a full disk applies the policy: fail-closed refuses (no CRL value leaves, OCSP answers
-#    internalError), fail-open answers.
+#  - a full disk applies the policy: fail-closed refuses (no CRL value leaves, nor a compare's
+#    answer or an entry a filter on the CRL selected; OCSP answers internalError), fail-open
+#    answers.
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
 A=$DIR/audit
@@ -136,6 +140,92 @@ t_match "a verifier's persistent search is refused, naming the rule" "Server is 
 	"$(tr '\n' ' ' <<<"$out")"
 t_not "and sends no CRL" grep -q '^certificateRevocationList' <<<"$out"
 
+# --- a compare, and a search whose filter alone tests the CRL, are reads (validity checks) --------
+# A registered verifier learns about a partition's CRL without receiving a value from a filter
+# on the attribute, or from an assertion control (RFC 4528) on a compare or a search. core.schema
+# gives certificateRevocationList no matching rule, so what such a test tells today is whether
+# the partition holds a CRL (presence); each answer is recorded before it is sent, named, and
+# counted by the report. What anonymous or a refused verifier tries is answered as for an
+# attribute nobody holds, and not recorded (as their searches are not).
+last_slapd() { "$JPKI" audit show --dir "$A" --component slapd --json | tail -1; }
+slapd_records() { cat "$A"/slapd-*.jsonl | wc -l; }
+sig() { local cmd=$1; shift; "$cmd" -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" "$@" 2>&1; }
+stored=$(sig ldapsearch -LLL -o ldif-wrap=no -b "$P0" -s base 'certificateRevocationList;binary' |
+	sed -n 's/^certificateRevocationList;binary:: //p' | head -1)
+other=$(base64 -w0 < "$T/g1/${codes[1]}.crl")	# another partition's CRL: not P0's
+who='"identity":"uid=signature,ou=verifiers,ou=chiba-ken,o=jpki,c=jp","auth":"simple","client":"127\.0\.0\.1:[0-9]+","method":"ldap","conn":[0-9]+,"op":[0-9]+'
+ldap_row() {
+	"$JPKI" report provision --month "$month" --dir "$A" --csv |
+		grep -i "^$month,\"uid=signature,ou=verifiers,ou=chiba-ken,o=jpki,c=jp\",ldap," | awk -F, '{ print $(NF-1) " " $NF }'
+}
+read -r req0 items0 <<<"$(ldap_row)"
+
+a=$(sig ldapcompare "$P0" "certificateRevocationList;binary::$stored"; echo "rc=$?")
+b=$(sig ldapcompare "$P0" "certificateRevocationList;binary::$other"; echo "rc=$?")
+t_match "a compare on the attribute itself is inappropriateMatching (no EQUALITY in core.schema)" \
+	"Inappropriate matching.*rc=18" "$(tr '\n' ' ' <<<"$a")"
+t_eq "…the same for the stored CRL and another: it tells nothing" "$a" "$b"
+out=$(sig ldapcompare -e 'assert=(certificateRevocationList=*)' "$P0" "cn:${codes[0]}"; echo "rc=$?")
+t_match "a verifier's compare under an assertion that the partition holds a CRL: compareTrue" \
+	"TRUE.*rc=6" "$(tr '\n' ' ' <<<"$out")"
+t_match "…recorded before the answer: the verifier, its connection, the partition, the answer" \
+	"\"event\":\"crl-read\",\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\"$P0\"\\],\"operation\":\"compare\",\"answer\":\"compareTrue\"\\}" \
+	"$(last_slapd)"
+out=$(sig ldapcompare -e 'assert=(!(certificateRevocationList;binary=*))' "$P0" "cn:${codes[0]}"; echo "rc=$?")
+t_match "under an assertion that it holds none: assertionFailed" "Assertion Failed.*rc=122" "$(tr '\n' ' ' <<<"$out")"
+t_match "…which is the answer, recorded as such" \
+	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\"$P0\"\\],\"operation\":\"compare\",\"answer\":\"assertionFailed\"\\}" \
+	"$(last_slapd)"
+out=$(sig ldapcompare -e 'assert=(certificateRevocationList=*)' "cn=999999,$CDP" cn:999999; echo "rc=$?")
+t_match "the same compare on a partition that does not exist: noSuchObject" "No such object.*rc=32" "$(tr '\n' ' ' <<<"$out")"
+t_match "…recorded as that error, no partition compared" \
+	"\"result\":\"error: No such object\",$who,\"details\":\\{\"entries\":\\[\\],\"operation\":\"compare\",\"entry\":\"cn=999999,$CDP\"\\}" \
+	"$(last_slapd)"
+n=$(slapd_records)
+out=$(sig ldapcompare "$P0" "cn:${codes[0]}"; echo "rc=$?")
+t_match "a compare that does not touch the CRL: compareTrue" "TRUE.*rc=6" "$(tr '\n' ' ' <<<"$out")"
+t_eq "…is no read: not recorded" "$n" "$(slapd_records)"
+
+out=$(sig ldapsearch -LLL -b "$P0" -s base '(certificateRevocationList=*)' 1.1)
+t_eq "a search whose filter tests the CRL, asking for no attribute, selects the partition" "dn: $P0" "$out"
+t_match "…recorded: the partition selected, the search, no value sent" \
+	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\"$P0\"\\],\"operation\":\"search\",\"base\":\"$P0\",\"scope\":\"base\",\"values\":false\\}" \
+	"$(last_slapd)"
+out=$(sig ldapsearch -LLL -b "$P0" -s base '(!(certificateRevocationList;binary=*))' 1.1)
+t_eq "its negation selects nothing" "" "$out"
+t_match "…and is recorded all the same: the search, no entry" \
+	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\\],\"operation\":\"search\",\"base\":\"$P0\",\"scope\":\"base\"\\}" \
+	"$(last_slapd)"
+out=$(sig ldapsearch -LLL -b "$CDP" -s one "(&(cn=${codes[0]})(certificateRevocationList=*))" dn)
+t_eq "a filter testing the CRL, one level, asking for dn" "dn: $P0" "$out"
+t_match "…recorded" "\"entries\":\\[\"$P0\"\\],\"operation\":\"search\",\"base\":\"$CDP\",\"scope\":\"one\",\"values\":false" \
+	"$(last_slapd)"
+n=$(slapd_records)
+out=$(sig ldapsearch -LLL -b "$P0" -s base '(certificateRevocationList=*)' 'certificateRevocationList;binary')
+t_eq "filter and values together: one record for the entry, not two" "$((n + 1))" "$(slapd_records)"
+t_match "…saying the values left" "\"entries\":\\[\"$P0\"\\],\"operation\":\"search\",.*\"values\":true" "$(last_slapd)"
+out=$(sig ldapsearch -LLL -e 'assert=(!(certificateRevocationList=*))' -b "$P0" -s base '(objectClass=*)' 1.1)
+t_match "a search under an assertion on the CRL that fails: assertionFailed" "Assertion Failed" "$out"
+t_match "…recorded with that answer" \
+	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\\],\"operation\":\"search\",\"base\":\"$P0\",\"scope\":\"base\",\"answer\":\"assertionFailed\"\\}" \
+	"$(last_slapd)"
+
+n=$(slapd_records)
+for id in anon suspended; do
+	creds=()
+	[ "$id" = suspended ] && creds=(-D "uid=suspended,$VB" -y "$S/verifier-suspended.pw")
+	a=$(ldapcompare -x -H "$URI" "${creds[@]}" -e 'assert=(certificateRevocationList=*)' "$P0" "cn:${codes[0]}" 2>&1; echo "rc=$?")
+	b=$(ldapcompare -x -H "$URI" "${creds[@]}" -e 'assert=(deltaRevocationList=*)' "$P0" "cn:${codes[0]}" 2>&1; echo "rc=$?")
+	t_eq "$id's compare under an assertion on the CRL answers as for an attribute nobody holds" "$b" "$a"
+	t_eq "$id's search testing the CRL selects nothing" "" \
+		"$(ldapsearch -x -H "$URI" "${creds[@]}" -LLL -b "$P0" -s base '(certificateRevocationList=*)' 1.1 2>&1)"
+done
+t_eq "what anonymous and a suspended verifier tried is not recorded (as their searches are not)" "$n" "$(slapd_records)"
+read -r req1 items1 <<<"$(ldap_row)"
+# ok records: 2 compares (each its partition), 5 searches (the entry; none; the entry; the entry
+# with its values; none); the noSuchObject compare is recorded but provided nothing.
+t_eq "the report counts them: 7 more requests, 5 more partition entries" "$((req0 + 7)) $((items0 + 5))" "$req1 $items1"
+
 # --- kill -9 under load: every answer a client received has its record ---------------------------------
 load_ldap() { # counts, in $T/ldap.got, every CRL value received
 	local c
@@ -236,6 +326,16 @@ if mount -t tmpfs -o size=256k tmpfs "$full" 2>/dev/null; then
 	t_eq "disk full, fail-closed: the refused read carries no CRL value" 0 "$leaked"
 	t_eq "disk full: every read that was served has its record ($served)" "$served" \
 		"$(grep -c '"identity":"uid=signature,ou=verifiers' "$full"/slapd-*.jsonl)"
+	out=$(ldapcompare -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" \
+		-e 'assert=(certificateRevocationList=*)' "$P0" "cn:${codes[0]}" 2>&1; echo "rc=$?")
+	t_match "disk full, fail-closed: a compare is refused, naming the rule" \
+		"Server is unwilling to perform \(53\).*rule audit fail-closed \(CPS 4-11-2\).*rc=53" "$(tr '\n' ' ' <<<"$out")"
+	t_not "…and its answer is not sent" grep -q TRUE <<<"$out"
+	out=$(ldapsearch -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" -LLL -b "$P0" -s base \
+		'(certificateRevocationList=*)' 1.1 2>&1)
+	t_match "disk full, fail-closed: a search testing the CRL is refused, naming the rule" \
+		"Server is unwilling to perform \(53\).*rule audit fail-closed" "$(tr '\n' ' ' <<<"$out")"
+	t_not "…and the entry its filter selected is not sent" grep -q '^dn:' <<<"$out"
 	status=""
 	for i in $(seq 1 60); do
 		status=$(openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" -cert "${g1[$((i % 5))]}" -no_nonce \
