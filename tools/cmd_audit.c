@@ -526,6 +526,7 @@ static void stream_next(stream *s, const jpki_audit_filter *f, int *bad)
 /* A short text for the details of the usual events. */
 static void details_summary(const jpki_audit_entry *e, char *out, size_t len)
 {
+	static const char *const read_keys[] = { "operation", "answer", "entry", "base", "scope", "values" };
 	json_t *list = json_object_get(e->details, "entries"), *v;
 	size_t i, used = 0;
 	char *text;
@@ -541,6 +542,13 @@ static void details_summary(const jpki_audit_entry *e, char *out, size_t len)
 			if (used < len && eq != NULL)
 				used += (size_t)snprintf(out + used, len - used, " %.*s",
 					(int)(comma != NULL ? comma - eq - 1 : (long)strlen(eq + 1)), eq + 1);
+		}
+		/* A read through a compare or a search's filter says so, and what it answered. */
+		for (i = 0; i < sizeof(read_keys) / sizeof(*read_keys); i++) {
+			v = json_object_get(e->details, read_keys[i]);
+			if (used < len && (json_is_string(v) || json_is_boolean(v)))
+				used += (size_t)snprintf(out + used, len - used, " %s=%s", read_keys[i],
+					json_is_string(v) ? json_string_value(v) : json_is_true(v) ? "yes" : "no");
 		}
 	} else if (json_is_array(list = json_object_get(e->details, "certids"))) {
 		used += (size_t)snprintf(out + used, len - used, "certids:");

@@ -171,6 +171,9 @@ t_match "a verifier's compare under an assertion that the partition holds a CRL:
 t_match "…recorded before the answer: the verifier, its connection, the partition, the answer" \
 	"\"event\":\"crl-read\",\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\"$P0\"\\],\"operation\":\"compare\",\"answer\":\"compareTrue\"\\}" \
 	"$(last_slapd)"
+t_match "jpki audit show names the compare and its answer" \
+	"crl-read +ldap +ok +uid=signature,ou=verifiers,.*entries: ${codes[0]} operation=compare answer=compareTrue conn=" \
+	"$("$JPKI" audit show --dir "$A" --component slapd | tail -1)"
 out=$(sig ldapcompare -e 'assert=(!(certificateRevocationList;binary=*))' "$P0" "cn:${codes[0]}"; echo "rc=$?")
 t_match "under an assertion that it holds none: assertionFailed" "Assertion Failed.*rc=122" "$(tr '\n' ' ' <<<"$out")"
 t_match "…which is the answer, recorded as such" \
