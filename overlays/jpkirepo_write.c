@@ -448,7 +448,9 @@ static int refuse_txn(Operation *op, SlapReply *rs, jpkirepo_info *ji, const cha
 /* A CRL names its entry (rule (d)) and the responder answers "good" only while every
  * partition has its CRL: an entry holding a CRL, the ARL or CA certificates is therefore
  * neither deleted (its revocations would vanish) nor renamed (its CRL would sit under
- * another partition's name). Replication applies what the provider allowed. */
+ * another partition's name). Replication applies what the provider allowed. Only a caller
+ * the ACLs let delete (rename) the entry is told so: to anyone else the backend answers as
+ * for any entry, and the refusal tells nobody whether a partition holds a CRL. */
 static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
@@ -459,7 +461,10 @@ static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 	if (be_shadow_update(op) ||
 	    overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
 		return 0;	/* no such entry: the backend says so */
-	holds = ours_in_attrs(ji, e->e_attrs);
+	/* back-mdb's own test of the entry: ACL_WDEL to delete it, ACL_WRITE to rename it */
+	holds = ours_in_attrs(ji, e->e_attrs) &&
+		access_allowed(op, e, slap_schema.si_ad_entry, NULL,
+			op->o_tag == LDAP_REQ_DELETE ? ACL_WDEL : ACL_WRITE, NULL);
 	overlay_entry_release_ov(op, e, 0, on);
 	if (!holds)
 		return 0;

@@ -187,6 +187,23 @@ out=$(instance_ldap "$DIR" ldapmodrdn "$REPO_CA_DN" "ou=Chiba" 2>&1)
 t_match "renaming the CA entry is refused" "rule entry-kept" "$out"
 t_eq "the CRL is still under its own name" "$before" "$(stored "$P1")"
 spare=$(spare_partition "$DIR")
+# Whoever may not delete entries learns nothing from trying: the same answer for a partition
+# with a CRL as for one without (the backend's, not rule entry-kept).
+for who in anonymous responder; do
+	# anonymous: slapd's frontend answers first; the responder: the ACLs (it only reads)
+	if [ "$who" = anonymous ]; then bind=(-x) want="Strong\\(er\\) authentication required \\(8\\)"
+	else bind=(-x -D "$REPO_RESPONDER_DN" -y "$DIR/secrets/responder.pw") want="Insufficient access \\(50\\)"; fi
+	for op in delete rename; do
+		with=$(if [ $op = delete ]; then ldapdelete "${bind[@]}" -H "$(repo_uri "$DIR")" "$P1"
+			else ldapmodrdn "${bind[@]}" -H "$(repo_uri "$DIR")" -r "$P1" "cn=999998"; fi 2>&1)
+		without=$(if [ $op = delete ]; then ldapdelete "${bind[@]}" -H "$(repo_uri "$DIR")" "$spare"
+			else ldapmodrdn "${bind[@]}" -H "$(repo_uri "$DIR")" -r "$spare" "cn=999998"; fi 2>&1)
+		t_match "$who: a $op of a partition holding a CRL is refused as any entry, not by rule entry-kept" \
+			"$want" "$with"
+		t_eq "$who: ... the same answer as for a partition without one" "$without" "$with"
+	done
+done
+t_eq "the CRL is still there" "$before" "$(stored "$P1")"
 t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "$spare"
 
 t_done
