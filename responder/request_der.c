@@ -5,6 +5,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "digest.h"
@@ -242,28 +245,89 @@ static void oid_text(const unsigned char *c, long len, char *buf, size_t n)
 	}
 }
 
-/* Extensions filling [p, end): requestExtensions (v->nonce: the first nonce's extnValue) or,
- * with !top, a Request's singleRequestExtensions. The first critical one the responder does
- * not act on is noted in v->refused: the request is refused only once it is read whole. */
+/* The rule the request breaks, noted unless one already is (the first found is named). */
+__attribute__((format(printf, 2, 3)))
+static void refuse(ocsp_request_view *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (v->refused[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(v->refused, sizeof(v->refused), fmt, ap);
+	va_end(ap);
+}
+
+/* An extension's OBJECT IDENTIFIER contents (oid_ok: one encoding per OID, so equal OIDs
+ * are equal bytes), for the duplicate check. */
+typedef struct oid_ref {
+	const unsigned char *c;
+	long len;
+} oid_ref;
+
+static int oid_ref_cmp(const void *a, const void *b)
+{
+	const oid_ref *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->c, y->c, (size_t)x->len);
+}
+
+/* One extension type twice among these n OIDs (sorted in place): the first such, or NULL.
+ * Sorted, not compared pairwise: a request of max-request bytes may hold thousands. */
+static const oid_ref *duplicate(oid_ref *ids, size_t n)
+{
+	size_t i;
+
+	if (n > 2)
+		qsort(ids, n, sizeof(*ids), oid_ref_cmp);
+	for (i = 1; i < n; i++)
+		if (oid_ref_cmp(&ids[i - 1], &ids[i]) == 0)
+			return &ids[i];
+	return NULL;
+}
+
+/* Extensions filling [p, end): requestExtensions (v->nonce: the nonce's extnValue) or, with
+ * !top, a Request's singleRequestExtensions. The first critical one the responder does not
+ * act on, or else an extension type found twice (RFC 5280 4.2, which RFC 6960 imports for
+ * Extensions: "MUST NOT include more than one instance of a particular extension"; two
+ * nonces would leave it to chance which one a client sees echoed), is noted in v->refused:
+ * the request is refused only once it is read whole. */
 static int extensions(const unsigned char *p, const unsigned char *end, ocsp_request_view *v, int top)
 {
 	const unsigned char *oid, *value, *e, *crit;
+	const oid_ref *dup;
+	oid_ref local[16], *ids = local, *grown;
+	size_t nids = 0, cap = sizeof(local) / sizeof(local[0]);
 	long n, oidlen, vlen;
 	char dotted[64];
+	int ok = 0;
 
 	if (!last(&p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE) || p == end)
 		return 0;
 	while (p < end) {
 		if (!header(&p, end, V_ASN1_UNIVERSAL, 1, V_ASN1_SEQUENCE, &n))
-			return 0;
+			goto out;
 		e = p + n;
 		crit = NULL;
 		if (!primitive(&p, e, V_ASN1_OBJECT, 1, &oid, &oidlen) || !oid_ok(oid, oidlen))
-			return 0;
+			goto out;
 		if (p < e && *p == V_ASN1_BOOLEAN && (!primitive(&p, e, V_ASN1_BOOLEAN, 1, &crit, &n) || n != 1))
-			return 0;
+			goto out;
 		if (!primitive(&p, e, V_ASN1_OCTET_STRING, 0, &value, &vlen) || p != e)
-			return 0;
+			goto out;
+		if (nids == cap) {
+			grown = realloc(ids == local ? NULL : ids, 2 * cap * sizeof(*ids));
+			if (grown == NULL)
+				goto out;
+			if (ids == local)
+				memcpy(grown, local, sizeof(local));
+			ids = grown;
+			cap *= 2;
+		}
+		ids[nids].c = oid;
+		ids[nids++].len = oidlen;
 		if (top && v->nonce == NULL && oid_is(oid, oidlen, nonce_oid, sizeof(nonce_oid))) {
 			v->nonce = value;
 			v->nonce_len = (size_t)vlen;
@@ -273,12 +337,20 @@ static int extensions(const unsigned char *p, const unsigned char *end, ocsp_req
 		    !(top && (oid_is(oid, oidlen, nonce_oid, sizeof(nonce_oid)) ||
 			      oid_is(oid, oidlen, acceptable_oid, sizeof(acceptable_oid))))) {
 			oid_text(oid, oidlen, dotted, sizeof(dotted));
-			snprintf(v->refused, sizeof(v->refused), "RFC 6960 4.4: critical extension %s in %s, "
-				"which the responder does not act on", dotted,
-				top ? "requestExtensions" : "singleRequestExtensions");
+			refuse(v, "RFC 6960 4.4: critical extension %s in %s, which the responder does not act on",
+				dotted, top ? "requestExtensions" : "singleRequestExtensions");
 		}
 	}
-	return 1;
+	if (v->refused[0] == '\0' && (dup = duplicate(ids, nids)) != NULL) {
+		oid_text(dup->c, dup->len, dotted, sizeof(dotted));
+		refuse(v, "RFC 5280 4.2: extension %s more than once in %s", dotted,
+			top ? "requestExtensions" : "singleRequestExtensions");
+	}
+	ok = 1;
+out:
+	if (ids != local)
+		free(ids);
+	return ok;
 }
 
 /* One Request; its CertID's encoding goes into md. */

@@ -25,7 +25,7 @@ typedef struct ocsp_request_view {
 	size_t name_len;
 	size_t ncertids;
 	unsigned char certids_sha256[32];	/* over the CertIDs' encodings in order: the cache key */
-	const unsigned char *nonce;	/* the first nonce extension's extnValue contents, or NULL */
+	const unsigned char *nonce;	/* the nonce extension's extnValue contents, or NULL */
 	size_t nonce_len;
 	const unsigned char *sig_alg;	/* signatureAlgorithm element, or NULL: unsigned */
 	size_t sig_alg_len;
@@ -38,7 +38,8 @@ typedef struct ocsp_request_view {
  * with its tag where it belongs and a definite length; v points into der. 0: not (v zeroed).
  * -1: such a request, but one the responder cannot answer as it stands, a malformedRequest
  * (v zeroed but for refused, which names the rule): a version other than v1 (RFC 6960
- * 4.1.1), or a critical extension it does not act on (RFC 6960 4.4: never ignored). It acts
+ * 4.1.1), a critical extension it does not act on (RFC 6960 4.4: never ignored), or one
+ * extension type twice in one Extensions (RFC 5280 4.2, which RFC 6960 imports). It acts
  * on the nonce and acceptableResponses in requestExtensions (it always answers
  * id-pkix-ocsp-basic, which every client accepts, 4.4.3), on nothing in
  * singleRequestExtensions. Where OpenSSL decodes such a request, it finds the same.

@@ -22,6 +22,9 @@
 #    critical extension the responder does not act on (in requestExtensions or
 #    singleRequestExtensions) are malformedRequest, never the cached answer; a critical nonce
 #    or acceptableResponses, and unknown extensions that are not critical, are answered;
+#    an extension type twice in one Extensions (RFC 5280 4.2: two nonces, two
+#    acceptableResponses, an unknown one twice in singleRequestExtensions) is malformedRequest,
+#    never the cached answer, recorded with the rule; once in each of the two is answered;
 #  - signatures weaker than SHA-256 (sha1WithRSA, md5WithRSA, RSA-PSS with SHA-1) from a
 #    registered verifier are unauthorized, recorded and logged with the rule; SHA-256 (PKCS#1
 #    and PSS) answered; from an allowed network the signature is not what lets a request in;
@@ -543,6 +546,85 @@ t_eq "a critical nonce in requestExtensions (understood): good, the nonce echoed
 extreq "$T/x-accept.der" "" req 1 "$ACCEPTABLE_OID" "$ACCEPT_BASIC"
 t_eq "a critical acceptableResponses naming id-pkix-ocsp-basic (understood): good" good \
 	"$(crafted signature "$T/x-accept.der" -noverify | verdict)"
+# dupreq OUT WHERE OID [VALUE-HEX [VALUE2-HEX]]: good1's CertID (SHA-1) with the extension
+# OID (not critical) twice, the first time with VALUE, the second with VALUE2, in the
+# requestExtensions (WHERE req) or the Request's singleRequestExtensions (single); or once in
+# each (WHERE both). Values a NULL unless given.
+dupreq() {
+	local out=$1 where=$2 oid=$3 value=${4:-0500} value2=${5:-${4:-0500}}
+	{
+		printf 'asn1=SEQUENCE:req
+[req]
+tbs=SEQUENCE:tbs
+[tbs]
+list=SEQUENCE:list
+'
+		case $where in
+		req) printf 'exts=EXPLICIT:2,SEQUENCE:two
+' ;;
+		both) printf 'exts=EXPLICIT:2,SEQUENCE:first
+' ;;
+		esac
+		printf '[list]
+one=SEQUENCE:one
+[one]
+certid=SEQUENCE:certid
+'
+		case $where in
+		single) printf 'exts=EXPLICIT:0,SEQUENCE:two
+' ;;
+		both) printf 'exts=EXPLICIT:0,SEQUENCE:second
+' ;;
+		esac
+		printf '[certid]
+alg=SEQUENCE:alg
+nh=FORMAT:HEX,OCTETSTRING:%s
+kh=FORMAT:HEX,OCTETSTRING:%s
+' "$NH1" "$KH1"
+		printf 'serial=INTEGER:0x%s
+[alg]
+oid=OID:sha1
+null=NULL
+' "$S_GOOD1"
+		printf '[two]
+e1=SEQUENCE:ext1
+e2=SEQUENCE:ext2
+[first]
+e1=SEQUENCE:ext1
+[second]
+e2=SEQUENCE:ext2
+'
+		printf '[ext1]
+oid=OID:%s
+val=FORMAT:HEX,OCTETSTRING:%s
+' "$oid" "$value"
+		printf '[ext2]
+oid=OID:%s
+val=FORMAT:HEX,OCTETSTRING:%s
+' "$oid" "$value2"
+	} > "$out.cnf"
+	openssl asn1parse -genconf "$out.cnf" -out "$out" -noout >/dev/null 2>&1
+}
+dupreq "$T/x-two-nonces.der" req "$NONCE_OID" "$(wrapped 16 "$(hexbytes 16)")" "$(wrapped 16 "$(hexbytes 16)")"
+t_eq "openssl reads the request with two nonces as two extensions" 2 \
+	"$(openssl ocsp -reqin "$T/x-two-nonces.der" -req_text 2>&1 | grep -c 'OCSP Nonce:')"
+t_eq "two nonces in requestExtensions (RFC 5280 4.2): malformedRequest" malformedRequest \
+	"$(crafted signature "$T/x-two-nonces.der" -noverify | verdict)"
+t_match "…recorded as malformedRequest, naming RFC 5280 4.2 and the nonce" \
+	'"result":"malformedRequest: RFC 5280 4.2: extension 1.3.6.1.5.5.7.48.1.2 more than once in requestExtensions"' \
+	"$(last_ocspd)"
+dupreq "$T/x-two-accept.der" req "$ACCEPTABLE_OID" "$ACCEPT_BASIC"
+t_eq "two acceptableResponses, no nonce: malformedRequest, not the cached answer" malformedRequest \
+	"$(crafted signature "$T/x-two-accept.der" -noverify | verdict)"
+dupreq "$T/x-two-single.der" single 1.2.3.4
+t_eq "an unknown extension twice in singleRequestExtensions: malformedRequest, not the cached answer" \
+	malformedRequest "$(crafted signature "$T/x-two-single.der" -noverify | verdict)"
+t_match "…recorded naming RFC 5280 4.2 and singleRequestExtensions" \
+	'"result":"malformedRequest: RFC 5280 4.2: extension 1.2.3.4 more than once in singleRequestExtensions"' \
+	"$(last_ocspd)"
+dupreq "$T/x-each.der" both 1.2.3.4
+t_eq "the same extension once in requestExtensions and once in singleRequestExtensions: good" good \
+	"$(crafted signature "$T/x-each.der" -noverify | verdict)"
 extreq "$T/x-v2.der" 1 - 0 1.2.3.4
 t_eq "version 2 (INTEGER 1): malformedRequest" malformedRequest "$(crafted signature "$T/x-v2.der" -noverify | verdict)"
 extreq "$T/x-v1.der" 0 - 0 1.2.3.4

@@ -694,7 +694,8 @@ static int view_is_refused(const ocsp_request_view *v)
 /* What the view refuses with -1, found from OpenSSL's decoding of a request instead: a
  * version other than v1 (as OCSP_REQUEST_print shows it: "(0x0)" for v1, given or not), a
  * critical requestExtension other than the nonce and acceptableResponses, any critical
- * singleRequestExtension. */
+ * singleRequestExtension, an extension type twice in the requestExtensions or in one
+ * Request's singleRequestExtensions. */
 static int rfc_refuses(OCSP_REQUEST *req)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -718,12 +719,20 @@ static int rfc_refuses(OCSP_REQUEST *req)
 		    nid != NID_id_pkix_OCSP_acceptableResponses)
 			refuses = 1;
 	}
+	/* the same type again after an extension (RFC 5280 4.2), by OpenSSL's OBJ_cmp */
+	for (int i = 0; i < OCSP_REQUEST_get_ext_count(req); i++)
+		if (OCSP_REQUEST_get_ext_by_OBJ(req, X509_EXTENSION_get_object(OCSP_REQUEST_get_ext(req, i)), i) >= 0)
+			refuses = 1;
 	for (int i = 0; i < OCSP_request_onereq_count(req); i++) {
 		OCSP_ONEREQ *one = OCSP_request_onereq_get0(req, i);
 
-		for (int j = 0; j < OCSP_ONEREQ_get_ext_count(one); j++)
-			if (X509_EXTENSION_get_critical(OCSP_ONEREQ_get_ext(one, j)))
+		for (int j = 0; j < OCSP_ONEREQ_get_ext_count(one); j++) {
+			X509_EXTENSION *ex = OCSP_ONEREQ_get_ext(one, j);
+
+			if (X509_EXTENSION_get_critical(ex) || OCSP_ONEREQ_get_ext_by_OBJ(one,
+				    X509_EXTENSION_get_object(ex), j) >= 0)
 				refuses = 1;
+		}
 	}
 	ERR_clear_error();
 	return refuses;
@@ -963,7 +972,7 @@ typedef struct rq_spec {
 	int other;		/* a critical acceptableResponses before the nonce */
 	int nonce;		/* nonce length (OCSP_request_add1_nonce); 0: none */
 	const unsigned char *nonce_val;	/* its value, or NULL: random */
-	int nonce2;		/* a second, critical, nonce after the first */
+	int ignored;		/* after the nonce, an extension it ignores: 1.2.3.4, not critical */
 	const X509_NAME *name;	/* OCSP_request_set1_name */
 } rq_spec;
 
@@ -1014,10 +1023,16 @@ static OCSP_REQUEST *make_request(const rq_spec *s)
 	}
 	if (ok && s->nonce > 0)
 		ok = OCSP_request_add1_nonce(req, (unsigned char *)s->nonce_val, s->nonce);
-	if (ok && s->nonce2) {
-		ex = ext_of(NID_id_pkix_OCSP_Nonce, 1, "\x04\x04zzzz", 6);
+	if (ok && s->ignored) {
+		ASN1_OBJECT *obj = OBJ_txt2obj("1.2.3.4", 1);
+		ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+
+		ex = obj != NULL && os != NULL && ASN1_OCTET_STRING_set(os, (const unsigned char *)"\x04\x04zzzz", 6) ?
+			X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os) : NULL;
 		ok = ex != NULL && OCSP_REQUEST_add_ext(req, ex, -1);
 		X509_EXTENSION_free(ex);
+		ASN1_OCTET_STRING_free(os);
+		ASN1_OBJECT_free(obj);
 	}
 	if (ok && s->name != NULL)
 		ok = OCSP_request_set1_name(req, (X509_NAME *)s->name);
@@ -1140,7 +1155,7 @@ static void test_view_unsigned(void)
 		{ .nids = 2, .name = signer_name },
 		{ .nids = 2, .name = jp, .nonce = 32 },
 		{ .nids = 2, .single = 1 },	/* a nonce in singleRequestExtensions only: no nonce */
-		{ .nids = 3, .single = 1, .other = 1, .nonce = 20, .nonce2 = 1, .name = signer_name },
+		{ .nids = 3, .single = 1, .other = 1, .nonce = 20, .ignored = 1, .name = signer_name },
 		{ .nids = 1, .other = 1 },	/* requestExtensions without a nonce */
 		{ .nids = 60, .nonce = 16 },	/* a requestList of 3-byte length */
 	};
@@ -1200,7 +1215,7 @@ static void test_view_nonces(void)
  * signature verifies over the view's tbs with the signer's key only. */
 static void test_view_signed(void)
 {
-	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .nonce2 = 1 };
+	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .ignored = 1 };
 	const rq_spec plain = { .nids = 1, .nonce = 16 };
 	const rq_spec renamed = { .nids = 2, .name = fx_ca_name() };	/* the signer's replaces it */
 	STACK_OF(X509) *extra = sk_X509_new_null();
@@ -1302,7 +1317,7 @@ static void test_view_cache_key(void)
  * the whole: 1. */
 static void test_view_truncations(void)
 {
-	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .nonce2 = 1, .name = signer_name };
+	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .ignored = 1, .name = signer_name };
 	buf bases[4];
 	unsigned bad = 0, cuts = 0;
 
@@ -1475,7 +1490,7 @@ static buf with_version(buf in)
  * reads). */
 static void test_view_lengths_everywhere(void)
 {
-	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .nonce2 = 1 };
+	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .ignored = 1 };
 	buf signed_der = made_signed(&rich, NULL, 0), bases[2];
 	unsigned indef_bad = 0, plus1_bad = 0, minus1_bad = 0, long_bad = 0, tried = 0;
 
@@ -1566,7 +1581,7 @@ static void test_view_lengths_everywhere(void)
  * view may be the stricter. */
 static void test_view_byte_flips(void)
 {
-	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .nonce2 = 1 };
+	const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .ignored = 1 };
 	const rq_spec small = { .nids = 1, .nonce = 8, .name = signer_name };
 	buf bases[3];
 	unsigned accepted = 0, der_ok = 0, bad = 0, lenient = 0, name_stricter = 0, by_rule = 0;
@@ -1942,13 +1957,14 @@ static void test_view_hand_made(void)
 	CU_ASSERT_EQUAL(hand_rc("", ONE, "a2{ 30{ 30{ 04{ aa bb } } } }", ""), 0);
 	CU_ASSERT_EQUAL(hand_rc("", ONE, "a2{ 30{ 30{ 26{ 2b 06 01 05 05 07 30 01 02 } 04{ aa bb } } } }", ""), 0);
 	CU_ASSERT_EQUAL(hand_rc("", ONE, "a2{ 30{ 30{ } } }", ""), 0);
-	/* nonces: two (the first one's value); a bare (unwrapped) value, as it is; an empty
-	 * one; OIDs one arc longer or shorter are other extensions; a nonce after another */
-	in = hand("", ONE, "a2{ 30{ 30{ " NONCE_OID " 04{ de ad be ef } } " NONCE_EXT " } }", "");
+	/* nonces: a bare (unwrapped) value, as it is; a wrapped one, header and all (two are
+	 * refused: test_view_rfc_refusals); an empty one; OIDs one arc longer or shorter are
+	 * other extensions; a nonce after another extension */
+	in = hand("", ONE, "a2{ 30{ 30{ " NONCE_OID " 04{ de ad be ef } } } }", "");
 	CU_ASSERT_EQUAL(hand_view(in, &v, 1), 1);
 	CU_ASSERT_TRUE(v.nonce != NULL && v.nonce_len == 4 && memcmp(v.nonce, "\xde\xad\xbe\xef", 4) == 0);
 	free(in.p);
-	in = hand("", ONE, "a2{ 30{ " NONCE_EXT " 30{ " NONCE_OID " 04{ de ad be ef } } } }", "");
+	in = hand("", ONE, "a2{ 30{ " NONCE_EXT " } }", "");
 	CU_ASSERT_EQUAL(hand_view(in, &v, 1), 1);
 	CU_ASSERT_TRUE(v.nonce != NULL && v.nonce_len == 6 && memcmp(v.nonce, "\x04\x04\x01\x02\x03\x04", 6) == 0);
 	free(in.p);
@@ -2207,14 +2223,116 @@ static void test_view_rfc_refusals(void)
 			ASN1_OBJECT_free(obj);
 		}
 	}
-	/* the rich requests of the other tests (critical nonce and acceptableResponses): answered */
+	/* the rich requests of the other tests (a critical acceptableResponses, a nonce, an
+	 * extension not critical after it): answered */
 	{
-		const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .nonce2 = 1 };
+		const rq_spec rich = { .nids = 3, .single = 1, .other = 1, .nonce = 16, .ignored = 1 };
 		buf der = made_signed(&rich, NULL, 0);
 		ocsp_request_view v;
 
 		CU_ASSERT_EQUAL(hand_view(der, &v, 1), 1);
 		free(der.p);
+	}
+	ERR_clear_error();
+}
+
+#define RULE_TWICE(oid, where) "RFC 5280 4.2: extension " oid " more than once in " where
+#define NONCE_TEXT "1.3.6.1.5.5.7.48.1.2"
+#define UNKNOWN_EXT "30{ " UNKNOWN_OID " 04{ 00 } }"
+
+/* The requestExtensions and each Request's singleRequestExtensions hold an extension type
+ * once (RFC 5280 4.2, which RFC 6960 imports): twice, critical or not, the nonce too, is -1
+ * naming the rule, the type and where, and OpenSSL finds it in its decoding too (hand_view).
+ * The same type in two different Extensions, and OIDs that share arcs, are answered. */
+static void test_view_duplicates(void)
+{
+	static char exts[8192];
+	size_t at;
+
+	/* requestExtensions: two nonces (other values, the same value), not together; two of
+	 * acceptableResponses; two of an unknown type (not critical, FALSE spelt out) */
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " NONCE_EXT " 30{ " NONCE_OID " 04{ 04{ de ad } } } } }", "",
+		RULE_TWICE(NONCE_TEXT, "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " NONCE_EXT " " NONCE_EXT " } }", SIG(""),
+		RULE_TWICE(NONCE_TEXT, "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " NONCE_EXT " " UNKNOWN_EXT " 30{ " NONCE_OID " " CRIT
+		" 04{ 04{ 01 } } } } }", "", RULE_TWICE(NONCE_TEXT, "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ 30{ " ACCEPTABLE_OID " " ACCEPTABLE_BASIC " } 30{ "
+		ACCEPTABLE_OID " " CRIT " " ACCEPTABLE_BASIC " } } }", "",
+		RULE_TWICE("1.3.6.1.5.5.7.48.1.4", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " UNKNOWN_EXT " " NONCE_EXT " 30{ " UNKNOWN_OID
+		" 01{ 00 } 04{ 01 } } } }", "", RULE_TWICE("1.2.3.4", "requestExtensions")), -1);
+	/* a critical one it does not act on is named first, the version before either */
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " UNKNOWN_EXT " 30{ " UNKNOWN_OID " " CRIT " 04{ 00 } } } }", "",
+		RULE_EXT("1.2.3.4", "requestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("a0{ 02{ 01 } }", ONE, "a2{ 30{ " NONCE_EXT " " NONCE_EXT " } }", "",
+		RULE_VERSION), -1);
+	/* singleRequestExtensions: in the first or a later Request */
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ " UNKNOWN_EXT " " UNKNOWN_EXT " } } }", "", "",
+		RULE_TWICE("1.2.3.4", "singleRequestExtensions")), -1);
+	CU_ASSERT_EQUAL(refused_by("", ONE " 30{ " CERTID " a0{ 30{ " NONCE_EXT " " UNKNOWN_EXT " " NONCE_EXT
+		" } } }", "", "", RULE_TWICE(NONCE_TEXT, "singleRequestExtensions")), -1);
+	/* once per Extensions: the nonce in requestExtensions and in a Request's, the same type in
+	 * two Requests; OIDs one arc longer, or differing in the last arc */
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ " NONCE_EXT " } } }", "a2{ 30{ " NONCE_EXT " } }", "",
+		NULL), 1);
+	CU_ASSERT_EQUAL(refused_by("", "30{ " CERTID " a0{ 30{ " UNKNOWN_EXT " } } } 30{ " CERTID " a0{ 30{ "
+		UNKNOWN_EXT " } } }", "", "", NULL), 1);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " UNKNOWN_EXT " 30{ 06{ 2a 03 04 05 } 04{ 00 } } 30{ 06{ 2a 03 05 }"
+		" 04{ 00 } } 30{ 06{ 2a 03 } 04{ 00 } } } }", "", NULL), 1);
+	/* the structure first: a fault after gives 0 */
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " NONCE_EXT " " NONCE_EXT " } }", SIG("05 00"), NULL), 0);
+	CU_ASSERT_EQUAL(refused_by("", ONE, "a2{ 30{ " NONCE_EXT " " NONCE_EXT " 05 00 } }", "", NULL), 0);
+
+	/* many: 1.2.3.1 to 1.2.3.100, then each of them again (a single one, first or last, or
+	 * in the middle) */
+	at = 0;
+	for (int i = 1; i <= 100; i++)
+		at += (size_t)snprintf(exts + at, sizeof(exts) - at, "30{ 06{ 2a 03 %02x } 04{ } } ", i);
+	{
+		char post[sizeof(exts) + 64], rule[128];
+		static const int again[] = { 1, 50, 100 };
+
+		snprintf(post, sizeof(post), "a2{ 30{ %s } }", exts);
+		CU_ASSERT_EQUAL(refused_by("", ONE, post, "", NULL), 1);
+		for (size_t k = 0; k < sizeof(again) / sizeof(again[0]); k++) {
+			snprintf(post, sizeof(post), "a2{ 30{ %s30{ 06{ 2a 03 %02x } 04{ 01 } } } }", exts, again[k]);
+			snprintf(rule, sizeof(rule), RULE_TWICE("1.2.3.%d", "requestExtensions"), again[k]);
+			CU_ASSERT_EQUAL(refused_by("", ONE, post, "", rule), -1);
+			snprintf(post, sizeof(post), "a2{ 30{ 30{ 06{ 2a 03 %02x } 04{ 01 } } %s} }", again[k], exts);
+			CU_ASSERT_EQUAL(refused_by("", ONE, post, "", rule), -1);
+		}
+	}
+
+	/* made by OpenSSL's API: two nonces, in requestExtensions or in a Request's; unsigned,
+	 * signed with and without certificates */
+	for (int single = 0; single < 2; single++) {
+		for (int how = 0; how < 3; how++) {
+			const rq_spec spec = { .nids = 2, .nonce = 16 };
+			OCSP_REQUEST *req = make_request(&spec);
+			OCSP_ONEREQ *one = req != NULL ? OCSP_request_onereq_get0(req, 1) : NULL;
+			ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+			ocsp_request_view v;
+			buf der;
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+			/* OCSP_request_add1_nonce replaces a nonce: appended by hand */
+			CU_ASSERT_TRUE_FATAL(os != NULL && ASN1_OCTET_STRING_set(os, (const unsigned char *)"abcdefgh", 8));
+			CU_ASSERT_TRUE_FATAL(single ?
+				OCSP_ONEREQ_add1_ext_i2d(one, NID_id_pkix_OCSP_Nonce, os, 0, X509V3_ADD_APPEND) == 1 &&
+				OCSP_ONEREQ_add1_ext_i2d(one, NID_id_pkix_OCSP_Nonce, os, 0, X509V3_ADD_APPEND) == 1 :
+				OCSP_REQUEST_add1_ext_i2d(req, NID_id_pkix_OCSP_Nonce, os, 0, X509V3_ADD_APPEND) == 1);
+			CU_ASSERT_TRUE_FATAL(how == 0 || OCSP_request_sign(req, signer_cert, fx_key(FX_OTHER), EVP_sha256(),
+				NULL, how == 1 ? OCSP_NOCERTS : 0));
+			der = der_of(req);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(der.p);
+			CU_ASSERT_EQUAL(hand_view(der, &v, 1), -1);
+			CU_ASSERT_STRING_EQUAL(v.refused, single ? RULE_TWICE(NONCE_TEXT, "singleRequestExtensions") :
+				RULE_TWICE(NONCE_TEXT, "requestExtensions"));
+			free(der.p);
+			ASN1_OCTET_STRING_free(os);
+			OCSP_REQUEST_free(req);
+		}
 	}
 	ERR_clear_error();
 }
@@ -2279,6 +2397,7 @@ int main(void)
 	    !CU_add_test(s, "view: hand-made structures", test_view_hand_made) ||
 	    !CU_add_test(s, "view: refuses what OpenSSL refuses", test_view_refuses_like_openssl) ||
 	    !CU_add_test(s, "view: refuses by RFC 6960 what it cannot answer", test_view_rfc_refusals) ||
+	    !CU_add_test(s, "view: one extension type twice (RFC 5280 4.2)", test_view_duplicates) ||
 	    !CU_add_test(s, "view: OpenSSL's error queue", test_view_error_queue)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
