@@ -24,6 +24,7 @@
 #include "digest.h"
 #include "http.h"
 #include "ocspd.h"
+#include "utctime.h"
 
 #define CT_REQUEST "application/ocsp-request"
 #define CT_RESPONSE "application/ocsp-response"
@@ -83,21 +84,6 @@ typedef struct request {
 } request;
 
 /* ---- responses ---- */
-
-static void http_date(time_t t, char *buf, size_t len)
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL) {
-		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
-		return;
-	}
-	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-		months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 /* The peer as text: "IP" for the log, or "IP:port" ("[IP]:port" for IPv6) as the audit trail
  * writes a client (lib/audit.h); "?" when unknown. */
@@ -229,6 +215,13 @@ static const char *cache_scope(const ocspd_answer_info *info)
 	return "private";
 }
 
+/* Last-Modified (RFC 5019 6.2): the answer's thisUpdate (the oldest, with several CertIDs);
+ * never after Date (RFC 9110 8.8.2.1), which a CRL's thisUpdate within the clock skew could be. */
+static time_t last_modified(const ocspd_answer_info *info, time_t now)
+{
+	return info->this_update < now ? info->this_update : now;
+}
+
 /* RFC 5019 6.2 headers of a cacheable answer to a GET (or HEAD). */
 static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info, time_t now)
 {
@@ -242,19 +235,46 @@ static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info,
 	snprintf(buf, sizeof(buf), "max-age=%ld, %s, no-transform, must-revalidate", max_age, cache_scope(info));
 	if (!add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, buf))
 		return false;
-	/* RFC 5019 6.2: the answer's thisUpdate (the oldest, with several CertIDs); never after
-	 * Date (RFC 9110 8.8.2.1), which a CRL's thisUpdate within the clock skew could be. */
-	http_date(info->this_update < now ? info->this_update : now, buf, sizeof(buf));
+	jpki_http_date(last_modified(info, now), buf);
 	if (!add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, buf))
 		return false;
-	http_date(info->next_update, buf, sizeof(buf));
+	jpki_http_date(info->next_update, buf);
 	if (!add_header(r, MHD_HTTP_HEADER_EXPIRES, buf))
 		return false;
 	return info->etag[0] == '\0' || add_header(r, MHD_HTTP_HEADER_ETAG, info->etag);
 }
 
+static enum MHD_Result count_if_modified_since(void *cls, enum MHD_ValueKind kind, const char *key,
+	const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0)
+		(*(int *)cls)++;
+	return MHD_YES;
+}
+
+/* The client holds this answer already (a 304; the caller asks only for a cacheable answer
+ * to a GET or HEAD). If-None-Match, when sent, decides alone (RFC 9110 13.2.2): its ETag
+ * named. Else If-Modified-Since (RFC 9110 13.1.3): Last-Modified not after its date; one
+ * that is no HTTP-date, or more than one, is ignored. */
+static bool not_modified(struct MHD_Connection *conn, const ocspd_answer_info *info, time_t now)
+{
+	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	const char *ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	time_t since;
+	int n = 0;
+
+	if (inm != NULL)
+		return etag_matches(inm, info->etag);
+	if (ims == NULL || jpki_http_date_parse(ims, now, &since) < 0)
+		return false;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_if_modified_since, &n);
+	return n == 1 && last_modified(info, now) <= since;
+}
+
 /* Hands the OCSP answer (always a 200, whatever its responseStatus) to libmicrohttpd, which
- * frees it; or a 304 when the client already holds this answer. libmicrohttpd writes the
+ * frees it; or a 304 when the client already holds this answer (not_modified). libmicrohttpd writes the
  * Content-Length of every response from its size and sends no body with a 304 or to a HEAD:
  * a 304 made of the answer itself says the 200's length, as RFC 9110 8.6 allows (an empty
  * one would say 0, which it forbids). */
@@ -264,8 +284,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, bool get, unsign
 	struct MHD_Response *r;
 	time_t now = time(NULL);
 	bool cacheable = get && info->cacheable;
-	bool unchanged = cacheable && etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		MHD_HTTP_HEADER_IF_NONE_MATCH), info->etag);
+	bool unchanged = cacheable && not_modified(conn, info, now);
 
 	r = MHD_create_response_from_buffer_with_free_callback(len, der, free_openssl);
 	if (r == NULL) {

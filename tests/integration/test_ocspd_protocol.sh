@@ -29,7 +29,9 @@
 #    registered verifier are unauthorized, recorded and logged with the rule; SHA-256 (PKCS#1
 #    and PSS) answered; from an allowed network the signature is not what lets a request in;
 #  - HTTP: HEAD answered as GET without a body; a 304 with the 200's Content-Length and no
-#    body, the connection going on; Cache-Control private for answers to a signed request or
+#    body, the connection going on; If-Modified-Since (its three date forms) gives 304 when
+#    Last-Modified is not after it, is ignored when it is no date, sent twice, beside
+#    If-None-Match or on a POST; Cache-Control private for answers to a signed request or
 #    a client certificate, public for an allowed network's; Last-Modified the thisUpdate; a
 #    POST without a Content-Type answered, another type 415.
 # Requests with crafted DER (nonces, CertIDs, extensions, versions) are built with openssl
@@ -755,6 +757,48 @@ t_eq "…with the 200's ETag, Cache-Control and Last-Modified, no Content-Type" 
 	"$etag|$(hdr Cache-Control "$T/g.h")|$(hdr Last-Modified "$T/g.h")|" \
 	"$(hdr ETag "$T/304.raw")|$(hdr Cache-Control "$T/304.raw")|$(hdr Last-Modified "$T/304.raw")|$(hdr Content-Type "$T/304.raw")"
 t_eq "HEAD with the ETag: 304 too" "304" "$(curl -s --head -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL$SA")"
+# If-Modified-Since (RFC 9110 13.1.3): a 304 when Last-Modified is not after its date, the
+# same headers as If-None-Match's; a date that does not parse is ignored; If-None-Match, when
+# sent, decides alone (13.2.2); only GET and HEAD.
+lm=$(hdr Last-Modified "$T/g.h")
+lm_s=$(epoch "$lm")
+httpdate() { LC_ALL=C date -u -d "@$1" "${2:-+%a, %d %b %Y %H:%M:%S GMT}"; }
+http_code() { curl -s -o "$T/c.der" -D "$T/c.h" -w '%{http_code}' "$@"; }
+t_eq "…(Last-Modified is an IMF-fixdate)" "$lm" "$(httpdate "$lm_s")"
+raw "$T/ims.raw" GET "/$SA" "If-Modified-Since: $lm"
+t_eq "If-Modified-Since equal to Last-Modified: 304, Content-Length the 200's, no body" \
+	"HTTP/1.1 304 Not Modified $glen 0" \
+	"$(head -1 "$T/ims.raw" | tr -d '\r') $(hdr Content-Length "$T/ims.raw") $(after_headers "$T/ims.raw")"
+t_eq "…with the 200's ETag, Cache-Control and Last-Modified, no Content-Type" \
+	"$etag|$(hdr Cache-Control "$T/g.h")|$lm|" \
+	"$(hdr ETag "$T/ims.raw")|$(hdr Cache-Control "$T/ims.raw")|$(hdr Last-Modified "$T/ims.raw")|$(hdr Content-Type "$T/ims.raw")"
+t_eq "If-Modified-Since one second before Last-Modified: 200 with the answer" "200 good" \
+	"$(http_code -H "If-Modified-Since: $(httpdate $((lm_s - 1)))" "$URL$SA") $(openssl ocsp -respin "$T/c.der" -resp_text -noverify 2>&1 | verdict)"
+t_eq "If-Modified-Since now (after Last-Modified): 304" 304 \
+	"$(http_code -H "If-Modified-Since: $(httpdate "$(date +%s)")" "$URL$SA")"
+t_eq "If-Modified-Since as an rfc850-date (obsolete, RFC 9110 5.6.7) equal to Last-Modified: 304" 304 \
+	"$(http_code -H "If-Modified-Since: $(httpdate "$lm_s" '+%A, %d-%b-%y %H:%M:%S GMT')" "$URL$SA")"
+t_eq "…as an asctime-date: 304" 304 "$(http_code -H "If-Modified-Since: $(httpdate "$lm_s" '+%a %b %e %H:%M:%S %Y')" "$URL$SA")"
+t_eq "…one second before, as an asctime-date: 200" 200 \
+	"$(http_code -H "If-Modified-Since: $(httpdate $((lm_s - 1)) '+%a %b %e %H:%M:%S %Y')" "$URL$SA")"
+while IFS='|' read -r what bad; do
+	t_eq "If-Modified-Since $what (no HTTP-date): ignored, 200" 200 "$(http_code -H "If-Modified-Since: $bad" "$URL$SA")"
+done <<EOF
+garbage|garbage
+holding Last-Modified twice|$lm, $lm
+saying UTC for GMT|$(httpdate "$lm_s" '+%a, %d %b %Y %H:%M:%S UTC')
+in ISO 8601|$(httpdate "$lm_s" '+%Y-%m-%dT%H:%M:%SZ')
+EOF
+raw "$T/ims2.raw" GET "/$SA" "If-Modified-Since: $lm" "If-Modified-Since: $lm"
+t_eq "If-Modified-Since twice (more than one member): ignored, 200" "HTTP/1.1 200 OK" "$(head -1 "$T/ims2.raw" | tr -d '\r')"
+t_eq "If-None-Match another ETag, If-Modified-Since matching: 200 (If-None-Match decides)" 200 \
+	"$(http_code -H 'If-None-Match: "0123456789abcdef0123456789abcdef"' -H "If-Modified-Since: $lm" "$URL$SA")"
+t_eq "If-None-Match the ETag, If-Modified-Since one second before: 304 (If-None-Match decides)" 304 \
+	"$(http_code -H "If-None-Match: $etag" -H "If-Modified-Since: $(httpdate $((lm_s - 1)))" "$URL$SA")"
+t_eq "HEAD with If-Modified-Since equal to Last-Modified: 304" 304 \
+	"$(curl -s --head -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $lm" "$URL$SA")"
+t_eq "POST with If-Modified-Since equal to Last-Modified: 200 with the answer (GET and HEAD only)" "200 good" \
+	"$(http_code -H "If-Modified-Since: $lm" -H "Content-Type: application/ocsp-request" --data-binary @"$T/sa.der" "$URL") $(openssl ocsp -respin "$T/c.der" -resp_text -noverify 2>&1 | verdict)"
 raw "$T/two.raw" GET "/$SA" "If-None-Match: $etag" -- GET "/$SA"
 t_eq "a 304 and a GET on one connection: 304, then 200 with the whole answer after it" "304 200 $glen" \
 	"$(grep -a '^HTTP/1.1 ' "$T/two.raw" | awk '{ printf "%s ", $2 }')$(tail -c "$glen" "$T/two.raw" | cmp -s - "$T/g.der" && echo "$glen")"
