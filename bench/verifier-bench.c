@@ -204,7 +204,7 @@ static access_result after(OCSP_REQUEST *req, const unsigned char *sha256, const
 		viewed = req;
 	}
 	memset(&info, 0, sizeof(info));
-	return access_check(&v, &client, s, &c, now, &info);
+	return access_check(&v, &client, s, &c, 0, now, &info);
 }
 
 static int rounds = 7;

@@ -5,13 +5,43 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "utctime.h"
 #include "verifier.h"
 
 #define RULE "rule verifier-access (CPS 4-4-4-3): "
 #define RULE_ALG "rule signature-algorithm: "
+#define RULE_AGE "rule registry-max-age: "
+#define AGE_LOG_EVERY 60	/* s: the registry's age is logged at most this often */
+
+static _Atomic time_t age_logged;	/* when the registry's age was last logged */
+
+/* The registry, last confirmed by slapd at confirmed, is too old to say who may ask: the
+ * answer waits (tryLater, RFC 6960 2.3) until the sync thread follows slapd again, as an
+ * answer waits for a current CRL. Logged once a minute at most. */
+static bool registry_too_old(const ocspd_config *c, time_t confirmed, time_t now, ocspd_answer_info *info)
+{
+	char at[JPKI_UTC_ISO_LEN + 1];
+	time_t logged;
+
+	if (c->registry_max_age <= 0 || (confirmed != 0 && now - confirmed <= c->registry_max_age))
+		return false;
+	jpki_utc_iso(confirmed, at);
+	if (confirmed != 0)
+		snprintf(info->why, sizeof(info->why), RULE_AGE "the verifier registry was last confirmed by the "
+			"repository at %s, more than %ld s ago; who may ask cannot be told now", at, c->registry_max_age);
+	else
+		snprintf(info->why, sizeof(info->why), RULE_AGE "the verifier registry was never confirmed by the "
+			"repository; who may ask cannot be told now");
+	logged = atomic_load(&age_logged);
+	if (now - logged >= AGE_LOG_EVERY && atomic_compare_exchange_strong(&age_logged, &logged, now))
+		ocspd_log(OCSPD_LOG_WARNING, "%s; signed requests and client certificates are answered "
+			"tryLater until the repository is followed again (logged once a minute)", info->why);
+	return true;
+}
 
 static access_result allowed(const registered *r, time_t now, ocspd_answer_info *info, const char *how)
 {
@@ -196,7 +226,7 @@ static access_result signed_request(const ocsp_request_view *v, const snapshot *
 }
 
 access_result access_check(const ocsp_request_view *v, const ocspd_client *client, const snapshot *s,
-	const ocspd_config *c, time_t now, ocspd_answer_info *info)
+	const ocspd_config *c, time_t registry_confirmed, time_t now, ocspd_answer_info *info)
 {
 	size_t i;
 
@@ -206,10 +236,18 @@ access_result access_check(const ocsp_request_view *v, const ocspd_client *clien
 			return ACCESS_OK;
 		}
 	}
-	if (client->cert_sha256 != NULL)
+	if (client->cert_sha256 != NULL) {
+		info->auth = "client-certificate";
+		if (registry_too_old(c, registry_confirmed, now, info))
+			return ACCESS_TRY_LATER;
 		return allowed(snapshot_verifier_by_cert(s, client->cert_sha256), now, info, "client-certificate");
-	if (v->sig_alg != NULL)
+	}
+	if (v->sig_alg != NULL) {
+		info->auth = "signature";
+		if (registry_too_old(c, registry_confirmed, now, info))
+			return ACCESS_TRY_LATER;
 		return signed_request(v, s, now, info);
+	}
 	info->auth = "none";
 	return c->require_signature ? ACCESS_SIG_REQUIRED : ACCESS_OK;
 }

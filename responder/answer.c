@@ -486,7 +486,7 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 			"RFC 6960 4.1.1: not one DER OCSPRequest and nothing after it");
 		goto out;
 	}
-	switch (access_check(&v, client, s, c, now, info)) {
+	switch (access_check(&v, client, s, c, state_registry_confirmed(), now, info)) {
 	case ACCESS_SIG_REQUIRED:
 		status_only(OCSP_RESPONSE_STATUS_SIGREQUIRED, &j->resp, &j->resplen, info,
 			"rule verifier-access (CPS 4-4-4-3): a signed request or a client certificate is required");
@@ -496,6 +496,9 @@ static void prepare(job *j, const unsigned char *der, size_t len, const ocspd_cl
 		goto out;
 	case ACCESS_FAILED:
 		status_bytes(OCSP_RESPONSE_STATUS_INTERNALERROR, &j->resp, &j->resplen, info);
+		goto out;
+	case ACCESS_TRY_LATER:
+		status_bytes(OCSP_RESPONSE_STATUS_TRYLATER, &j->resp, &j->resplen, info);	/* why: access_check's */
 		goto out;
 	case ACCESS_OK:
 		break;

@@ -53,6 +53,7 @@ static const setting settings[] = {
 	{ "ca-dn", T_STR, U_NONE, F(ca_dn), 0, 0 },
 	{ "verifier-base", T_STR, U_NONE, F(verifier_base), 0, 0 },
 	{ "sync-heartbeat", T_UNSIGNED, U_SECONDS, F(sync_heartbeat), 1, 3600 },
+	{ "registry-max-age", T_LONG, U_SECONDS, F(registry_max_age), 0, 366L * 86400 },
 	{ "trust-anchor", T_ANCHOR, U_NONE, 0, 0, 0 },
 	{ "state-dir", T_FILE, U_NONE, F(state_dir), 0, 0 },
 	{ "key-uri", T_STR, U_NONE, F(key_uri), 0, 0 },
@@ -115,6 +116,7 @@ void ocspd_config_defaults(ocspd_config *c)
 	c->ca_dn = xstrdup(JPKI_DEFAULT_CA_DN);
 	c->verifier_base = xstrdup(JPKI_DEFAULT_VERIFIER_BASE);
 	c->sync_heartbeat = 30;
+	c->registry_max_age = 86400;	/* the CRLs' own rhythm: a new one every 24 h (CPS 4-4-9) */
 	c->state_dir = xstrdup(OCSPD_LOCALSTATEDIR "/lib/jpki-ocspd");
 	jpki_crl_policy_default(&c->policy);
 	c->max_certids = 16;
@@ -629,6 +631,13 @@ int ocspd_config_args(ocspd_config *c, int argc, char **argv, char *err, size_t 
 		return -1;
 	}
 	/* What only makes sense together; checked once every source has been read. */
+	if (c->registry_max_age != 0 && c->registry_max_age <= 2 * (long)c->sync_heartbeat + 10) {
+		/* a healthy connection confirms the registry every sync-heartbeat seconds, and a silent
+		 * one is dropped after twice that and 10 s: below, answers would come and go */
+		snprintf(err, errlen, "registry-max-age %ld must be 0 or more than twice sync-heartbeat (%u) and 10 s",
+			c->registry_max_age, c->sync_heartbeat);
+		return -1;
+	}
 	if (c->https_port != 0) {
 		if (c->https_cert == NULL || c->https_key == NULL || c->https_client_ca == NULL) {
 			snprintf(err, errlen, "https-port %u needs https-cert, https-key and https-client-ca", c->https_port);

@@ -132,9 +132,9 @@ static void usage(FILE *to)
 		"Every setting of the configuration file is also an option --NAME VALUE, which wins over\n"
 		"the file: listen port https-port https-cert https-key https-client-ca threads\n"
 		"max-connections max-per-ip timeout max-request path ldap-uri bind-dn password-file\n"
-		"ldap-tls-ca ca-dn verifier-base sync-heartbeat trust-anchor state-dir key-uri pin-file\n"
-		"responder-cert max-certids cache-max-age require-signature allow-network clock-skew\n"
-		"max-crl-validity max-crl-size audit-dir audit-policy audit-group-wait\n"
+		"ldap-tls-ca ca-dn verifier-base sync-heartbeat registry-max-age trust-anchor state-dir\n"
+		"key-uri pin-file responder-cert max-certids cache-max-age require-signature\n"
+		"allow-network clock-skew max-crl-validity max-crl-size audit-dir audit-policy audit-group-wait\n"
 		"audit-checkpoint-key audit-checkpoint-cert audit-checkpoint-pin-file pid-file log-level.\n"
 		"trust-anchor and allow-network may be repeated.\n"
 		"See jpki-ocspd(8).\n");

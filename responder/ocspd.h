@@ -40,6 +40,7 @@ typedef struct ocspd_config {
 	char *ca_dn;			/* the CA entry; the sync base */
 	char *verifier_base;
 	unsigned sync_heartbeat;	/* seconds between liveness checks of the sync connection, default 30 */
+	long registry_max_age;		/* seconds the registry may go unconfirmed by slapd; 0: no limit */
 	char **anchors;			/* trust anchor PEM files */
 	size_t nanchors;
 	char *state_dir;		/* the last good copy */

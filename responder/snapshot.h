@@ -199,6 +199,9 @@ typedef struct model {
 	size_t nverifiers;
 	crl_mark *marks;	/* the state copy's (store_load): history a restart starts with */
 	size_t nmarks;
+	/* When slapd last confirmed the verifiers as they are here (the sync thread in the persist
+	 * phase, heard from), or the state copy's time of it; 0: never. */
+	time_t registry_confirmed;
 	int ca_seen;
 } model;
 

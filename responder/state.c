@@ -1,10 +1,12 @@
 #include "state.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static snapshot *current;
 static unsigned long generation;
+static _Atomic time_t registry_confirmed;
 
 snapshot *state_acquire(void)
 {
@@ -36,4 +38,14 @@ unsigned long state_next_generation(void)
 	g = ++generation;
 	pthread_mutex_unlock(&lock);
 	return g;
+}
+
+void state_registry_confirmed_at(time_t t)
+{
+	atomic_store(&registry_confirmed, t);
+}
+
+time_t state_registry_confirmed(void)
+{
+	return atomic_load(&registry_confirmed);
 }

@@ -1,5 +1,6 @@
 /* File format (DIR/repository.state, replaced atomically): text lines
- *   jpki-ocspd-state 2
+ *   jpki-ocspd-state 3
+ *   confirmed SECONDS            when slapd last confirmed the verifiers below (model.h); 0: never
  *   ca UUID                      then "cacert UUID B64" lines
  *   partition UUID B64(DN)       then "crl UUID B64" lines: the CRLs the snapshot accepted
  *                                (kept in place of refused ones included), not the refused ones
@@ -10,9 +11,13 @@
  * START/END are seconds since 1970 (or - when unreadable); METHODS the jpki_method bits.
  * Version 1 (before the marks) is still read: its CRLs enter the model as before, and set
  * marks only when the first build accepts them, as any accepted CRL does; the loader, which
- * checks nothing, makes no mark of them. */
+ * checks nothing, makes no mark of them. Versions 1 and 2 (before "confirmed") count as
+ * confirmed when they were written (the file's modification time): the responder wrote a
+ * copy when a change came from slapd, so it was following slapd then; not the time of the
+ * load, which would let a restart make an old registry new again. */
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model.h"
@@ -109,7 +115,7 @@ int store_save(const char *dir, const model *m, const snapshot *s, char *err, si
 		return -1;
 	}
 	/* every write's result counted: a copy cut short must not replace the previous one */
-	bad |= fprintf(fp, "jpki-ocspd-state 2\n") < 0;
+	bad |= fprintf(fp, "jpki-ocspd-state 3\nconfirmed %lld\n", (long long)m->registry_confirmed) < 0;
 	if (m->ca_uuid != NULL) {
 		bad |= fprintf(fp, "ca %s\n", m->ca_uuid) < 0;
 		for (i = 0; i < m->ncacerts; i++)
@@ -318,12 +324,29 @@ static int parse_line(model *m, char *l)
 	return -1;
 }
 
+/* "confirmed SECONDS": a time_t, 0 or after 1970. */
+static int get_confirmed(const char *text, time_t *out)
+{
+	char *end;
+	long long v;
+
+	if (text == NULL || !isdigit((unsigned char)text[0]))
+		return -1;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno != 0 || *end != '\0' || (long long)(time_t)v != v)
+		return -1;
+	*out = (time_t)v;
+	return 0;
+}
+
 int store_load(const char *dir, model *m, char *err, size_t errlen)
 {
 	char path[4096], *l = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
-	int ended = 0;
+	int ended = 0, version = 0;
+	struct stat st;
 	ssize_t n;
 	FILE *fp;
 
@@ -336,8 +359,17 @@ int store_load(const char *dir, model *m, char *err, size_t errlen)
 		if (l[n - 1] == '\n')
 			l[n - 1] = '\0';
 		if (lineno == 1) {
-			/* 1: without marks (see the top of this file) */
-			if (strcmp(l, "jpki-ocspd-state 2") != 0 && strcmp(l, "jpki-ocspd-state 1") != 0)
+			/* 1: without marks, 2: without confirmed (see the top of this file) */
+			if (strncmp(l, "jpki-ocspd-state ", 17) != 0 || l[17] < '1' || l[17] > '3' || l[18] != '\0')
+				break;
+			version = l[17] - '0';
+			if (version < 3 && fstat(fileno(fp), &st) == 0)
+				m->registry_confirmed = st.st_mtime;
+			continue;
+		}
+		if (version == 3 && lineno == 2) {
+			/* the second line, always */
+			if (strncmp(l, "confirmed ", 10) != 0 || get_confirmed(l + 10, &m->registry_confirmed) < 0)
 				break;
 			continue;
 		}

@@ -10,7 +10,13 @@
  * same connection, and a watchdog shuts the connection's socket down when nothing has come
  * from slapd for a while (a refresh that stalls, a heartbeat that hangs), so that the thread,
  * blocked in libldap, returns and reconnects. sync_stop does the same, so a stop never waits
- * for a repository that does not answer. */
+ * for a repository that does not answer.
+ *
+ * The registry is confirmed (registry-max-age) whenever slapd is heard from while the refresh
+ * is done and the persist phase runs: a change, or the heartbeat answered. Answers that need
+ * the registry see that time (state.c); the state copy keeps it for a restart without slapd,
+ * rewritten for it when it lags by a quarter of registry-max-age (an hour at most) and when
+ * the connection ends. */
 #include "sync.h"
 
 #include <ldap.h>
@@ -30,6 +36,7 @@
 #include "ocspd.h"
 #include "state.h"
 #include "store.h"
+#include "utctime.h"
 #include "verifier.h"
 
 static const ocspd_config *cfg;
@@ -290,6 +297,7 @@ static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refresh_deletes)
 #define SAVE_EVERY 5
 static int unsaved;		/* the published snapshot is not in the state copy yet */
 static time_t saved_at;
+static time_t saved_confirmed;	/* the registry's confirmation the state copy holds */
 
 static void save(void)
 {
@@ -301,6 +309,27 @@ static void save(void)
 	snapshot_unref(s);
 	unsaved = 0;
 	saved_at = time(NULL);
+	saved_confirmed = repo.registry_confirmed;
+}
+
+/* How far the state copy's confirmation may lag behind the registry's before the copy is
+ * rewritten for it alone: a quarter of registry-max-age, an hour at most (also without a
+ * limit, for a restart with one). */
+static time_t confirm_lag(void)
+{
+	long quarter = cfg->registry_max_age / 4 + 1;
+
+	return cfg->registry_max_age > 0 && quarter < 3600 ? quarter : 3600;
+}
+
+/* In the persist phase, the refresh done, the model published: slapd, last heard then,
+ * confirms the registry as the snapshot in force holds it. */
+static void confirm(void)
+{
+	repo.registry_confirmed = atomic_load(&heard);
+	state_registry_confirmed_at(repo.registry_confirmed);
+	if (cfg->state_dir != NULL && repo.registry_confirmed - saved_confirmed >= confirm_lag())
+		unsaved = 1;
 }
 
 static void publish(int to_disk)
@@ -374,12 +403,16 @@ static void *run(void *arg)
 				publish(1);
 				changed = true;
 			}
+			if (rc == LDAP_SUCCESS && !refreshing)
+				confirm();
 			if (unsaved && (!changed || time(NULL) - saved_at >= SAVE_EVERY))
 				save();
 			if (rc == LDAP_SUCCESS)
 				rc = heartbeat(ld);
 		}
-		if (unsaved)
+		/* the copy as the connection ends: a restart without slapd starts from its last
+		 * confirmation (a refresh cut short changed neither the snapshot nor it) */
+		if (unsaved || (!refreshing && repo.registry_confirmed != saved_confirmed))
 			save();
 		atomic_store(&conn_fd, -1);	/* the watchdog lets go before the socket closes */
 		if (atomic_load(&stopping))
@@ -445,8 +478,14 @@ int sync_start(const ocspd_config *c, STACK_OF(X509) *trust_anchors, char *err, 
 		if (rc < 0)
 			ocspd_log(OCSPD_LOG_ERR, "%s", err);
 		else if (rc == 0) {
+			char at[JPKI_UTC_ISO_LEN + 1];
+
 			publish(0);
-			ocspd_log(OCSPD_LOG_INFO, "answering from the copy in %s until the repository answers", c->state_dir);
+			saved_confirmed = repo.registry_confirmed;
+			state_registry_confirmed_at(repo.registry_confirmed);
+			jpki_utc_iso(repo.registry_confirmed, at);
+			ocspd_log(OCSPD_LOG_INFO, "answering from the copy in %s until the repository answers (its verifier "
+				"registry last confirmed %s)", c->state_dir, repo.registry_confirmed != 0 ? at : "never");
 		}
 	}
 	atomic_store(&stopping, false);

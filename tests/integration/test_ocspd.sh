@@ -6,7 +6,10 @@
 # within 1 s, slapd stopped (answers from the disk copy until nextUpdate, then tryLater), a
 # partition past nextUpdate, malformed bodies that leave the daemon serving, and the responder
 # key and certificates checked at start and at SIGHUP (a bad one refuses the start, or the
-# reload while the running key goes on; a token away at start does not stop it).
+# reload while the running key goes on; a token away at start does not stop it), and
+# registry-max-age (slapd stopped: signed requests and client certificates answered until the
+# registry's last confirmation is that old, then tryLater, an allowed network's still
+# answered; the same from the state copy; slapd back, all answered again).
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
 FAKE=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
@@ -241,6 +244,88 @@ repo_ocspd_stop "$DIR"
 stopped_in=$(( (${EPOCHREALTIME/./} - start) / 1000000 ))
 kill -CONT "$spid"
 t_ok "a stop while slapd hangs takes at most 15 s (took $stopped_in s)" test "$stopped_in" -le 15
+
+# registry-max-age: with slapd unreachable, the registry is answered from as slapd last
+# confirmed it for registry-max-age (600 s here) at most; then a signed request or a client
+# certificate gets tryLater (logged once a minute), a client of an allowed network (127.0.0.2)
+# is answered, and once slapd is followed again everything is. A responder started from its
+# state copy meanwhile keeps the copy's confirmation. The responder's clock is libfaketime's,
+# read from a file the test moves ahead (FAKETIME_NO_CACHE: at every call); no audit trail
+# (see above).
+OCSPD=$JPKI_BUILDDIR/responder/jpki-ocspd
+: > "$T/age.conf"
+setting() { "$OCSPD" --check -c "$T/age.conf" "$@" 2>&1 | grep '^registry-max-age'; }
+t_eq "--check: registry-max-age is 86400 (24 h) by default" "registry-max-age = 86400" "$(setting)"
+echo "registry-max-age = 1h" > "$T/age.conf"
+t_eq "--check: from the file, as a duration" "registry-max-age = 3600" "$(setting)"
+t_eq "--check: the command line wins, 0 (no limit) allowed" "registry-max-age = 0" "$(setting --registry-max-age 0)"
+out=$("$OCSPD" --check -c "$T/age.conf" --registry-max-age 70 2>&1)
+t_eq "--check: 70 s beside sync-heartbeat 30 refused (exit 2), naming both" \
+	"2 jpki-ocspd: registry-max-age 70 must be 0 or more than twice sync-heartbeat (30) and 10 s" "$? $out"
+t_eq "…71 s accepted" "registry-max-age = 71" "$(setting --registry-max-age 71)"
+t_eq "…15 s beside sync-heartbeat 2 accepted" "registry-max-age = 15" "$(setting --registry-max-age 15 --sync-heartbeat 2)"
+CLOCK=$T/clock
+AP=$(jpki_free_port)
+echo "+0" > "$CLOCK"
+aged() {
+	REPO_AUDIT=0 OCSPD_PRELOAD=$FAKE FAKETIME_TIMESTAMP_FILE=$CLOCK FAKETIME_NO_CACHE=1 repo_ocspd_start "$DIR" "$PKI" \
+		--sync-heartbeat 2 --registry-max-age 600 --allow-network 127.0.0.2/32 --https-port "$AP" \
+		--https-cert "$PKI/tls/server.pem" --https-key "$PKI/tls/server.key" --https-client-ca "$V/ca.pem"
+}
+openssl ocsp -issuer "$PKI/ca/gen2.pem" -cert "$good2" -no_nonce -reqout "$T/aged.der" >/dev/null 2>&1
+# the three ways in, each as one word: the verdict on good2, or "error"
+verdict_text() { grep -oE 'Cert Status: good|trylater|unauthorized|sigrequired' | sed 's/Cert Status: //' | head -1 | grep . ||
+	echo error; }
+verdict_of() { openssl ocsp -respin "$1" -resp_text -noverify 2>&1 | verdict_text; }
+by_signature() { ask signature -issuer "$PKI/ca/gen2.pem" -cert "$good2" -resp_text -noverify | verdict_text; }
+by_certificate() {
+	curl -s -o "$T/aged.tls" --cacert "$PKI/tls/ca.pem" --cert "$V/signature.pem" --key "$V/signature.key" \
+		-H 'Content-Type: application/ocsp-request' --data-binary @"$T/aged.der" "https://127.0.0.1:$AP/"
+	verdict_of "$T/aged.tls"
+}
+by_network() {
+	curl -s -o "$T/aged.net" --interface 127.0.0.2 -H 'Content-Type: application/ocsp-request' \
+		--data-binary @"$T/aged.der" "$URL"
+	verdict_of "$T/aged.net"
+}
+all_three() { echo "$(by_signature) $(by_certificate) $(by_network)"; }
+age_logged() { tail -n +"$(($1 + 1))" "$DIR/ocspd/log" | grep -c "rule registry-max-age: the verifier registry was last confirmed"; }
+mark=$(wc -l < "$DIR/ocspd/log")
+t_ok "a responder with registry-max-age 600 and sync-heartbeat 2 starts on a clock read from a file" aged
+t_eq "…following slapd: signed, client certificate, allowed network all good" "good good good" "$(all_three)"
+instance_stop "$DIR"
+t_eq "slapd stopped: the responder notices within 20 s" yes "$(within 20 lost_since "$mark")"
+echo "+300" > "$CLOCK"
+t_eq "300 s later (the registry confirmed less than 600 s ago): all good" "good good good" "$(all_three)"
+mark=$(wc -l < "$DIR/ocspd/log")
+echo "+700" > "$CLOCK"
+t_eq "700 s later: signed and client certificate tryLater, the allowed network good" \
+	"trylater trylater good" "$(all_three)"
+t_eq "…an unsigned request still sigRequired (no registry needed to say so)" sigrequired \
+	"$(ask - -issuer "$PKI/ca/gen2.pem" -cert "$good2" -resp_text -noverify | verdict_text)"
+t_eq "…logged once for the four refusals, with the rule" 1 "$(age_logged "$mark")"
+echo "+760" > "$CLOCK"
+by_signature >/dev/null
+t_eq "…and once more a minute later" 2 "$(age_logged "$mark")"
+t_match "…saying when it was last confirmed and what answers wait" \
+	"registry-max-age: the verifier registry was last confirmed by the repository at [0-9T:-]+Z, more than 600 s ago; .*signed requests and client certificates are answered tryLater" \
+	"$(tail -n +"$((mark + 1))" "$DIR/ocspd/log" | grep 'rule registry-max-age' | tail -1)"
+# Restarted from the state copy, slapd still down: the copy's confirmation, not the restart's.
+echo "+300" > "$CLOCK"
+aged_from_copy() { REPO_OCSPD_NO_WAIT_SYNC=1 aged; }
+t_ok "restarted from the state copy, slapd still down" aged_from_copy
+t_match "…saying when the copy's registry was last confirmed" \
+	"answering from the copy in .* \(its verifier registry last confirmed [0-9T:-]+Z\)" "$(grep 'answering from the copy' "$DIR/ocspd/log" | tail -1)"
+t_eq "…300 s after that confirmation: all good" "good good good" "$(all_three)"
+echo "+700" > "$CLOCK"
+t_eq "…700 s after it: signed and client certificate tryLater, the allowed network good" \
+	"trylater trylater good" "$(all_three)"
+mark=$(wc -l < "$DIR/ocspd/log")
+instance_start "$DIR" >/dev/null
+t_eq "slapd back: followed again within 30 s" yes "$(within 30 follows_since "$mark")"
+t_eq "…and the registry confirmed again: all good" "good good good" \
+	"$(within 10 eval '[ "$(all_three)" = "good good good" ]' >/dev/null; all_three)"
+repo_ocspd_stop "$DIR"
 
 # One partition past its nextUpdate: good needs every partition current, so tryLater; a
 # revocation in a current partition is still answered.

@@ -19,11 +19,20 @@
 #define NOBODY "rule verifier-access (CPS 4-4-4-3): the signer is no registered verifier's"
 #define MANY 2000
 
-/* access.c and the snapshot code log through the daemon's logger: nothing to see here. */
+static int age_logs;	/* lines logged for rule registry-max-age */
+
+/* access.c and the snapshot code log through the daemon's logger: only the lines of rule
+ * registry-max-age are counted. */
 void ocspd_log(int level, const char *fmt, ...)
 {
-	(void)level;
-	(void)fmt;
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (level == OCSPD_LOG_WARNING && strstr(line, "rule registry-max-age: ") != NULL)
+		age_logs++;
 }
 
 static EVP_PKEY *key_a, *key_b, *key_c;	/* P-256: quick to sign with */
@@ -144,13 +153,11 @@ static int name_of(const unsigned char *der, size_t len, const unsigned char **n
 	return 1;
 }
 
-/* access_check as the daemon calls it, with no network allowed and signatures required, on
- * the view of the request's encoding. */
-static access_result check(OCSP_REQUEST *req, const unsigned char *client_sha256, const snapshot *s,
-	ocspd_answer_info *info)
+/* access_check as the daemon calls it under configuration c, from client, on the view of
+ * the request's encoding, the registry confirmed by slapd at confirmed, at now. */
+static access_result check_as(OCSP_REQUEST *req, const ocspd_client *client, const ocspd_config *c,
+	const snapshot *s, time_t confirmed, time_t now, ocspd_answer_info *info)
 {
-	ocspd_config c = { .require_signature = true };
-	ocspd_client client = { .cert_sha256 = client_sha256 };
 	unsigned char *der = NULL;
 	ocsp_request_view v;
 	int len = i2d_OCSP_REQUEST(req, &der);
@@ -159,11 +166,21 @@ static access_result check(OCSP_REQUEST *req, const unsigned char *client_sha256
 	CU_ASSERT_FATAL(len > 0);
 	CU_ASSERT_EQUAL_FATAL(ocsp_request_view_of(der, (size_t)len, &v), 1);
 	memset(info, 0, sizeof(*info));
-	r = access_check(&v, &client, s, &c, FX_NOW, info);
+	r = access_check(&v, client, s, c, confirmed, now, info);
 	OPENSSL_free(der);
 	/* every failed candidate's error is cleared */
 	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
 	return r;
+}
+
+/* With no network allowed, signatures required and no registry-max-age. */
+static access_result check(OCSP_REQUEST *req, const unsigned char *client_sha256, const snapshot *s,
+	ocspd_answer_info *info)
+{
+	ocspd_config c = { .require_signature = true };
+	ocspd_client client = { .cert_sha256 = client_sha256 };
+
+	return check_as(req, &client, &c, s, 0, FX_NOW, info);
 }
 
 static void check_signed(X509 *cert, EVP_PKEY *key, const snapshot *s, access_result want,
@@ -582,6 +599,78 @@ static void test_requestor_name_der(void)
 	X509_free(cert);
 }
 
+/* registry-max-age: a request the registry must judge (signed, or a client certificate)
+ * while its last confirmation is older than that gets ACCESS_TRY_LATER, named and logged
+ * once a minute at most; one from an allowed network, or unsigned, does not need it. */
+static void test_registry_age(void)
+{
+	X509 *cert = fx_cert(name_r, key_a, name_r, key_a, 0, 1), *other = fx_cert(name_nobody, key_b, name_nobody,
+		key_b, 0, 2);
+	const char *dn = "cn=registered,ou=Verifiers,o=JPKI,c=JP";
+	ocspd_network net = { .family = AF_INET, .addr = { 127, 0, 0, 2 }, .prefix = 32 };
+	ocspd_config c = { .require_signature = true, .registry_max_age = 3600, .allow = &net, .nallow = 1 };
+	struct sockaddr_in from = { .sin_family = AF_INET }, allowed = { .sin_family = AF_INET };
+	ocspd_client signer = { .addr = (struct sockaddr *)&from }, holder = signer;
+	ocspd_client near = { .addr = (struct sockaddr *)&allowed };
+	ocspd_answer_info info;
+	OCSP_REQUEST *req, *plain, *stranger;
+	unsigned char h[32];
+	model m = { 0 };
+	snapshot *s;
+
+	CU_ASSERT_FATAL(cert != NULL && other != NULL);
+	from.sin_addr.s_addr = htonl(0x7f000001);	/* 127.0.0.1 */
+	allowed.sin_addr.s_addr = htonl(0x7f000002);
+	add_verifier(&m, dn, active(), &cert, 1);
+	s = build(&m);
+	req = signed_by(cert, key_a);
+	plain = signed_by(NULL, NULL);
+	stranger = signed_by(other, key_b);
+	sha256_of(cert, h);
+	holder.cert_sha256 = h;
+
+	/* confirmed 3600 s ago: answered; 3601 s: tryLater, signed or by certificate */
+	age_logs = 0;
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, FX_NOW - 3600, FX_NOW, &info), ACCESS_OK);
+	CU_ASSERT_STRING_EQUAL(info.verifier, dn);
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, FX_NOW - 3601, FX_NOW, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_STRING_EQUAL(info.auth, "signature");
+	CU_ASSERT_STRING_EQUAL(info.verifier, "");
+	CU_ASSERT_STRING_EQUAL(info.why, "rule registry-max-age: the verifier registry was last confirmed by the "
+		"repository at 2025-12-31T22:59:59Z, more than 3600 s ago; who may ask cannot be told now");
+	CU_ASSERT_EQUAL(check_as(plain, &holder, &c, s, FX_NOW - 3600, FX_NOW, &info), ACCESS_OK);
+	CU_ASSERT_EQUAL(check_as(plain, &holder, &c, s, FX_NOW - 3601, FX_NOW, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_STRING_EQUAL(info.auth, "client-certificate");
+	/* nobody registered by a registry that old cannot be told either; never confirmed */
+	CU_ASSERT_EQUAL(check_as(stranger, &signer, &c, s, FX_NOW - 3601, FX_NOW, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, 0, FX_NOW, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_STRING_EQUAL(info.why, "rule registry-max-age: the verifier registry was never confirmed by the "
+		"repository; who may ask cannot be told now");
+	/* logged once in the minute, then again a minute on */
+	CU_ASSERT_EQUAL(age_logs, 1);
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, 0, FX_NOW + 59, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_EQUAL(age_logs, 1);
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, 0, FX_NOW + 60, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_EQUAL(age_logs, 2);
+
+	/* not needed: from the allowed network (signed or not), unsigned (sigRequired) */
+	CU_ASSERT_EQUAL(check_as(req, &near, &c, s, 0, FX_NOW, &info), ACCESS_OK);
+	CU_ASSERT_STRING_EQUAL(info.auth, "network");
+	CU_ASSERT_EQUAL(check_as(plain, &near, &c, s, 0, FX_NOW, &info), ACCESS_OK);
+	CU_ASSERT_EQUAL(check_as(plain, &signer, &c, s, 0, FX_NOW, &info), ACCESS_SIG_REQUIRED);
+	/* registry-max-age 0: no limit */
+	c.registry_max_age = 0;
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, 0, FX_NOW, &info), ACCESS_OK);
+	CU_ASSERT_EQUAL(check_as(plain, &holder, &c, s, 0, FX_NOW, &info), ACCESS_OK);
+
+	OCSP_REQUEST_free(req);
+	OCSP_REQUEST_free(plain);
+	OCSP_REQUEST_free(stranger);
+	snapshot_unref(s);
+	X509_free(cert);
+	X509_free(other);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -596,7 +685,8 @@ int main(void)
 	    !CU_add_test(s, "a requestorName nobody has", test_unknown_name) ||
 	    !CU_add_test(s, "a signed request without a requestorName", test_no_requestor_name) ||
 	    !CU_add_test(s, "a requestorName encoded otherwise than the subject", test_name_other_encoding) ||
-	    !CU_add_test(s, "the requestorName in the DER", test_requestor_name_der)) {
+	    !CU_add_test(s, "the requestorName in the DER", test_requestor_name_der) ||
+	    !CU_add_test(s, "registry-max-age: an old registry judges nobody", test_registry_age)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 	}

@@ -1,7 +1,8 @@
 /* Unit tests for the responder's state copy (responder/store.c) with the snapshot it is
  * written from: it holds the CRLs the snapshot accepted, a kept one in place of the refused
  * one, so that a restart without slapd answers from the last good data and, slapd back, a bad
- * CRL still there is refused against the copy (rules (e), (f)). */
+ * CRL still there is refused against the copy (rules (e), (f)); and when slapd last confirmed
+ * its verifier registry (registry-max-age), an older copy's counting from when it was written. */
 #include "model.h"
 #include "store.h"
 
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cunit_main.h"
@@ -241,7 +244,7 @@ static void test_marks_survive_restart(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
 	CU_ASSERT_PTR_NOT_NULL(fgets(first, sizeof(first), fp));
 	fclose(fp);
-	CU_ASSERT_STRING_EQUAL(first, "jpki-ocspd-state 2\n");
+	CU_ASSERT_STRING_EQUAL(first, "jpki-ocspd-state 3\n");
 
 	load(&back);
 	CU_ASSERT_EQUAL(part(&back, "p0")->ncrls, 0);
@@ -289,6 +292,22 @@ static void test_marks_survive_restart(void)
 	model_free(&m);
 }
 
+/* The copy's path, and its modification time set to t. */
+static const char *copy_path(void)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/repository.state", dir);
+	return path;
+}
+
+static void set_mtime(time_t t)
+{
+	struct timeval tv[2] = { { .tv_sec = t }, { .tv_sec = t } };
+
+	CU_ASSERT_EQUAL_FATAL(utimes(copy_path(), tv), 0);
+}
+
 /* A version-1 copy (before the marks) is read as before; its CRL sets the mark once the
  * first build accepts it, and a rollback is refused against it from then on. */
 static void test_version1_copy(void)
@@ -316,8 +335,10 @@ static void test_version1_copy(void)
 	}
 	fprintf(fp, "\nend\n");
 	CU_ASSERT_EQUAL_FATAL(fclose(fp), 0);
+	set_mtime(FX_NOW - 5000);
 
 	load(&back);
+	CU_ASSERT_EQUAL(back.registry_confirmed, FX_NOW - 5000);	/* when it was written */
 	CU_ASSERT_EQUAL(back.nmarks, 0);
 	CU_ASSERT_EQUAL_FATAL(part(&back, "p0")->ncrls, 1);
 	restored = snapshot_build_from(NULL, &back, anchors, &pol, 1, FX_NOW);
@@ -337,6 +358,83 @@ static void test_version1_copy(void)
 	snapshot_unref(again);
 	model_crls_free(c, 1);
 	model_free(&back);
+}
+
+/* The copy as text, its header and "confirmed" line replaced by head (NULL: as written). */
+static void rewrite_head(const char *head)
+{
+	char *text = NULL, *rest;
+	size_t cap = 0;
+	FILE *fp = fopen(copy_path(), "r");
+	ssize_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	n = getdelim(&text, &cap, '\0', fp);
+	fclose(fp);
+	CU_ASSERT_FATAL(n > 0 && strncmp(text, "jpki-ocspd-state 3\nconfirmed ", 29) == 0);
+	rest = strchr(strchr(text, '\n') + 1, '\n') + 1;
+	fp = fopen(copy_path(), "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs(head, fp);
+	fputs(rest, fp);
+	CU_ASSERT_EQUAL_FATAL(fclose(fp), 0);
+	free(text);
+}
+
+/* When slapd last confirmed the registry: written, read back, 0 (never) too; a version-2 or
+ * -1 copy, which does not say, counts from when it was written (its modification time), not
+ * from the load; a version-3 copy without a readable "confirmed" second line is damaged. */
+static void test_registry_confirmed(void)
+{
+	static const char *const bad[] = { "jpki-ocspd-state 3\n", "jpki-ocspd-state 3\nconfirmed \n",
+		"jpki-ocspd-state 3\nconfirmed -5\n", "jpki-ocspd-state 3\nconfirmed 12x\n",
+		"jpki-ocspd-state 3\nconfirmed 99999999999999999999\n", "jpki-ocspd-state 4\nconfirmed 1\n",
+		"jpki-ocspd-state 3\nca ca\nconfirmed 1\n" };
+	model m = { 0 }, back;
+	snapshot *s;
+	char err[512];
+
+	CU_ASSERT_EQUAL_FATAL(model_set_ca(&m, "ca", NULL, 0), 0);
+	set(&m, "p0", FX_PART_DN, crl(1000, FX_NOW - FX_HOUR, FX_NOW + 71 * FX_HOUR, 2, fx_key(FX_GEN1)));
+	s = snapshot_build(&m, anchors, &pol, 1, FX_NOW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+	m.registry_confirmed = FX_NOW - 42;
+	save(&m, s);
+	set_mtime(FX_NOW - 7);	/* not what is read */
+	load(&back);
+	CU_ASSERT_EQUAL(back.registry_confirmed, FX_NOW - 42);
+	CU_ASSERT_EQUAL(part(&back, "p0")->ncrls, 1);
+	model_free(&back);
+	m.registry_confirmed = 0;
+	save(&m, s);
+	load(&back);
+	CU_ASSERT_EQUAL(back.registry_confirmed, 0);
+	model_free(&back);
+
+	/* version 2: confirmed when written */
+	m.registry_confirmed = FX_NOW - 42;
+	save(&m, s);
+	rewrite_head("jpki-ocspd-state 2\n");
+	set_mtime(FX_NOW - 1000);
+	load(&back);
+	CU_ASSERT_EQUAL(back.registry_confirmed, FX_NOW - 1000);
+	CU_ASSERT_EQUAL(part(&back, "p0")->ncrls, 1);
+	model_free(&back);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		save(&m, s);
+		rewrite_head(bad[i]);
+		memset(&back, 0, sizeof(back));
+		CU_ASSERT_EQUAL(store_load(dir, &back, err, sizeof(err)), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "damaged at line"));
+	}
+	/* none at all: no copy yet */
+	unlink(copy_path());
+	memset(&back, 0, sizeof(back));
+	CU_ASSERT_EQUAL(store_load(dir, &back, err, sizeof(err)), 1);
+	snapshot_unref(s);
+	model_free(&m);
 }
 
 /* A snapshot of another model is not written as this one's copy. */
@@ -369,7 +467,8 @@ int main(void)
 	    !CU_add_test(s, "an expired copy is still compared with", test_expired_copy_still_compared) ||
 	    !CU_add_test(s, "a snapshot of another model is not saved", test_other_snapshot_refused) ||
 	    !CU_add_test(s, "the marks survive a restart, the CRL removed", test_marks_survive_restart) ||
-	    !CU_add_test(s, "a version-1 copy is read; its CRL sets the mark", test_version1_copy)) {
+	    !CU_add_test(s, "a version-1 copy is read; its CRL sets the mark", test_version1_copy) ||
+	    !CU_add_test(s, "the registry's confirmation, also of older copies", test_registry_confirmed)) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 	}
