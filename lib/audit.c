@@ -32,6 +32,7 @@
 #include "audit_read.h"
 #include "digest.h"
 #include "p11key.h"
+#include "utctime.h"
 #include "utf8.h"
 
 static time_t (*test_clock)(void);
@@ -411,11 +412,13 @@ static int enqueue_at(jpki_audit *a, const char *middle, time_t t, long usec, lo
 }
 
 /* A checkpoint record over the head, at t.usec; under mu. The first record of a day file but
- * the chain's first is a day-start checkpoint, whichever path writes it. */
+ * the chain's first is a day-start checkpoint, whichever path writes it: it signs its day and,
+ * when the writer knows it, the day of the record before it (the last one of the files a
+ * prune would remove up to here). */
 static int enqueue_checkpoint_at(jpki_audit *a, time_t t, long usec, long long *seq, jpki_err *err)
 {
-	char msg[160], details[2048], day[11] = "", day_field[32] = "", *middle;
-	struct tm tm;
+	char msg[JPKI_AUDIT_CHECKPOINT_MSG_MAX], details[2048], day[JPKI_UTC_DAY_LEN + 1] = "",
+		after[JPKI_UTC_DAY_LEN + 1] = "", day_field[48] = "", *middle;
 	unsigned char sig[1024], b64[1400];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *md;
@@ -424,12 +427,14 @@ static int enqueue_checkpoint_at(jpki_audit *a, time_t t, long usec, long long *
 		.client = "", .method = NULL, .conn = -1, .op = -1, .details = details };
 
 	if (a->head.seq > 0 && t / 86400 != a->head.t / 86400) {
-		gmtime_r(&t, &tm);
-		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-		snprintf(day_field, sizeof(day_field), ",\"day\":\"%s\"", day);
+		jpki_utc_day(t, day);
+		if (a->head.t > 0)	/* 0: resumed from an anchor alone */
+			jpki_utc_day(a->head.t, after);
+		snprintf(day_field, sizeof(day_field), ",\"day\":\"%s\"%s%s%s", day, after[0] ? ",\"after\":\"" : "",
+			after, after[0] ? "\"" : "");
 	}
-	mlen = jpki_audit_checkpoint_message(a->head.hash, a->head.seq, day[0] != '\0' ? day : NULL, msg,
-		sizeof(msg));
+	mlen = jpki_audit_checkpoint_message(a->head.hash, a->head.seq, day[0] != '\0' ? day : NULL,
+		after[0] != '\0' ? after : NULL, msg, sizeof(msg));
 	md = EVP_MD_CTX_new();
 	ok = mlen > 0 && md != NULL &&
 	     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, jpki_p11key_pkey(a->key)) == 1 &&
@@ -874,7 +879,6 @@ static bool torn_is_whole(jpki_audit *a, const jpki_audit_files *files, size_t i
 	off_t pstart;
 	size_t plen;
 	char *pline, day[11];
-	struct tm tm;
 	jpki_err why;
 	bool whole = false;
 
@@ -895,8 +899,7 @@ static bool torn_is_whole(jpki_audit *a, const jpki_audit_files *files, size_t i
 	} else if (chain_before(a, files, idx, &before) < 0) {
 		goto out;
 	}
-	gmtime_r(&e.t, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	jpki_utc_day(e.t, day);
 	whole = strcmp(e.component, a->component) == 0 && strcmp(day, files->v[idx].date) == 0 &&
 		e.seq == before.seq + 1 && strcmp(e.prev, before.hash) == 0 &&
 		(e.t > before.t || (e.t == before.t && e.usec >= before.usec));

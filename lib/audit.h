@@ -52,8 +52,11 @@
  * where the signature is RSA PKCS#1 v1.5 with SHA-256 by the PKCS#11 key over the ASCII
  * bytes of head immediately followed by the decimal seq (e.g. "ab12…ef" "41"). The checkpoint
  * that starts a day file has also "day":"YYYY-MM-DD" (the date of its own time, after "seq")
- * and signs head, seq, " day-start " and the day ("ab12…ef" "41" " day-start 2026-11-26"):
- * no checkpoint written within a day can pass for it.
+ * and "after":"YYYY-MM-DD" (the date of the record before it; left out when the writer
+ * resumed from an anchor alone), and signs head, seq, " day-start ", the day, " after " and
+ * that date ("ab12…ef" "41" " day-start 2026-11-26 after 2026-11-25"): no checkpoint written
+ * within a day can pass for it, and an anchor cannot say its record was pruned earlier than
+ * it was (verify: after is at most the anchor's pruned_through).
  *
  * Retention: DIR/<component>.anchor, {"seq":N,"hash":"<64 hex>","pruned_through":"YYYY-MM-DD"},
  * names the last record of the pruned files, so that a chain may start at seq N+1 with

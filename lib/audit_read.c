@@ -552,27 +552,28 @@ EVP_PKEY *jpki_audit_checkpoint_key_load(const char *cert_pem, jpki_err *err)
 	return k;
 }
 
-int jpki_audit_checkpoint_message(const char *head, long long seq, const char *day, char *out,
-	size_t outlen)
+int jpki_audit_checkpoint_message(const char *head, long long seq, const char *day, const char *after,
+	char *out, size_t outlen)
 {
-	int n = day != NULL ? snprintf(out, outlen, "%s%lld day-start %s", head, seq, day) :
-			      snprintf(out, outlen, "%s%lld", head, seq);
+	int n = day == NULL ? snprintf(out, outlen, "%s%lld", head, seq) :
+		after == NULL ? snprintf(out, outlen, "%s%lld day-start %s", head, seq, day) :
+				snprintf(out, outlen, "%s%lld day-start %s after %s", head, seq, day, after);
 
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
 
 /* 0 verified; -1 with why. */
 static int checkpoint_signature_check(EVP_PKEY *key, const char *head, long long seq,
-	const char *day, const char *b64, char *why, size_t whylen)
+	const char *day, const char *after, const char *b64, char *why, size_t whylen)
 {
-	char msg[128];
+	char msg[JPKI_AUDIT_CHECKPOINT_MSG_MAX];
 	unsigned char *sig;
 	size_t b64len = strlen(b64);
 	int len, tail = 0, rc = -1, mlen;
 	EVP_ENCODE_CTX *dctx;
 	EVP_MD_CTX *md;
 
-	mlen = jpki_audit_checkpoint_message(head, seq, day, msg, sizeof(msg));
+	mlen = jpki_audit_checkpoint_message(head, seq, day, after, msg, sizeof(msg));
 	sig = malloc(b64len + 4);
 	dctx = EVP_ENCODE_CTX_new();
 	if (mlen < 0 || sig == NULL || dctx == NULL) {
@@ -643,22 +644,33 @@ static int fail(jpki_audit_verify_result *res, jpki_err *err, const char *path, 
 	return jpki_errf(err, "%s:%lu: rule %s: %s", res->bad_path, line, rule, res->why);
 }
 
-static void record_date(const jpki_audit_entry *e, char date[11])
+/* Whether text is a day of the calendar, "YYYY-MM-DD", before day (the same form). */
+static bool day_before(const char *text, const char *day)
 {
-	struct tm tm;
+	char iso[JPKI_UTC_ISO_LEN + 1];
+	time_t t;
 
-	gmtime_r(&e->t, &tm);
-	strftime(date, 11, "%Y-%m-%d", &tm);
+	if (strlen(text) != JPKI_UTC_DAY_LEN)
+		return false;
+	snprintf(iso, sizeof(iso), "%sT00:00:00Z", text);
+	return jpki_utc_iso_head(iso, &t) == 0 && strcmp(text, day) < 0;
+}
+
+/* A day-start checkpoint's "after", the day of the record before it; NULL when it has none. */
+static const char *checkpoint_after(const jpki_audit_entry *e)
+{
+	return json_string_value(json_object_get(e->details, "after"));
 }
 
 /* A checkpoint's own fields: head equal to its prev, seq the one before it, a signature; a
- * day-start checkpoint's day that of its own time. 1 verified, 0 consistent but not checked
- * (no key), -1 with why. */
+ * day-start checkpoint's day that of its own time, and its after (when there is one) a day
+ * before it. 1 verified, 0 consistent but not checked (no key), -1 with why. */
 static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why, size_t whylen)
 {
 	json_t *head = json_object_get(e->details, "head"), *seq = json_object_get(e->details, "seq"),
-	       *sig = json_object_get(e->details, "signature"), *day = json_object_get(e->details, "day");
-	char date[11];
+	       *sig = json_object_get(e->details, "signature"), *day = json_object_get(e->details, "day"),
+	       *after = json_object_get(e->details, "after");
+	char date[JPKI_UTC_DAY_LEN + 1];
 
 	/* The writer's fixed fields: nothing of a checkpoint may be changed unnoticed. */
 	if (strcmp(e->result, "ok") != 0 || e->identity[0] != '\0' || strcmp(e->auth, "none") != 0 ||
@@ -668,15 +680,21 @@ static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why,
 		return -1;
 	}
 	if (!json_is_string(head) || !json_is_integer(seq) || !json_is_string(sig) ||
-	    (day != NULL && !json_is_string(day)) || json_object_size(e->details) != (day != NULL ? 4u : 3u)) {
+	    (day != NULL && !json_is_string(day)) || (after != NULL && (day == NULL || !json_is_string(after))) ||
+	    json_object_size(e->details) != 3u + (day != NULL) + (after != NULL)) {
 		snprintf(why, whylen, "details need \"head\", \"seq\", \"signature\" and, starting a "
-			"day, \"day\", nothing else");
+			"day, \"day\" and (when known) \"after\", nothing else");
 		return -1;
 	}
-	record_date(e, date);
+	jpki_utc_day(e->t, date);
 	if (day != NULL && strcmp(json_string_value(day), date) != 0) {
 		snprintf(why, whylen, "day %s is not the date of the checkpoint's own time (%s)",
 			json_string_value(day), date);
+		return -1;
+	}
+	if (after != NULL && !day_before(json_string_value(after), date)) {
+		snprintf(why, whylen, "after %s is not a day (YYYY-MM-DD) before the checkpoint's own (%s)",
+			json_string_value(after), date);
 		return -1;
 	}
 	if (strcmp(json_string_value(head), e->prev) != 0) {
@@ -691,7 +709,7 @@ static int checkpoint_check(const jpki_audit_entry *e, EVP_PKEY *key, char *why,
 	if (key == NULL)
 		return 0;
 	if (checkpoint_signature_check(key, json_string_value(head), json_integer_value(seq),
-		    day != NULL ? date : NULL, json_string_value(sig), why, whylen) < 0)
+		    day != NULL ? date : NULL, checkpoint_after(e), json_string_value(sig), why, whylen) < 0)
 		return -1;
 	return 1;
 }
@@ -778,6 +796,14 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 					"the anchor (seq %lld, pruned through %s) is not confirmed: %s", an->seq,
 					an->pruned_through, why);
 			res->anchor_confirmed = o->checkpoint_key != NULL;
+			/* The anchor's record was in a file of that day, pruned with it: an older
+			 * pruned_through would hide a prune of recent days from --retention. */
+			if (strcmp(e->event, "checkpoint") == 0 && checkpoint_after(e) != NULL &&
+			    strcmp(checkpoint_after(e), an->pruned_through) > 0)
+				return fail(res, err, e->path, e->line, e->seq, "anchor",
+					"the anchor says the files through %s were pruned, but the checkpoint after "
+					"it signs that its record (seq %lld) is of %s", an->pruned_through, an->seq,
+					checkpoint_after(e));
 		} else if (an != NULL && e->seq > an->seq + 1) {
 			return fail(res, err, e->path, e->line, e->seq, "seq",
 				"the chain starts at seq %lld but the anchor ends at seq %lld: records %lld..%lld "
@@ -823,7 +849,7 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 				"time %s is before the previous record's", e->time);
 	}
 	if (f->date[0] != '\0') {
-		record_date(e, date);
+		jpki_utc_day(e->t, date);
 		if (strcmp(date, f->date) != 0)
 			return fail(res, err, e->path, e->line, e->seq, "time",
 				"a record of %s in the file of %s", date, f->date);
@@ -836,6 +862,13 @@ static int verify_one(const jpki_audit_file *files, size_t n_files, const jpki_a
 		ck = checkpoint_check(e, o->checkpoint_key, why, sizeof(why));
 		if (ck < 0)
 			return fail(res, err, e->path, e->line, e->seq, "checkpoint", "%s", why);
+		if (last->have && checkpoint_after(e) != NULL) {
+			jpki_utc_day(last->t, date);
+			if (strcmp(checkpoint_after(e), date) != 0)
+				return fail(res, err, e->path, e->line, e->seq, "checkpoint",
+					"after %s is not the day of the record before it (%s)", checkpoint_after(e),
+					date);
+		}
 		if (ck == 1) {
 			res->checkpoints_verified++;
 			res->uncovered = 0;

@@ -109,9 +109,11 @@ int jpki_audit_anchor_write(const char *dir, const char *component, const jpki_a
 EVP_PKEY *jpki_audit_checkpoint_key_load(const char *cert_pem, jpki_err *err);
 /* The bytes a checkpoint signs: head followed by the decimal seq; for the checkpoint that
  * starts a day file (day "YYYY-MM-DD", else NULL), then " day-start " and the day, so that no
- * other checkpoint can stand in for it (audit.h). */
-int jpki_audit_checkpoint_message(const char *head, long long seq, const char *day, char *out,
-	size_t outlen);
+ * other checkpoint can stand in for it, and " after " and the day of the record before it
+ * when known (after, else NULL) (audit.h). */
+#define JPKI_AUDIT_CHECKPOINT_MSG_MAX 160
+int jpki_audit_checkpoint_message(const char *head, long long seq, const char *day, const char *after,
+	char *out, size_t outlen);
 
 /* Components that left a mark in dir without regard to their files: a retention anchor
  * (<component>.anchor) or a writer's lock (.<component>.lock). Such a component must have a

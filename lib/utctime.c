@@ -77,6 +77,15 @@ void jpki_utc_iso(time_t t, char out[JPKI_UTC_ISO_LEN + 1])
 	digits(out + 17, tm.tm_sec, 2);
 }
 
+void jpki_utc_day(time_t t, char out[JPKI_UTC_DAY_LEN + 1])
+{
+	char iso[JPKI_UTC_ISO_LEN + 1];
+
+	jpki_utc_iso(t, iso);
+	memcpy(out, iso, JPKI_UTC_DAY_LEN);
+	out[JPKI_UTC_DAY_LEN] = '\0';
+}
+
 static const char day_names[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 static const char *const long_day_names[7] = { "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday",
 	"Friday", "Saturday" };

@@ -22,6 +22,12 @@ int jpki_utc_iso_head(const char *text, time_t *out);
  * the same length, so the text is never cut or left unset. */
 void jpki_utc_iso(time_t t, char out[JPKI_UTC_ISO_LEN + 1]);
 
+#define JPKI_UTC_DAY_LEN 10	/* strlen("YYYY-MM-DD") */
+
+/* t's UTC date, "YYYY-MM-DD" (the day of an audit file's name); "XXXX-XX-XX" outside years
+ * 0000-9999, as jpki_utc_iso. */
+void jpki_utc_day(time_t t, char out[JPKI_UTC_DAY_LEN + 1]);
+
 /* HTTP-dates (RFC 9110 5.6.7), the one form the responder writes and the three it reads. */
 #define JPKI_HTTP_DATE_LEN 29	/* strlen("Sun, 06 Nov 1994 08:49:37 GMT") */
 

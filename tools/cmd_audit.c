@@ -13,6 +13,7 @@
 #include "audit_read.h"
 #include "cli.h"
 #include "ledger.h"
+#include "utctime.h"
 #include "verifier.h"
 
 #define DEFAULT_PRUNE_DAYS 365
@@ -63,14 +64,6 @@ static void usage(FILE *to)
 static const char *default_dir(void)
 {
 	return cli_getenv("JPKI_AUDIT_DIR");
-}
-
-static void day_of(time_t t, char out[11])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 /* A number of days counted back from now to a UTC day of a file's name: 1 or more, and not
@@ -303,7 +296,7 @@ static int audit_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	const char *dir = default_dir(), *cert = cli_getenv("JPKI_AUDIT_CHECKPOINT_CERT");
-	char kept_from[11];
+	char kept_from[JPKI_UTC_DAY_LEN + 1];
 	time_t now = time(NULL);
 	unsigned flags = 0;
 	jpki_audit_files files = { 0 };
@@ -357,7 +350,7 @@ static int audit_verify(int argc, char **argv)
 				rc = EXIT_USAGE;
 				goto done;
 			}
-			day_of(now - (time_t)c.kept_days * 86400, kept_from);
+			jpki_utc_day(now - (time_t)c.kept_days * 86400, kept_from);
 			c.kept_from = kept_from;
 			break;
 		case 'h': usage(stdout); rc = 0; goto done;
@@ -649,7 +642,7 @@ static int audit_show(int argc, char **argv)
 	size_t ns = 0, i, best;
 	table *t = NULL;
 	bool json = false;
-	char from_day[11] = "", to_day[11] = "";
+	char from_day[JPKI_UTC_DAY_LEN + 1] = "", to_day[JPKI_UTC_DAY_LEN + 1] = "";
 	jpki_err err;
 	int opt, bad = 0;
 
@@ -698,9 +691,9 @@ static int audit_show(int argc, char **argv)
 	}
 	/* Files wholly outside the time range are not read (a file holds one UTC day). */
 	if (f.has_from)
-		day_of(f.from, from_day);
+		jpki_utc_day(f.from, from_day);
 	if (f.has_to)
-		day_of(f.to - 1, to_day);
+		jpki_utc_day(f.to - 1, to_day);
 	s = calloc(all.n + 1, sizeof(*s));
 	for (i = 0; s != NULL && i < all.n; i++) {
 		if (i == 0 || strcmp(all.v[i].component, all.v[i - 1].component) != 0)
@@ -907,7 +900,7 @@ static int audit_prune(int argc, char **argv)
 	time_t now = time(NULL);
 	jpki_audit_files files = { 0 };
 	EVP_PKEY *key = NULL;
-	char cutoff[11];
+	char cutoff[JPKI_UTC_DAY_LEN + 1];
 	size_t i, start;
 	jpki_err err;
 	int opt, failed = 0;
@@ -941,7 +934,7 @@ static int audit_prune(int argc, char **argv)
 		EVP_PKEY_free(key);
 		return EXIT_REFUSED;
 	}
-	day_of(now - (time_t)days * 86400, cutoff);
+	jpki_utc_day(now - (time_t)days * 86400, cutoff);
 	for (start = 0, i = 1; i <= files.n; i++) {
 		if (i < files.n && strcmp(files.v[i].component, files.v[start].component) == 0)
 			continue;

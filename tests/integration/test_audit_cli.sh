@@ -50,7 +50,7 @@ if [ -n "$PKI" ]; then
 		"4 checkpoints, 4 signatures verified, 0 records after the last signed checkpoint" "$out"
 	l1=$(tail -n 1 "$L/slapd-2026-11-25.jsonl")
 	t_match "the second day file starts with a day-start checkpoint of the first day's last record" \
-		"^\\{\"v\":1,\"seq\":6,\"time\":\"2026-11-26T00:00:00\\.000000Z\",\"component\":\"slapd\",\"event\":\"checkpoint\".*\"details\":\\{\"head\":\"$(printf '%s' "$l1" | sha256sum | cut -c1-64)\",\"seq\":5,\"day\":\"2026-11-26\",\"signature\":" \
+		"^\\{\"v\":1,\"seq\":6,\"time\":\"2026-11-26T00:00:00\\.000000Z\",\"component\":\"slapd\",\"event\":\"checkpoint\".*\"details\":\\{\"head\":\"$(printf '%s' "$l1" | sha256sum | cut -c1-64)\",\"seq\":5,\"day\":\"2026-11-26\",\"after\":\"2026-11-25\",\"signature\":" \
 		"$(head -n 1 "$L/slapd-2026-11-26.jsonl")"
 fi
 t_match "verify prints the head: the last record's seq and hash" \
@@ -229,6 +229,13 @@ if [ -n "$PKI" ]; then
 	vok "an anchor at a day boundary is confirmed by the day file's first checkpoint" \
 		"from the anchor \\(seq 5, pruned through 2026-11-25, confirmed by a signed checkpoint\\)" \
 		--dir "$W" "${VCERT[@]}"
+	# The same anchor dated earlier, so that --retention would not see recent days gone: the
+	# checkpoint signs the day of the record before it.
+	printf '{"seq":5,"hash":"%s","pruned_through":"2020-01-01"}\n' "$(prev_of "$(head -n 1 "$W/$D2")")" > "$W/slapd.anchor"
+	vfail "an anchor pruned through a day before its own record's (signed by the checkpoint after it) is refused" \
+		"slapd: FAILED at .*$D2:1 \\(seq 6\\): rule anchor: the anchor says the files through 2020-01-01 were pruned, but the checkpoint after it signs that its record \\(seq 5\\) is of 2026-11-25" \
+		--dir "$W" "${VCERT[@]}"
+	printf '{"seq":5,"hash":"%s","pruned_through":"2026-11-25"}\n' "$(prev_of "$(head -n 1 "$W/$D2")")" > "$W/slapd.anchor"
 	# A checkpoint whose signature fails does not confirm it.
 	sed -i '1s/"signature":"\(.\)/"signature":"A\1/; 1s/"signature":"AA/"signature":"BA/' "$W/$D2"
 	vfail "... a checkpoint whose signature fails does not" \

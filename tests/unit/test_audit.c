@@ -983,6 +983,58 @@ static void test_anchor_rules(void)
 	rm_dir(dir);
 }
 
+/* A day-start checkpoint's "after" is the day of the record before it, a day of the calendar
+ * before its own (it is what binds an anchor's pruned_through from below). */
+static void test_checkpoint_after(void)
+{
+	static const struct { const char *after; const char *why; } cases[] = {
+		{ "2026-04-01", NULL },
+		{ "2026-03-31", "after 2026-03-31 is not the day of the record before it (2026-04-01)" },
+		{ "2026-04-02", "after 2026-04-02 is not a day (YYYY-MM-DD) before the checkpoint's own" },
+		{ "2026-02-30", "after 2026-02-30 is not a day (YYYY-MM-DD) before the checkpoint's own" },
+		{ "2026-4-1", "after 2026-4-1 is not a day (YYYY-MM-DD) before the checkpoint's own" },
+	};
+	jpki_audit_verify_opts o = { 0 };
+	jpki_audit_verify_result res;
+	char details[256], head[JPKI_AUDIT_HEX_LEN + 1], *p1, **l;
+	jpki_audit_record ck = { .event = "checkpoint", .result = "ok", .identity = "", .auth = "none",
+		.client = "", .method = NULL, .conn = -1, .op = -1, .details = details };
+	jpki_err err = { "" };
+	jpki_audit *a;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *dir = new_dir();
+
+		set_clock("2026-04-01T23:59:59Z", 0);
+		a = open_log(dir, "slapd");
+		CU_ASSERT(append(a, "crl-read", NULL) == 0);
+		jpki_audit_close(a);
+		p1 = file_of(dir, "slapd", "2026-04-01");
+		l = lines_of(p1, &n);
+		CU_ASSERT_FATAL(n == 1);
+		jpki_sha256_hex(l[0], strlen(l[0]), head);
+		lines_free(l, n);
+		free(p1);
+		set_clock("2026-04-02T00:00:00Z", 0);
+		a = open_log(dir, "slapd");
+		snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":1,\"day\":\"2026-04-02\","
+			"\"after\":\"%s\",\"signature\":\"AAAA\"}", head, cases[i].after);
+		CU_ASSERT(jpki_audit_append(a, &ck, &err) == 0);
+		CU_ASSERT(append(a, "crl-read", NULL) == 0);
+		jpki_audit_close(a);
+		if (cases[i].why == NULL) {
+			CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
+		} else {
+			CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
+			CU_ASSERT_STRING_EQUAL(res.rule, "checkpoint");
+			CU_ASSERT(res.bad_seq == 2);
+			CU_ASSERT(strstr(err.text, cases[i].why) != NULL);
+		}
+		rm_dir(dir);
+	}
+}
+
 /* A record noted earlier: found with its hash, or the chain was rewritten or cut back. */
 static void test_expect(void)
 {
@@ -1178,6 +1230,7 @@ int main(void)
 	    !CU_add_test(s, "parsing lines and times", test_parse) ||
 	    !CU_add_test(s, "emptied files fail when sealed or after an anchor", test_empty_chain) ||
 	    !CU_add_test(s, "the anchor: its date, its confirming checkpoint", test_anchor_rules) ||
+	    !CU_add_test(s, "a day-start checkpoint's after: the day of the record before", test_checkpoint_after) ||
 	    !CU_add_test(s, "a record noted earlier: found, rewritten, cut back", test_expect) ||
 	    !CU_add_test(s, "a whole record without its newline is put back", test_torn_whole_record) ||
 	    !CU_add_test(s, "components with an anchor or a lock", test_marks) ||

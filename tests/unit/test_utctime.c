@@ -127,6 +127,26 @@ static void test_iso_format(void)
 	iso_is(253402300800, "XXXX-XX-XXTXX:XX:XXZ");	/* 10000: the same length, never cut */
 }
 
+static void day_is(time_t t, const char *want)
+{
+	char buf[JPKI_UTC_DAY_LEN + 1];
+
+	memset(buf, '#', sizeof(buf));
+	jpki_utc_day(t, buf);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
+/* The day of an audit file's name: the date part of the same text. */
+static void test_day_format(void)
+{
+	day_is(0, "1970-01-01");
+	day_is(1806537599, "2027-03-31");
+	day_is(1806537600, "2027-04-01");
+	day_is(-1, "1969-12-31");
+	day_is(-62135596800, "0001-01-01");
+	day_is(253402300800, "XXXX-XX-XX");
+}
+
 /* t formatted and read back: the same second, in a text of the full length. */
 static int round_trips(time_t t)
 {
@@ -288,6 +308,7 @@ int main(void)
 	    !CU_add_test(s, "fields: time of day, year range", test_time_of_day) ||
 	    !CU_add_test(s, "iso head: shape and calendar", test_iso_head) ||
 	    !CU_add_test(s, "iso: format", test_iso_format) ||
+	    !CU_add_test(s, "the day of a time", test_day_format) ||
 	    !CU_add_test(s, "iso: round trip", test_round_trip) ||
 	    !CU_add_test(s, "http: IMF-fixdate written", test_http_format) ||
 	    !CU_add_test(s, "http: three forms read, others refused", test_http_parse) ||
