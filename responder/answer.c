@@ -192,7 +192,7 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 {
 	int i, n = OCSP_request_onereq_count(req), rc = 0;
 
-	info->this_update = 0;
+	info->last_modified = 0;
 	info->next_update = 0;
 	for (i = 0; i < n && rc == 0; i++) {
 		OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
@@ -241,15 +241,15 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 		ASN1_TIME_free(tu);
 		ASN1_TIME_free(nu);
 		ASN1_TIME_free(rt);
-		if (info->this_update == 0 || t_this < info->this_update)
-			info->this_update = t_this;
+		if (t_this > info->last_modified)
+			info->last_modified = t_this;
 		if (info->next_update == 0 || t_next < info->next_update)
 			info->next_update = t_next;
 	}
 	if (info->next_update == 0)
 		info->next_update = now + 60;	/* only unknowns: a short life */
-	if (info->this_update == 0)
-		info->this_update = now;
+	if (info->last_modified == 0)
+		info->last_modified = now;
 	return rc;
 }
 

@@ -19,7 +19,7 @@ typedef struct slot {
 	time_t stored;
 	unsigned char *der;
 	size_t len;
-	time_t this_update, next_update, produced_at;
+	time_t last_modified, next_update, produced_at;
 	char etag[80];
 	char *certids;
 } slot;
@@ -75,7 +75,7 @@ int cache_get(const unsigned char key[32], unsigned long generation, time_t now,
 	    (*der = OPENSSL_malloc(s->len)) != NULL) {
 		memcpy(*der, s->der, s->len);
 		*len = s->len;
-		info->this_update = s->this_update;
+		info->last_modified = s->last_modified;
 		info->next_update = s->next_update;
 		info->produced_at = s->produced_at;
 		memcpy(info->etag, s->etag, sizeof(info->etag));
@@ -114,7 +114,7 @@ void cache_put(const unsigned char key[32], unsigned long generation, time_t now
 	s->stored = now;
 	s->der = copy;
 	s->len = len;
-	s->this_update = info->this_update;
+	s->last_modified = info->last_modified;
 	s->next_update = info->next_update;
 	s->produced_at = info->produced_at;
 	memcpy(s->etag, info->etag, sizeof(s->etag));

@@ -215,11 +215,13 @@ static const char *cache_scope(const ocspd_answer_info *info)
 	return "private";
 }
 
-/* Last-Modified (RFC 5019 6.2): the answer's thisUpdate (the oldest, with several CertIDs);
- * never after Date (RFC 9110 8.8.2.1), which a CRL's thisUpdate within the clock skew could be. */
+/* Last-Modified (RFC 5019 6.2): the answer's thisUpdate; with several CertIDs the newest,
+ * so that a change to any of them (a newer CRL of its partition) is a newer Last-Modified and
+ * If-Modified-Since does not keep a cache on the old answer. Never after Date (RFC 9110
+ * 8.8.2.1), which a CRL's thisUpdate within the clock skew could be. */
 static time_t last_modified(const ocspd_answer_info *info, time_t now)
 {
-	return info->this_update < now ? info->this_update : now;
+	return info->last_modified < now ? info->last_modified : now;
 }
 
 /* RFC 5019 6.2 headers of a cacheable answer to a GET (or HEAD). */

@@ -87,7 +87,11 @@ typedef struct ocspd_client {
 typedef struct ocspd_answer_info {
 	bool cacheable;		/* no nonce: HTTP caching headers apply */
 	bool cache_hit;
-	time_t this_update, next_update, produced_at;
+	/* last_modified: the newest thisUpdate among the SingleResponses, the time the answer
+	 * last changed (a CertID's status changes only with a CRL newer than its thisUpdate);
+	 * next_update: the earliest nextUpdate, when the first of them goes stale. The OCSP
+	 * thisUpdate of each SingleResponse is its own. */
+	time_t last_modified, next_update, produced_at;
 	char etag[80];		/* quoted, for ETag / If-None-Match */
 	int response_status;	/* OCSP responseStatus sent */
 	char verifier[256];	/* who asked (DN), or "" */

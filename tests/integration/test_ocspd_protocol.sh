@@ -33,7 +33,10 @@
 #    Last-Modified is not after it, is ignored when it is no date, sent twice, beside
 #    If-None-Match or on a POST; Cache-Control private for answers to a signed request or
 #    a client certificate, public for an allowed network's; Last-Modified the thisUpdate; a
-#    POST without a Content-Type answered, another type 415.
+#    POST without a Content-Type answered, another type 415;
+#  - two CertIDs in one answer: Last-Modified the newest thisUpdate, Expires the earliest
+#    nextUpdate; one CertID's partition republished revoking it, If-Modified-Since the first
+#    answer's Last-Modified gets the new answer (200), not a 304.
 # Requests with crafted DER (nonces, CertIDs, extensions, versions) are built with openssl
 # asn1parse -genconf and signed by a registered verifier with openssl ocsp -reqin; requests
 # signed with other algorithms have their tbsRequest signed by openssl dgst and are sent with
@@ -845,6 +848,59 @@ t_eq "the SHA-1 signed request from the allowed network: good (access by network
 	"$(openssl ocsp -reqin "$T/s1.der" -no_nonce -url "$URL" -resp_text -noverify 2>&1 | verdict)"
 t_eq "a critical unknown extension from the allowed network: malformedRequest all the same" malformedRequest \
 	"$(post "$T/x-crit.der")"
+repo_ocspd_stop "$DIR"
+
+# --- 9. Last-Modified and Expires of an answer with two CertIDs ------------------------------------
+# Last-Modified is the newest thisUpdate among the SingleResponses (RFC 9110 8.8.2: when the
+# answer last changed), Expires the earliest nextUpdate. good2 (partition 121002) and serial
+# 7B0001 (122050), both good: each thisUpdate is the key's oldest CRL's. Partition 122050
+# republished revoking 7B0001 changes the answer while good2's thisUpdate stays that oldest
+# one: a cache holding the first answer and asking If-Modified-Since its Last-Modified must
+# get the new one, not a 304. Generation 2, whose CRLs section 5 left alone.
+P3="cn=122050,ou=CRL Distribution Points,$REPO_CA_DN"
+t_ok "slapd (without the overlay, as section 5 left it) starts again" instance_start "$DIR"
+t_ok "the responder starts and follows it" repo_ocspd_start "$DIR" "$PKI"
+PORT=$(cat "$DIR/ocspd/port")
+openssl ocsp -issuer "$PKI/ca/gen2.pem" -cert "$good2" -serial 0x7B0001 -no_nonce -signer "$V/signature.pem" \
+	-signkey "$V/signature.key" -reqout "$T/ab.der" >/dev/null 2>&1
+AB=$(urlenc "$T/ab.der")
+# times FILE: "THISUPDATES|NEXTUPDATES" of an answer, each epoch, in the CertIDs' order.
+times() {
+	local text
+	text=$(openssl ocsp -respin "$1" -resp_text -noverify 2>/dev/null)
+	printf '%s|%s' "$(sed -n 's/^ *This Update: //p' <<<"$text" | while read -r d; do epoch "$d"; done | xargs)" \
+		"$(sed -n 's/^ *Next Update: //p' <<<"$text" | while read -r d; do epoch "$d"; done | xargs)"
+}
+code=$(curl -s -o "$T/ab1.der" -D "$T/ab1.h" -w '%{http_code}' "$URL$AB")
+t_eq "GET of good2 and serial 7B0001: 200, good good" "200 good good" \
+	"$code $(openssl ocsp -respin "$T/ab1.der" -resp_text -noverify 2>&1 | verdict)"
+lm1=$(hdr Last-Modified "$T/ab1.h")
+t_eq "…Last-Modified the thisUpdate both share (the key's oldest CRL's)" "$(times "$T/ab1.der" | cut -d'|' -f1)" \
+	"$(epoch "$lm1") $(epoch "$lm1")"
+t_eq "If-Modified-Since that Last-Modified: 304 (nothing changed)" 304 \
+	"$(http_code -H "If-Modified-Since: $lm1" "$URL$AB")"
+{ cat "$PKI/ledger/gen2.csv"; echo "7B0001,$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ),1,122050"; } > "$T/ledger-b.csv"
+mkdir -p "$T/g2b"
+"$JPKI" crl issue --ca-cert "$PKI/ca/gen2.pem" --ca-key "$(cat "$PKI/ca/gen2.key.uri")" --ledger "$T/ledger-b.csv" \
+	--crl-number 200 --out "$T/g2b" >/dev/null
+printf 'dn: %s\nchangetype: modify\nreplace: certificateRevocationList;binary\n' "$P3" > "$T/p3.ldif"
+printf 'certificateRevocationList;binary:< file://%s\n' "$T/g1/122050.crl" "$T/g2b/122050.crl" >> "$T/p3.ldif"
+t_ok "partition 122050 republished, revoking 7B0001" instance_ldap "$DIR" ldapmodify -f "$T/p3.ldif"
+b_revoked() { [ "$(ask signature -issuer "$PKI/ca/gen2.pem" -serial 0x7B0001 -noverify | verdict)" = revoked/keyCompromise ]; }
+for _ in $(seq 1 100); do b_revoked && break; sleep 0.1; done
+t_ok "…the responder answers 7B0001 revoked within 10 s" b_revoked
+t_eq "If-Modified-Since the first answer's Last-Modified: 200 with the new answer, 7B0001 revoked" \
+	"200 good revoked/keyCompromise" \
+	"$(http_code -H "If-Modified-Since: $lm1" "$URL$AB") $(openssl ocsp -respin "$T/c.der" -resp_text -noverify 2>&1 | verdict)"
+read -r tu_a tu_b <<<"$(times "$T/c.der" | cut -d'|' -f1)"
+read -r nu_a nu_b <<<"$(times "$T/c.der" | cut -d'|' -f2)"
+t_ok "…(good2's thisUpdate is still the first answer's, 7B0001's the new CRL's, later)" \
+	test "$tu_a" = "$(epoch "$lm1")" -a "$tu_b" -gt "$tu_a"
+t_eq "…Last-Modified the newest thisUpdate (7B0001's)" "$tu_b" "$(epoch "$(hdr Last-Modified "$T/c.h")")"
+t_ok "…(good2's nextUpdate, the key's earliest, is before 7B0001's)" test "$nu_a" -lt "$nu_b"
+t_eq "…Expires the earliest nextUpdate (good2's)" "$nu_a" "$(epoch "$(hdr Expires "$T/c.h")")"
+t_eq "If-Modified-Since the new Last-Modified: 304" 304 \
+	"$(http_code -H "If-Modified-Since: $(hdr Last-Modified "$T/c.h")" "$URL$AB")"
 repo_ocspd_stop "$DIR"
 
 t_done
