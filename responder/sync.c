@@ -13,10 +13,12 @@
  * for a repository that does not answer.
  *
  * The registry is confirmed (registry-max-age) whenever slapd is heard from while the refresh
- * is done and the persist phase runs: a change, or the heartbeat answered. Answers that need
- * the registry see that time (state.c); the state copy keeps it for a restart without slapd,
- * rewritten for it when it lags by a quarter of registry-max-age (an hour at most) and when
- * the connection ends. */
+ * is done and the persist phase runs: a change, or the heartbeat answered; but only while the
+ * snapshot in force holds all slapd sent (one that could not be built leaves the last one in
+ * force, and the model dirty, until a build succeeds). Answers that need the registry see
+ * that time (state.c); the state copy keeps it for a restart without slapd, rewritten for it
+ * when it lags by a quarter of registry-max-age (an hour at most) and when the connection
+ * ends. */
 #include "sync.h"
 
 #include <ldap.h>
@@ -322,8 +324,8 @@ static time_t confirm_lag(void)
 	return cfg->registry_max_age > 0 && quarter < 3600 ? quarter : 3600;
 }
 
-/* In the persist phase, the refresh done, the model published: slapd, last heard then,
- * confirms the registry as the snapshot in force holds it. */
+/* In the persist phase, the refresh done, the model published (not dirty): slapd, last heard
+ * then, confirms the registry as the snapshot in force holds it. */
 static void confirm(void)
 {
 	repo.registry_confirmed = atomic_load(&heard);
@@ -403,7 +405,9 @@ static void *run(void *arg)
 				publish(1);
 				changed = true;
 			}
-			if (rc == LDAP_SUCCESS && !refreshing)
+			/* not while a snapshot could not be built: the one in force is older than
+			 * what slapd sent, and slapd has not confirmed that one */
+			if (rc == LDAP_SUCCESS && !refreshing && !dirty)
 				confirm();
 			if (unsaved && (!changed || time(NULL) - saved_at >= SAVE_EVERY))
 				save();
