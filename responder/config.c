@@ -631,9 +631,7 @@ int ocspd_config_args(ocspd_config *c, int argc, char **argv, char *err, size_t 
 		return -1;
 	}
 	/* What only makes sense together; checked once every source has been read. */
-	if (c->registry_max_age != 0 && c->registry_max_age <= 2 * (long)c->sync_heartbeat + 10) {
-		/* a healthy connection confirms the registry every sync-heartbeat seconds, and a silent
-		 * one is dropped after twice that and 10 s: below, answers would come and go */
+	if (!ocspd_registry_max_age_fits(c->registry_max_age, c->sync_heartbeat)) {
 		snprintf(err, errlen, "registry-max-age %ld must be 0 or more than twice sync-heartbeat (%u) and 10 s",
 			c->registry_max_age, c->sync_heartbeat);
 		return -1;
@@ -649,6 +647,13 @@ int ocspd_config_args(ocspd_config *c, int argc, char **argv, char *err, size_t 
 		}
 	}
 	return 0;
+}
+
+/* A healthy connection confirms the registry every sync-heartbeat seconds, and a silent one is
+ * dropped after twice that and 10 s: below, answers would come and go. */
+bool ocspd_registry_max_age_fits(long registry_max_age, unsigned sync_heartbeat)
+{
+	return registry_max_age == 0 || registry_max_age > 2 * (long)sync_heartbeat + 10;
 }
 
 /* ---- --check ---- */

@@ -18,6 +18,7 @@
 /* The configuration answers follow: main keeps every configuration it loaded until exit,
  * so a reload publishes the new one whole and a worker never sees half of each. */
 static _Atomic(const ocspd_config *) current;
+static const ocspd_config *started;	/* the sync thread's, until a restart */
 static STACK_OF(X509) *anchors;
 static jpki_audit *audit;
 
@@ -94,6 +95,7 @@ int ocspd_start(const ocspd_config *c, char *err, size_t errlen)
 	int rc;
 
 	atomic_store(&current, c);
+	started = c;
 	if (c->ldap_uri == NULL || c->ca_dn == NULL) {
 		snprintf(err, errlen, "ldap-uri and ca-dn are required");
 		return -1;
@@ -144,7 +146,15 @@ int ocspd_reload(const ocspd_config *c, char *err, size_t errlen)
 
 	/* Key, certificates and answer settings change; the repository settings (where to sync
 	 * from, the anchors) need a restart: the sync thread keeps the configuration it began with.
-	 * The new key must open and match the new certificates, else nothing changes. */
+	 * The new key must open and match the new certificates, else nothing changes. The new
+	 * registry-max-age applies to answers at once, so it must fit the sync-heartbeat that
+	 * confirms the registry now, the start's (the file's own pair was checked as it was read). */
+	if (!ocspd_registry_max_age_fits(c->registry_max_age, started->sync_heartbeat)) {
+		snprintf(err, errlen, "registry-max-age %ld must be 0 or more than twice sync-heartbeat and 10 s: the "
+			"sync-heartbeat in force is %u (a new one, %u here, applies at the next start)",
+			c->registry_max_age, started->sync_heartbeat, c->sync_heartbeat);
+		return -1;
+	}
 	cas = known_cas();
 	rc = signer_configure(c, cas, true, err, errlen);
 	sk_X509_pop_free(cas, X509_free);

@@ -71,6 +71,9 @@ void ocspd_config_defaults(ocspd_config *c);
 int ocspd_config_load(ocspd_config *c, const char *path, char *err, size_t errlen);
 /* Command-line options override the file; see jpki-ocspd(8). */
 int ocspd_config_args(ocspd_config *c, int argc, char **argv, char *err, size_t errlen);
+/* registry-max-age beside the sync-heartbeat that confirms the registry: 0, or more than twice
+ * the heartbeat and 10 s. */
+bool ocspd_registry_max_age_fits(long registry_max_age, unsigned sync_heartbeat);
 void ocspd_config_free(ocspd_config *c);
 /* The effective settings, as --check prints them. */
 void ocspd_config_print(const ocspd_config *c, FILE *out);

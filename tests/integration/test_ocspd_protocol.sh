@@ -11,7 +11,8 @@
 #  - audit-group-wait end to end: --check, a responder started with the largest value (1000 ms)
 #    from its configuration file answers and records every request (each CertID once, chain
 #    verified), cached answers are not held; bad values refuse the start (exit 2) or the
-#    SIGHUP reload, naming the setting;
+#    SIGHUP reload, naming the setting; a reload's registry-max-age is checked against the
+#    sync-heartbeat in force (the start's), not the file's new one;
 #  - the responder's own CRL checks: CRLs the overlay refuses (rules (b), (e), (f), (g), (h)),
 #    written through a slapd on the same database without the overlay, are refused by the
 #    responder with the rule logged, never answered from, and the last good data keeps being
@@ -237,13 +238,13 @@ t_match "…recorded as the suspended verifier, refused" \
 
 # --- 4. audit-group-wait --------------------------------------------------------------------------
 CONF=$T/ocspd.conf
-echo "audit-group-wait = 1000" > "$CONF"
+printf 'audit-group-wait = 1000\nsync-heartbeat = 300\n' > "$CONF"
 t_eq "--check shows audit-group-wait from the file" "audit-group-wait = 1000" \
 	"$("$OCSPD" --check -c "$CONF" 2>&1 | grep '^audit-group-wait')"
 t_eq "--check: the command line wins over the file" "audit-group-wait = 0" \
 	"$("$OCSPD" --check -c "$CONF" --audit-group-wait 0 2>&1 | grep '^audit-group-wait')"
 repo_ocspd_stop "$DIR"
-t_ok "a responder with audit-group-wait 1000 (the largest) in its file starts" repo_ocspd_start "$DIR" "$PKI" --config "$CONF"
+t_ok "a responder with audit-group-wait 1000 (the largest) and sync-heartbeat 300 in its file starts" repo_ocspd_start "$DIR" "$PKI" --config "$CONF"
 gw_pid=$(cat "$DIR/ocspd/pid")
 records() { cat "$A"/ocspd-*.jsonl 2>/dev/null | grep -c '"event":"ocsp-request"'; }
 before=$(records)
@@ -280,10 +281,10 @@ done
 t_eq "five cached answers, each good within 800 ms (not held 1000 ms)" "" "$slow"
 t_match "…recorded as cache hits" '"cache":"hit"' "$(last_ocspd)"
 # SIGHUP: a bad value is refused with its name, a good one is reported as needing a restart.
-hup() { # VALUE: written in the file, SIGHUP, wait (5 s at most) for the reload's outcome
+hup() { # LINE…: written as the file, SIGHUP, wait (5 s at most) for the reload's outcome
 	local n
 	n=$(grep -cE "reloaded$|reload refused" "$DIR/ocspd/log")
-	echo "audit-group-wait = $1" > "$CONF"
+	printf '%s\n' "$@" > "$CONF"
 	kill -HUP "$gw_pid"
 	for _ in $(seq 1 50); do
 		[ "$(grep -cE "reloaded$|reload refused" "$DIR/ocspd/log")" -gt "$n" ] && return 0
@@ -291,13 +292,27 @@ hup() { # VALUE: written in the file, SIGHUP, wait (5 s at most) for the reload'
 	done
 	return 1
 }
-hup 1001
+hup "audit-group-wait = 1001"
 t_match "SIGHUP with audit-group-wait 1001: reload refused, naming the setting and the range" \
 	"reload refused: $CONF:1: audit-group-wait: '1001' is out of range \(0-1000\)" "$(tail -3 "$DIR/ocspd/log")"
 t_eq "…the same process still answers" "good" "$(status signature gen1 "$good1")"
-hup 500
+hup "audit-group-wait = 500"
 t_match "SIGHUP with audit-group-wait 500: reloaded, with a warning that it applies at the next start" \
 	"reload: audit-\* settings changed; they apply at the next start" "$(tail -3 "$DIR/ocspd/log")"
+# registry-max-age applies at once, sync-heartbeat at the next start (the sync thread keeps
+# its own): a new registry-max-age must fit the heartbeat in force, 300 s from the start,
+# whatever the file says now. Its max-certids 1 shows whether the file was taken.
+two_certids() { ask signature -issuer "$PKI/ca/gen1.pem" -cert "$good1" -cert "$rev1" -noverify | verdict; }
+hup "sync-heartbeat = 30" "registry-max-age = 120" "max-certids = 1"
+t_match "SIGHUP with sync-heartbeat 30 and registry-max-age 120 (a fit pair) while 300 is in force: reload refused, naming both" \
+	"reload refused: registry-max-age 120 must be 0 or more than twice sync-heartbeat and 10 s: the sync-heartbeat in force is 300 \(a new one, 30 here, applies at the next start\); the running configuration stays" \
+	"$(tail -3 "$DIR/ocspd/log")"
+t_eq "…the running configuration stays: max-certids 16, two CertIDs answered" "good revoked/affiliationChanged" \
+	"$(two_certids)"
+hup "sync-heartbeat = 30" "registry-max-age = 611" "max-certids = 1"
+t_match "SIGHUP with registry-max-age 611 (more than twice 300 and 10 s): reloaded" "info: reloaded$" \
+	"$(tail -1 "$DIR/ocspd/log")"
+t_eq "…and taken: max-certids 1, two CertIDs malformedRequest" malformedRequest "$(two_certids)"
 t_eq "…the same process serves throughout" "$gw_pid" "$(cat "$DIR/ocspd/pid")"
 repo_ocspd_stop "$DIR"
 t_match "the stopped responder's trail verifies" "ocspd: OK" \
