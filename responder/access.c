@@ -16,21 +16,29 @@
 #define RULE_ALG "rule signature-algorithm: "
 #define RULE_AGE "rule registry-max-age: "
 #define AGE_LOG_EVERY 60	/* s: the registry's age is logged at most this often */
+#define AGE_AHEAD 300		/* s: a confirmation later than now by more is none (a clock was wrong) */
 
 static _Atomic time_t age_logged;	/* when the registry's age was last logged */
 
 /* The registry, last confirmed by slapd at confirmed, is too old to say who may ask: the
  * answer waits (tryLater, RFC 6960 2.3) until the sync thread follows slapd again, as an
- * answer waits for a current CRL. Logged once a minute at most. */
+ * answer waits for a current CRL. A confirmation more than AGE_AHEAD in the future (a state
+ * copy written while the clock was ahead, or altered) confirms nothing: counted from it, the
+ * registry would be trusted for as long again as it lies ahead. Logged once a minute at most. */
 static bool registry_too_old(const ocspd_config *c, time_t confirmed, time_t now, ocspd_answer_info *info)
 {
 	char at[JPKI_UTC_ISO_LEN + 1];
 	time_t logged;
+	bool ahead = confirmed != 0 && confirmed - now > AGE_AHEAD;
 
-	if (c->registry_max_age <= 0 || (confirmed != 0 && now - confirmed <= c->registry_max_age))
+	if (c->registry_max_age <= 0 || (confirmed != 0 && !ahead && now - confirmed <= c->registry_max_age))
 		return false;
 	jpki_utc_iso(confirmed, at);
-	if (confirmed != 0)
+	if (ahead)
+		snprintf(info->why, sizeof(info->why), RULE_AGE "the verifier registry was last confirmed by the "
+			"repository at %s, more than %d s from now in the future (a clock set wrong); who may ask "
+			"cannot be told now", at, AGE_AHEAD);
+	else if (confirmed != 0)
 		snprintf(info->why, sizeof(info->why), RULE_AGE "the verifier registry was last confirmed by the "
 			"repository at %s, more than %ld s ago; who may ask cannot be told now", at, c->registry_max_age);
 	else

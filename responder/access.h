@@ -21,8 +21,9 @@ typedef enum access_result {
  * requestorName, never those the request carries. registry_confirmed: when slapd last
  * confirmed s's registry (state_registry_confirmed; 0: never). A request the registry must
  * judge (a client certificate, or signed, not from an allowed network) gets
- * ACCESS_TRY_LATER while that is more than c->registry_max_age seconds before now (unless it
- * is 0): a verifier suspended since would still be answered. */
+ * ACCESS_TRY_LATER while that is more than c->registry_max_age seconds before now, or more
+ * than 300 s after it (unless registry_max_age is 0): a verifier suspended since would still
+ * be answered. */
 access_result access_check(const ocsp_request_view *v, const ocspd_client *client, const snapshot *s,
 	const ocspd_config *c, time_t registry_confirmed, time_t now, ocspd_answer_info *info);
 

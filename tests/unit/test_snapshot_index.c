@@ -653,6 +653,20 @@ static void test_registry_age(void)
 	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, 0, FX_NOW + 60, &info), ACCESS_TRY_LATER);
 	CU_ASSERT_EQUAL(age_logs, 2);
 
+	/* a confirmation in the future (a state copy written with the clock ahead) counts up to
+	 * 300 s ahead, as clocks differ; beyond, it is no confirmation, named and logged */
+	age_logs = 0;
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, FX_NOW + 500, FX_NOW + 200, &info), ACCESS_OK);
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, FX_NOW + 501, FX_NOW + 200, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_STRING_EQUAL(info.verifier, "");
+	CU_ASSERT_STRING_EQUAL(info.why, "rule registry-max-age: the verifier registry was last confirmed by the "
+		"repository at 2026-01-01T00:08:21Z, more than 300 s from now in the future (a clock set wrong); who may "
+		"ask cannot be told now");
+	CU_ASSERT_EQUAL(check_as(plain, &holder, &c, s, FX_NOW + 86400, FX_NOW + 200, &info), ACCESS_TRY_LATER);
+	CU_ASSERT_EQUAL(age_logs, 1);
+	/* the clock caught up with it: a confirmation again */
+	CU_ASSERT_EQUAL(check_as(req, &signer, &c, s, FX_NOW + 501, FX_NOW + 201, &info), ACCESS_OK);
+
 	/* not needed: from the allowed network (signed or not), unsigned (sigRequired) */
 	CU_ASSERT_EQUAL(check_as(req, &near, &c, s, 0, FX_NOW, &info), ACCESS_OK);
 	CU_ASSERT_STRING_EQUAL(info.auth, "network");
