@@ -15,10 +15,14 @@ pkgs=(
 	libssl-dev libp11-dev libp11-kit-dev libldap-dev libmicrohttpd-dev libcunit1-dev libjansson-dev
 	# the OpenLDAP source configure (scripts/lib/openldap-src.sh): Debian's options need these
 	libgnutls28-dev libsasl2-dev libltdl-dev libwrap0-dev unixodbc-dev libperl-dev libargon2-dev
-	# run time and tests
-	slapd ldap-utils softhsm2 opensc openssl gnutls-bin faketime libfaketime xxd python3
+	# run time and tests (curl: the responder's HTTP checks; libxml2-utils: xmllint, the
+	# provision chart's SVG checked)
+	slapd ldap-utils softhsm2 opensc openssl gnutls-bin libfaketime xxd python3 curl libxml2-utils
 	# the man pages' check (tests/integration/test_man_*.sh)
 	groff-base
+	# bench/ocsp.sh: ip and ss (iproute2) for its network namespace and free ports; nginx,
+	# its ceiling, is optional and not installed
+	iproute2
 )
 # shellcheck disable=SC2206
 pkgs+=(${JPKI_EXTRA_DEBS:-})

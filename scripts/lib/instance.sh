@@ -97,6 +97,12 @@ jpki_wait_port() {
 # is killed by a signal. Hence: LD_PRELOAD is given to the server's own exec only, and a
 # stop helper removes the objects of a preloaded pid once it has ended.
 
+# The path of libfaketime's library (NAME: libfaketime.so.1 or libfaketimeMT.so.1, the
+# multi-threaded one) for this machine's architecture; empty when libfaketime is missing.
+jpki_faketime_lib() {
+	ls /usr/lib/*/faketime/"${1:?usage: jpki_faketime_lib NAME}" 2>/dev/null | head -n 1
+}
+
 # Does PID run with libfaketime preloaded? Ask before stopping it.
 jpki_faketime_preloaded() {
 	tr '\0' '\n' < "/proc/${1:?usage: jpki_faketime_preloaded PID}/environ" 2>/dev/null |

@@ -400,4 +400,4 @@ verify "$pki/tls/ca.pem" "$pki/tls/server.pem"
 touch "$pki/.complete"
 end_s=$(date +%s.%N)
 printf 'testpki: %s ready in %.1f s (%d user certificates)\n' "$pki" \
-	"$(echo "$end_s - $start_s" | bc)" "$n" >&2
+	"$(awk -v a="$start_s" -v b="$end_s" 'BEGIN { print b - a }')" "$n" >&2

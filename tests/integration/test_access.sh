@@ -226,7 +226,7 @@ printf 'edge-pw' > "$S/verifier-edge.pw"
 faked=()
 for at in "2030-12-31 23:59:59:0" "2031-01-01 00:00:00:2" "2031-06-30 23:59:59:2" "2031-07-01 00:00:00:0"; do
 	instance_stop "$DIR"
-	INSTANCE_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 FAKETIME="${at%:*}" instance_start "$DIR" >/dev/null 2>&1
+	INSTANCE_PRELOAD=$(jpki_faketime_lib libfaketimeMT.so.1) FAKETIME="${at%:*}" instance_start "$DIR" >/dev/null 2>&1
 	faked+=("$(instance_pid "$DIR")")
 	t_eq "agreement 2031-01-01T00:00:00Z..2031-06-30T23:59:59Z at ${at%:*}" "${at##*:}" "$(crl_values edge 'certificateRevocationList;binary')"
 done

@@ -64,7 +64,7 @@ t_not "start fails on a taken port" env INSTANCE_START_TIMEOUT=3 bash -c \
 instance_stop "$dir"
 
 # The overlay-less instance and the time shift that tests use through INSTANCE_PRELOAD.
-faketime_so=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)
+faketime_so=$(jpki_faketime_lib libfaketime.so.1)
 if [ -n "$faketime_so" ]; then
 	INSTANCE_PRELOAD=$faketime_so FAKETIME="@2031-02-03 04:05:06" instance_start "$dir.2"
 	t_eq "start under libfaketime" 0 $?

@@ -12,7 +12,7 @@
 # answered; the same from the state copy; slapd back, all answered again).
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
-FAKE=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+FAKE=$(jpki_faketime_lib libfaketimeMT.so.1)
 V=$PKI/verifiers
 
 repo_init "$DIR" "$PKI" || { t_fail "repository starts"; t_done; exit 1; }
