@@ -194,6 +194,7 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 
 	info->last_modified = 0;
 	info->next_update = 0;
+	info->one_certid = n == 1;
 	for (i = 0; i < n && rc == 0; i++) {
 		OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
 		const served_key *k = snapshot_find_issuer(s, id);

@@ -20,6 +20,7 @@ typedef struct slot {
 	unsigned char *der;
 	size_t len;
 	time_t last_modified, next_update, produced_at;
+	bool one_certid;
 	char etag[80];
 	char *certids;
 } slot;
@@ -76,6 +77,7 @@ int cache_get(const unsigned char key[32], unsigned long generation, time_t now,
 		memcpy(*der, s->der, s->len);
 		*len = s->len;
 		info->last_modified = s->last_modified;
+		info->one_certid = s->one_certid;
 		info->next_update = s->next_update;
 		info->produced_at = s->produced_at;
 		memcpy(info->etag, s->etag, sizeof(info->etag));
@@ -115,6 +117,7 @@ void cache_put(const unsigned char key[32], unsigned long generation, time_t now
 	s->der = copy;
 	s->len = len;
 	s->last_modified = info->last_modified;
+	s->one_certid = info->one_certid;
 	s->next_update = info->next_update;
 	s->produced_at = info->produced_at;
 	memcpy(s->etag, info->etag, sizeof(s->etag));

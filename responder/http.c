@@ -215,10 +215,9 @@ static const char *cache_scope(const ocspd_answer_info *info)
 	return "private";
 }
 
-/* Last-Modified (RFC 5019 6.2): the answer's thisUpdate; with several CertIDs the newest,
- * so that a change to any of them (a newer CRL of its partition) is a newer Last-Modified and
- * If-Modified-Since does not keep a cache on the old answer. Never after Date (RFC 9110
- * 8.8.2.1), which a CRL's thisUpdate within the clock skew could be. */
+/* Last-Modified (RFC 5019 6.2): the answer's thisUpdate; with several CertIDs the newest.
+ * Never after Date (RFC 9110 8.8.2.1), which a CRL's thisUpdate within the clock skew could
+ * be. */
 static time_t last_modified(const ocspd_answer_info *info, time_t now)
 {
 	return info->last_modified < now ? info->last_modified : now;
@@ -258,8 +257,9 @@ static enum MHD_Result count_if_modified_since(void *cls, enum MHD_ValueKind kin
 
 /* The client holds this answer already (a 304; the caller asks only for a cacheable answer
  * to a GET or HEAD). If-None-Match, when sent, decides alone (RFC 9110 13.2.2): its ETag
- * named. Else If-Modified-Since (RFC 9110 13.1.3): Last-Modified not after its date; one
- * that is no HTTP-date, or more than one, is ignored. */
+ * named. Else If-Modified-Since (RFC 9110 13.1.3), for an answer about one CertID (the RFC
+ * 5019 profile; ocspd_answer_info.one_certid says why not more): Last-Modified not after its
+ * date; one that is no HTTP-date, or more than one, is ignored. */
 static bool not_modified(struct MHD_Connection *conn, const ocspd_answer_info *info, time_t now)
 {
 	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -272,7 +272,7 @@ static bool not_modified(struct MHD_Connection *conn, const ocspd_answer_info *i
 	if (ims == NULL || jpki_http_date_parse(ims, now, &since) < 0)
 		return false;
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_if_modified_since, &n);
-	return n == 1 && last_modified(info, now) <= since;
+	return n == 1 && info->one_certid && last_modified(info, now) <= since;
 }
 
 /* Hands the OCSP answer (always a 200, whatever its responseStatus) to libmicrohttpd, which

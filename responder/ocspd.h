@@ -90,11 +90,15 @@ typedef struct ocspd_client {
 typedef struct ocspd_answer_info {
 	bool cacheable;		/* no nonce: HTTP caching headers apply */
 	bool cache_hit;
-	/* last_modified: the newest thisUpdate among the SingleResponses, the time the answer
-	 * last changed (a CertID's status changes only with a CRL newer than its thisUpdate);
-	 * next_update: the earliest nextUpdate, when the first of them goes stale. The OCSP
-	 * thisUpdate of each SingleResponse is its own. */
+	/* last_modified: the newest thisUpdate among the SingleResponses; next_update: the
+	 * earliest nextUpdate, when the first of them goes stale. The OCSP thisUpdate of each
+	 * SingleResponse is its own. */
 	time_t last_modified, next_update, produced_at;
+	/* One CertID: a later answer that says "revoked" where this one says "good" has a later
+	 * thisUpdate (its partition's newer CRL, against the oldest partition's), so
+	 * If-Modified-Since can be answered from last_modified. With several it cannot: a
+	 * partition's newer CRL may still be older than another CertID's thisUpdate. */
+	bool one_certid;
 	char etag[80];		/* quoted, for ETag / If-None-Match */
 	int response_status;	/* OCSP responseStatus sent */
 	char verifier[256];	/* who asked (DN), or "" */

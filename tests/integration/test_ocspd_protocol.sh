@@ -36,8 +36,9 @@
 #    a client certificate, public for an allowed network's; Last-Modified the thisUpdate; a
 #    POST without a Content-Type answered, another type 415;
 #  - two CertIDs in one answer: Last-Modified the newest thisUpdate, Expires the earliest
-#    nextUpdate; one CertID's partition republished revoking it, If-Modified-Since the first
-#    answer's Last-Modified gets the new answer (200), not a 304.
+#    nextUpdate, If-Modified-Since not used (the ETag is); one CertID's partition republished
+#    revoking it: If-Modified-Since the first answer's Last-Modified gets the new answer
+#    (200), not a 304, for the two CertIDs and for that one alone.
 # Requests with crafted DER (nonces, CertIDs, extensions, versions) are built with openssl
 # asn1parse -genconf and signed by a registered verifier with openssl ocsp -reqin; requests
 # signed with other algorithms have their tbsRequest signed by openssl dgst and are sent with
@@ -866,12 +867,14 @@ t_eq "a critical unknown extension from the allowed network: malformedRequest al
 repo_ocspd_stop "$DIR"
 
 # --- 9. Last-Modified and Expires of an answer with two CertIDs ------------------------------------
-# Last-Modified is the newest thisUpdate among the SingleResponses (RFC 9110 8.8.2: when the
-# answer last changed), Expires the earliest nextUpdate. good2 (partition 121002) and serial
-# 7B0001 (122050), both good: each thisUpdate is the key's oldest CRL's. Partition 122050
-# republished revoking 7B0001 changes the answer while good2's thisUpdate stays that oldest
-# one: a cache holding the first answer and asking If-Modified-Since its Last-Modified must
-# get the new one, not a 304. Generation 2, whose CRLs section 5 left alone.
+# Last-Modified is the newest thisUpdate among the SingleResponses, Expires the earliest
+# nextUpdate. good2 (partition 121002) and serial 7B0001 (122050), both good: each thisUpdate
+# is the key's oldest CRL's. Partition 122050 republished revoking 7B0001 changes the answer
+# while good2's thisUpdate stays that oldest one: a cache holding the first answer and asking
+# If-Modified-Since its Last-Modified must get the new one, not a 304. With several CertIDs a
+# newer CRL may still be older than another CertID's thisUpdate, so If-Modified-Since is not
+# used for them at all (If-None-Match is); for one CertID a "revoked" always comes with a
+# later thisUpdate than the "good" before it. Generation 2, whose CRLs section 5 left alone.
 P3="cn=122050,ou=CRL Distribution Points,$REPO_CA_DN"
 t_ok "slapd (without the overlay, as section 5 left it) starts again" instance_start "$DIR"
 t_ok "the responder starts and follows it" repo_ocspd_start "$DIR" "$PKI"
@@ -879,6 +882,9 @@ PORT=$(cat "$DIR/ocspd/port")
 openssl ocsp -issuer "$PKI/ca/gen2.pem" -cert "$good2" -serial 0x7B0001 -no_nonce -signer "$V/signature.pem" \
 	-signkey "$V/signature.key" -reqout "$T/ab.der" >/dev/null 2>&1
 AB=$(urlenc "$T/ab.der")
+openssl ocsp -issuer "$PKI/ca/gen2.pem" -serial 0x7B0001 -no_nonce -signer "$V/signature.pem" \
+	-signkey "$V/signature.key" -reqout "$T/b.der" >/dev/null 2>&1
+B=$(urlenc "$T/b.der")
 # times FILE: "THISUPDATES|NEXTUPDATES" of an answer, each epoch, in the CertIDs' order.
 times() {
 	local text
@@ -892,8 +898,13 @@ t_eq "GET of good2 and serial 7B0001: 200, good good" "200 good good" \
 lm1=$(hdr Last-Modified "$T/ab1.h")
 t_eq "…Last-Modified the thisUpdate both share (the key's oldest CRL's)" "$(times "$T/ab1.der" | cut -d'|' -f1)" \
 	"$(epoch "$lm1") $(epoch "$lm1")"
-t_eq "If-Modified-Since that Last-Modified: 304 (nothing changed)" 304 \
+t_eq "If-Modified-Since that Last-Modified: not used for two CertIDs, 200" 200 \
 	"$(http_code -H "If-Modified-Since: $lm1" "$URL$AB")"
+t_eq "…If-None-Match its ETag: 304" 304 "$(http_code -H "If-None-Match: $(hdr ETag "$T/ab1.h")" "$URL$AB")"
+code=$(curl -s -o "$T/b1.der" -D "$T/b1.h" -w '%{http_code}' "$URL$B")
+t_eq "GET of serial 7B0001 alone: 200, good" "200 good" "$code $(openssl ocsp -respin "$T/b1.der" -resp_text -noverify 2>&1 | verdict)"
+lmb1=$(hdr Last-Modified "$T/b1.h")
+t_eq "…If-Modified-Since its Last-Modified: 304 (nothing changed)" 304 "$(http_code -H "If-Modified-Since: $lmb1" "$URL$B")"
 { cat "$PKI/ledger/gen2.csv"; echo "7B0001,$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ),1,122050"; } > "$T/ledger-b.csv"
 mkdir -p "$T/g2b"
 "$JPKI" crl issue --ca-cert "$PKI/ca/gen2.pem" --ca-key "$(cat "$PKI/ca/gen2.key.uri")" --ledger "$T/ledger-b.csv" \
@@ -914,8 +925,11 @@ t_ok "…(good2's thisUpdate is still the first answer's, 7B0001's the new CRL's
 t_eq "…Last-Modified the newest thisUpdate (7B0001's)" "$tu_b" "$(epoch "$(hdr Last-Modified "$T/c.h")")"
 t_ok "…(good2's nextUpdate, the key's earliest, is before 7B0001's)" test "$nu_a" -lt "$nu_b"
 t_eq "…Expires the earliest nextUpdate (good2's)" "$nu_a" "$(epoch "$(hdr Expires "$T/c.h")")"
-t_eq "If-Modified-Since the new Last-Modified: 304" 304 \
-	"$(http_code -H "If-Modified-Since: $(hdr Last-Modified "$T/c.h")" "$URL$AB")"
+t_eq "7B0001 alone, If-Modified-Since its first Last-Modified: 200 with the new answer, revoked" \
+	"200 revoked/keyCompromise" \
+	"$(http_code -H "If-Modified-Since: $lmb1" "$URL$B") $(openssl ocsp -respin "$T/c.der" -resp_text -noverify 2>&1 | verdict)"
+t_eq "…If-Modified-Since the new Last-Modified: 304" 304 \
+	"$(http_code -H "If-Modified-Since: $(hdr Last-Modified "$T/c.h")" "$URL$B")"
 repo_ocspd_stop "$DIR"
 
 t_done
