@@ -97,7 +97,8 @@ typedef struct ocspd_answer_info {
 	/* One CertID: a later answer that says "revoked" where this one says "good" has a later
 	 * thisUpdate (its partition's newer CRL, against the oldest partition's), so
 	 * If-Modified-Since can be answered from last_modified. With several it cannot: a
-	 * partition's newer CRL may still be older than another CertID's thisUpdate. */
+	 * partition's newer CRL may still be older than another CertID's thisUpdate; nor for an
+	 * issuer answered unknown. */
 	bool one_certid;
 	char etag[80];		/* quoted, for ETag / If-None-Match */
 	int response_status;	/* OCSP responseStatus sent */
