@@ -72,6 +72,9 @@ int jpkirepo_acl_register(void);
 int jpkirepo_is_publisher(const jpkirepo_info *ji, Operation *op);
 int jpkirepo_crl_readable(Operation *op, slap_overinst *on);
 int jpkirepo_is_crl_ad(const jpkirepo_info *ji, AttributeDescription *ad);
+/* For a modify, delete or rename by anyone but the rootdn and the publishers: the assertion
+ * control's items on certificateRevocationList made those of an attribute nobody holds. */
+void jpkirepo_hide_write_assertion(Operation *op, slap_overinst *on);
 /* Takes certificateRevocationList (every subtype) out of the entry a search is sending. */
 void jpkirepo_strip_crl(Operation *op, SlapReply *rs, slap_overinst *on);
 int jpkirepo_op_search(Operation *op, SlapReply *rs);

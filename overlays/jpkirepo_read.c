@@ -9,6 +9,9 @@
  *    and which no entry holds (the overlay refuses it on write), so the answer is exactly
  *    that of an attribute nobody holds — a NOT around it included; for those who may read
  *    it, the same filters and compares are reads, recorded (jpkirepo_audit.c) like values;
+ *  - the assertion control of a modify, delete or rename is turned the same way for anyone
+ *    who does not write CRLs, readers included: the backend tests it before the write's
+ *    ACLs, where its answer would be an unrecorded read;
  *  - a persistent search (RFC 4533 refreshAndPersist) is for the rootdn, the publisher and
  *    the readers only: syncprov sends its changes outside the search operation, where
  *    neither of the above nor the audit trail's record of the read can act.
@@ -129,6 +132,20 @@ static int crl_tests(jpkirepo_info *ji, Operation *op)
 	if (op->o_tag == LDAP_REQ_COMPARE && jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc))
 		tests |= JPKIREPO_TESTS_COMPARE;
 	return tests;
+}
+
+/* A write's assertion control (RFC 4528) is tested by the backend before the write's ACLs
+ * (back-mdb's modify, delete and modrdn): whether it fails would tell anyone who may read
+ * CRLs, unrecorded, whether the entry holds one. For anyone but those who write CRLs (the
+ * rootdn and the publishers) its CRL items are turned into the same items on
+ * deltaRevocationList, as for who may not read them: the answer is that of an attribute
+ * nobody holds. An add's assertion is tested on the entry it brings, which tells nothing. */
+void jpkirepo_hide_write_assertion(Operation *op, slap_overinst *on)
+{
+	jpkirepo_info *ji = on->on_bi.bi_private;
+
+	if (get_assert(op) && !be_shadow_update(op) && !be_isroot(op) && !jpkirepo_is_publisher(ji, op))
+		crl_in_filter(ji, op->o_assertion, 1);
 }
 
 void jpkirepo_strip_crl(Operation *op, SlapReply *rs, slap_overinst *on)

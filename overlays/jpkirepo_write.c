@@ -486,6 +486,7 @@ int jpkirepo_op_delete(Operation *op, SlapReply *rs)
 {
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 
+	jpkirepo_hide_write_assertion(op, on);
 	if (refuse_entry_gone(op, rs, on) < 0 || watch_registry(op, rs, on->on_bi.bi_private, NULL) < 0)
 		return rs->sr_err;
 	return SLAP_CB_CONTINUE;
@@ -496,6 +497,7 @@ int jpkirepo_op_modrdn(Operation *op, SlapReply *rs)
 	slap_overinst *on = (slap_overinst *)op->o_bd->bd_info;
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
+	jpkirepo_hide_write_assertion(op, on);
 	/* Moving an entry in or out of the registry changes who is a verifier. */
 	if (refuse_entry_gone(op, rs, on) < 0 ||
 	    refuse_txn(op, rs, ji, jpkirepo_in_registry(ji, &op->o_req_ndn) || jpkirepo_in_registry(ji, op->orr_nnewSup) ||
@@ -532,6 +534,7 @@ int jpkirepo_op_modify(Operation *op, SlapReply *rs)
 	Entry *e = NULL;
 	int rc, holding = 1, ours = ours_in_mods(ji, op->orm_modlist);
 
+	jpkirepo_hide_write_assertion(op, on);
 	if (refuse_delta(op, rs, ji, op->orm_modlist, NULL) < 0 ||
 	    refuse_txn(op, rs, ji, txn_event(ji, op, ours)) < 0 ||
 	    watch_registry(op, rs, ji, NULL) < 0 || jpkirepo_registry_check_modify(op, rs, on) < 0)

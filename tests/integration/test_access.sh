@@ -4,6 +4,8 @@
 #    exactly what anonymous gets, and nobody else learns whether a CRL exists;
 #  - CA certificates, cross pairs and the ARL stay open to anyone;
 #  - writes: only the publisher writes CRLs, only the operator the registry, verifiers nothing;
+#    a verifier's write under an assertion control on the CRL gets the same answer for a
+#    partition with a CRL as without, the rootdn's and the publisher's still test it;
 #  - a suspension applies to the next operation on a connection already bound;
 #  - SASL EXTERNAL with a registered and an unregistered client certificate;
 #  - jpki verifier's refusals, the usage errors before any server is started;
@@ -174,6 +176,44 @@ out=$(mod -D "$REPO_OPERATOR_DN" -y "$S/operator.pw" <<<"$ldif_crl")
 t_match "the operator cannot write a CRL" "Insufficient access" "$out"
 out=$(mod -D "$REPO_PUBLISHER_DN" -y "$S/publisher.pw" <<<"$(printf 'dn: %s\nchangetype: modify\nadd: deltaRevocationList;binary\ndeltaRevocationList;binary:< file://%s\n' "$P1" "$T/g1/121002.crl")")
 t_match "nobody can store deltaRevocationList" "deltaRevocationList is not used" "$out"
+
+# A write's assertion control (RFC 4528) is tested by back-mdb before the write's ACLs: on the
+# CRL, its failure would tell a verifier (who may not write) whether a partition holds a CRL,
+# unrecorded. For anyone but the rootdn and the publisher it is an assertion on an attribute
+# nobody holds; theirs still tests the CRL.
+spare=$(spare_partition "$DIR")
+write_as() { # WHO OP DN ASSERTION: the answer (without the DN ldapmodify names) and the status
+	local who=$1 op=$2 dn=$3 a=$4 id=(-x -H "$INSTANCE_URI")
+	case $who in
+	root) id=(-x -H "$INSTANCE_URI" -D "$INSTANCE_ROOTDN" -y "$INSTANCE_ROOTPW_FILE") ;;
+	publisher) id+=(-D "$REPO_PUBLISHER_DN" -y "$S/publisher.pw") ;;
+	*) id+=(-D "uid=$who,$VB" -y "$S/verifier-$who.pw") ;;
+	esac
+	case $op in
+	modify) printf 'dn: %s\nchangetype: modify\nreplace: jpkiMunicipalityNameRomaji\njpkiMunicipalityNameRomaji: Test\n' "$dn" |
+		ldapmodify "${id[@]}" -e "assert=$a" ;;
+	delete) ldapdelete "${id[@]}" -e "assert=$a" "$dn" ;;
+	rename) ldapmodrdn "${id[@]}" -e "assert=$a" -r "$dn" cn=999998 ;;
+	esac 2>&1 | grep -v -e '^modifying entry' -e '^$' | tr '\n' ' '
+	echo "rc=${PIPESTATUS[0]}"
+}
+for a in '(certificateRevocationList=*)' '(!(certificateRevocationList;binary=*))'; do
+	for op in modify delete rename; do
+		t_eq "the signature verifier's $op under assert=$a: the same answer for a partition with a CRL as without" \
+			"$(write_as signature $op "$spare" "$a")" "$(write_as signature $op "$P1" "$a")"
+	done
+done
+t_eq "... which is the answer of an assertion on an attribute nobody holds" \
+	"$(write_as signature modify "$P1" '(deltaRevocationList=*)')" "$(write_as signature modify "$P1" '(certificateRevocationList=*)')"
+t_match "the rootdn's modify under an assertion that the partition holds a CRL: done" "rc=0" \
+	"$(write_as root modify "$P1" '(certificateRevocationList=*)')"
+t_match "... the same on a partition without one: assertionFailed" "Assertion Failed \(122\).*rc=122" \
+	"$(write_as root modify "$spare" '(certificateRevocationList=*)')"
+t_match "the publisher's assertion on the CRL holds on a partition with one (then its ACLs refuse)" \
+	"Insufficient access \(50\).*rc=50" "$(write_as publisher modify "$P1" '(certificateRevocationList=*)')"
+t_match "... and fails on one without" "Assertion Failed \(122\).*rc=122" \
+	"$(write_as publisher modify "$spare" '(certificateRevocationList=*)')"
+instance_ldap "$DIR" ldapdelete "$spare"
 
 # --- a suspension applies on a connection already bound ----------------------------------------
 coproc HOLD { "$JPKI_BUILDDIR/tests/tools/ldap-hold" "$INSTANCE_URI" "uid=group,$VB" "$S/verifier-group.pw" "$P1" "certificateRevocationList;binary"; }
