@@ -203,10 +203,10 @@ bool jpki_audit_filter_match(const jpki_audit_filter *f, const jpki_audit_entry 
 void jpki_audit_filter_free(jpki_audit_filter *f);
 
 /* What a record provides for the provision report (CPS 4-5): a crl-read with result "ok"
- * provides its details.entries (partition entries read: sent with their CRL values, selected
- * by a filter testing the CRL, or compared) over ldap; an ocsp-request with
- * result "ok" provides its details.certids (CertIDs answered) over ocsp. true with the
- * method and the number of items; false for any other record. */
+ * provides its details.entries (partition entries read: sent with their CRL values or,
+ * attrsonly, the attribute's name, selected by a filter testing the CRL, or compared) over
+ * ldap; an ocsp-request with result "ok" provides its details.certids (CertIDs answered)
+ * over ocsp. true with the method and the number of items; false for any other record. */
 bool jpki_audit_provision_items(const jpki_audit_entry *e, const char **method,
 	unsigned long long *items);
 

@@ -115,9 +115,10 @@ int jpkirepo_audit(Operation *op, jpkirepo_info *ji, const char *event, const ch
 #define JPKIREPO_TESTS_FILTER 1		/* a search's filter names it */
 #define JPKIREPO_TESTS_ASSERTION 2	/* the assertion control's filter (RFC 4528) names it */
 #define JPKIREPO_TESTS_COMPARE 4	/* a compare's assertion is on it */
-/* For an identity that may read user CRLs: a search's entries that leave with CRL values, or
- * (tests) hold a CRL, are recorded before they leave, and a search that tests the CRL and
- * sends none of them before its result; a compare's answer before it is sent. */
+/* For an identity that may read user CRLs: a search's entries that leave with CRL values or
+ * (attrsonly) the attribute's name, or (tests) hold a CRL, are recorded before they leave,
+ * and a search that tests the CRL and sends none of them before its result; a compare's
+ * answer before it is sent. */
 void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji, int tests);
 void jpkirepo_audit_watch_compare(Operation *op, jpkirepo_info *ji, int tests);
 void jpkirepo_audit_write_details(Operation *op, const char *decision, char *out, size_t len);

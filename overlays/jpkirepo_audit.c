@@ -1,11 +1,12 @@
 /* The audit trail of the repository (CPS 4-11-2): every read of a user CRL, every
  * publication attempt and every change to the verifier registry, recorded through lib/audit
  * (hash-chained, on disk before the answer it describes). A read is an entry a search sends
- * with CRL values, an entry holding a CRL that a search's filter on the attribute selected,
- * such a search that selected none, and a compare on the attribute. When a record cannot be
- * written and the policy is fail-closed (the default), the read is refused: the CRL values
- * are not sent (nor an entry a filter on them selected) and the search or compare ends with
- * unwillingToPerform naming the reason. */
+ * with CRL values or (attrsonly) the attribute's name, an entry holding a CRL that a
+ * search's filter on the attribute selected, such a search that selected none, and a
+ * compare on the attribute. When a record cannot be written and the policy is fail-closed
+ * (the default), the read is refused: the CRL values or name are not sent (nor an entry a
+ * filter on them selected) and the search or compare ends with unwillingToPerform naming
+ * the reason. */
 #include "jpkirepo.h"
 
 #include <jansson.h>
@@ -116,15 +117,14 @@ static void result_text(const SlapReply *rs, int ok, char *out, size_t len)
 			rs->sr_text != NULL ? rs->sr_text : "");
 }
 
-/* Whether the entry leaves with CRL values: slapd sends an attribute when all user attributes
- * are asked for ("*", none named) or the list names it (its type, a supertype, or an object
- * class "@oc" that allows it), and not attrsonly — send_search_entry's own test. */
-static int crl_values_sent(Operation *op, SlapReply *rs, jpkirepo_info *ji)
+/* Whether the entry leaves with the CRL attribute: slapd sends an attribute when all user
+ * attributes are asked for ("*", none named) or the list names it (its type, a supertype, or
+ * an object class "@oc" that allows it) — send_search_entry's own test; with its values, or
+ * under attrsonly its name alone, which says just as well that the entry holds a CRL. */
+static int crl_sent(SlapReply *rs, jpkirepo_info *ji)
 {
 	Attribute *a;
 
-	if (op->ors_attrsonly)
-		return 0;
 	for (a = attrs_find(rs->sr_entry->e_attrs, ji->ad_crl); a != NULL; a = attrs_find(a->a_next, ji->ad_crl))
 		if (rs->sr_attrs == NULL || SLAP_USERATTRS(rs->sr_attr_flags) || ad_inlist(a->a_desc, rs->sr_attrs))
 			return 1;
@@ -143,15 +143,16 @@ static const char *scope_name(int scope)
 }
 
 /* A search's record: the entry read (dn; NULL: none, the search's own record at its end).
- * A search that tests the CRL also names itself, its base and scope, and whether the
- * entry's values left (or, at its end, an assertion on the CRL that failed). */
+ * A search that tests the CRL, or whose entry left with the CRL's name alone (attrsonly),
+ * also names itself, its base and scope, and whether the entry's values left (or, at its
+ * end, an assertion on the CRL that failed). */
 static char *search_details(Operation *op, const read_watch *w, const char *dn, int values,
 	const SlapReply *rs)
 {
 	const char *base = op->o_req_dn.bv_val != NULL ? op->o_req_dn.bv_val : "";
 	const char *scope = scope_name(op->ors_scope);
 
-	if (w->tests == 0)
+	if (w->tests == 0 && values)
 		return details_text(json_pack("{s:[s]}", "entries", dn));
 	if (dn != NULL)
 		return details_text(json_pack("{s:[s], s:s, s:s, s:s, s:b}", "entries", dn, "operation", "search",
@@ -168,15 +169,15 @@ static int read_response(Operation *op, SlapReply *rs)
 	read_watch *w = op->o_callback->sc_private;
 	jpkirepo_info *ji = w->ji;
 	char *details, result[480];
-	int values, rc;
+	int sent, rc;
 
 	if (rs->sr_type == REP_SEARCH && rs->sr_entry != NULL) {
-		values = crl_values_sent(op, rs, ji);
+		sent = crl_sent(rs, ji);
 		/* An entry that a filter on the CRL selected tells about the CRL it holds. */
-		if (!values && !(w->tests != 0 && attrs_find(rs->sr_entry->e_attrs, ji->ad_crl) != NULL))
+		if (!sent && !(w->tests != 0 && attrs_find(rs->sr_entry->e_attrs, ji->ad_crl) != NULL))
 			return SLAP_CB_CONTINUE;
 		if (!w->failed) {
-			details = search_details(op, w, rs->sr_entry->e_name.bv_val, values, rs);
+			details = search_details(op, w, rs->sr_entry->e_name.bv_val, sent && !op->ors_attrsonly, rs);
 			rc = jpkirepo_audit(op, ji, "crl-read", "ok", details, w->why, sizeof(w->why));
 			free(details);
 			if (rc == 0) {
@@ -185,8 +186,8 @@ static int read_response(Operation *op, SlapReply *rs)
 			}
 			w->failed = 1;
 		}
-		/* Unrecorded, no CRL value leaves; nor, when a filter on the CRL selected it, the
-		 * entry: send_search_entry sends nothing when a callback answers. */
+		/* Unrecorded, no CRL value (nor its name) leaves; nor, when a filter on the CRL
+		 * selected it, the entry: send_search_entry sends nothing when a callback answers. */
 		if (w->tests != 0)
 			return LDAP_SUCCESS;
 		jpkirepo_strip_crl(op, rs, ji->on);
@@ -244,7 +245,7 @@ void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji, int tests)
 {
 	read_watch *w;
 
-	if (ji->audit == NULL || (op->ors_attrsonly && tests == 0))
+	if (ji->audit == NULL)
 		return;
 	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
 	w->ji = ji;

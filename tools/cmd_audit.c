@@ -536,7 +536,8 @@ static void details_summary(const jpki_audit_entry *e, char *out, size_t len)
 				used += (size_t)snprintf(out + used, len - used, " %.*s",
 					(int)(comma != NULL ? comma - eq - 1 : (long)strlen(eq + 1)), eq + 1);
 		}
-		/* A read through a compare or a search's filter says so, and what it answered. */
+		/* A read through a compare, a search's filter or attrsonly says so, and what it
+		 * answered. */
 		for (i = 0; i < sizeof(read_keys) / sizeof(*read_keys); i++) {
 			v = json_object_get(e->details, read_keys[i]);
 			if (used < len && (json_is_string(v) || json_is_boolean(v)))

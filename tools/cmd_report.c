@@ -1,9 +1,9 @@
 /* jpki report provision: the provision status of CPS 4-5 — per recipient (the verifier's
  * identity) and method, the number of items provided in a month — from the audit trail.
  * What counts as an item is jpki_audit_provision_items() (lib/audit_read.c): each
- * partition entry a successful crl-read names (sent with its CRL, selected by a search
- * testing the CRL, or compared: ldap), each CertID a successful ocsp-request answered
- * (ocsp). The records are counted as the month's files are verified
+ * partition entry a successful crl-read names (sent with its CRL or, attrsonly, its name,
+ * selected by a search testing the CRL, or compared: ldap), each CertID a successful
+ * ocsp-request answered (ocsp). The records are counted as the month's files are verified
  * to link into a chain, and printed escaped. */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -3,14 +3,14 @@
 #  - the provision report's counts equal the reads and OCSP requests this test performed,
 #    per verifier and method;
 #  - a verifier's compare and search whose answer tests the CRL (a filter, an assertion
-#    control) are recorded (identity, partition, answer) and counted; anonymous and refused
-#    ones are not recorded;
+#    control), and an attrsonly search that names the attribute, are recorded (identity,
+#    partition, answer) and counted; anonymous and refused ones are not recorded;
 #  - publications (accepted and refused, with the rule) and registry changes are recorded;
 #  - kill -9 of slapd and of the responder under load loses no record of an answer a client
 #    received, and the chain still verifies after the restart;
 #  - a full disk applies the policy: fail-closed refuses (no CRL value leaves, nor a compare's
-#    answer or an entry a filter on the CRL selected; OCSP answers internalError), fail-open
-#    answers.
+#    answer, an entry a filter on the CRL selected, or the attribute's name under attrsonly;
+#    OCSP answers internalError), fail-open answers.
 set -u
 . "$(dirname "$0")/../lib/repo_env.sh"
 A=$DIR/audit
@@ -212,6 +212,18 @@ t_match "a search under an assertion on the CRL that fails: assertionFailed" "As
 t_match "…recorded with that answer" \
 	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\\],\"operation\":\"search\",\"base\":\"$P0\",\"scope\":\"base\",\"answer\":\"assertionFailed\"\\}" \
 	"$(last_slapd)"
+# attrsonly: the attribute's name alone says the partition holds a CRL.
+n=$(slapd_records)
+out=$(sig ldapsearch -LLL -A -b "$P0" -s base 'certificateRevocationList;binary')
+t_eq "an attrsonly search names the CRL attribute of a partition holding one" \
+	"dn: $P0"$'\n'"certificateRevocationList;binary:" "$out"
+t_eq "…recorded, one record" "$((n + 1))" "$(slapd_records)"
+t_match "…naming the partition, the search and no value sent" \
+	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\"$P0\"\\],\"operation\":\"search\",\"base\":\"$P0\",\"scope\":\"base\",\"values\":false\\}" \
+	"$(last_slapd)"
+t_match "jpki audit show says values=no" \
+	"crl-read +ldap +ok +uid=signature,ou=verifiers,.*entries: ${codes[0]} operation=search base=.* scope=base values=no" \
+	"$("$JPKI" audit show --dir "$A" --component slapd | tail -1)"
 
 n=$(slapd_records)
 for id in anon suspended; do
@@ -225,9 +237,10 @@ for id in anon suspended; do
 done
 t_eq "what anonymous and a suspended verifier tried is not recorded (as their searches are not)" "$n" "$(slapd_records)"
 read -r req1 items1 <<<"$(ldap_row)"
-# ok records: 2 compares (each its partition), 5 searches (the entry; none; the entry; the entry
-# with its values; none); the noSuchObject compare is recorded but provided nothing.
-t_eq "the report counts them: 7 more requests, 5 more partition entries" "$((req0 + 7)) $((items0 + 5))" "$req1 $items1"
+# ok records: 2 compares (each its partition), 6 searches (the entry; none; the entry; the entry
+# with its values; none; the entry named under attrsonly); the noSuchObject compare is
+# recorded but provided nothing.
+t_eq "the report counts them: 8 more requests, 6 more partition entries" "$((req0 + 8)) $((items0 + 6))" "$req1 $items1"
 
 # --- kill -9 under load: every answer a client received has its record ---------------------------------
 load_ldap() { # counts, in $T/ldap.got, every CRL value received
@@ -339,6 +352,11 @@ if mount -t tmpfs -o size=256k tmpfs "$full" 2>/dev/null; then
 	t_match "disk full, fail-closed: a search testing the CRL is refused, naming the rule" \
 		"Server is unwilling to perform \(53\).*rule audit fail-closed" "$(tr '\n' ' ' <<<"$out")"
 	t_not "…and the entry its filter selected is not sent" grep -q '^dn:' <<<"$out"
+	out=$(ldapsearch -x -H "$URI" -D "uid=signature,$VB" -y "$S/verifier-signature.pw" -LLL -A -b "$P0" -s base \
+		'certificateRevocationList;binary' 2>&1)
+	t_match "disk full, fail-closed: an attrsonly search naming the CRL is refused, naming the rule" \
+		"Server is unwilling to perform \(53\).*rule audit fail-closed" "$(tr '\n' ' ' <<<"$out")"
+	t_not "…and the attribute's name is not sent" grep -q '^certificateRevocationList' <<<"$out"
 	status=""
 	for i in $(seq 1 60); do
 		status=$(openssl ocsp -url "$URL" -issuer "$PKI/ca/gen1.pem" -cert "${g1[$((i % 5))]}" -no_nonce \
