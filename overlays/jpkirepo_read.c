@@ -5,6 +5,7 @@
  * (an ACL can be removed or reordered at run time under cn=config):
  *  - entries of a search lose the attribute before they leave (values, attrsonly names);
  *  - filters (the search's and the assertion control's) and compare assertions naming it
+ *    (or testing it by a matching rule alone: rule_without_crl)
  *    are turned into the same assertion on deltaRevocationList, which has the same syntax
  *    and which no entry holds (the overlay refuses it on write), so the answer is exactly
  *    that of an attribute nobody holds — a NOT around it included; for those who may read
@@ -75,10 +76,62 @@ static AttributeDescription *hidden_ad(jpkirepo_info *ji, AttributeDescription *
 	return out;
 }
 
-/* The filter items on certificateRevocationList (any subtype) in f: how many there are and,
- * when hide, each turned into the same item on deltaRevocationList. The one walk that knows
- * which filter choices carry an attribute description. */
-static int crl_in_filter(jpkirepo_info *ji, Filter *f, int hide)
+/* An extensible match with a rule and no attribute type is tested by slapd on every attribute
+ * of the entry the rule is usable with (filterentry.c test_mra_filter, mr_usable_with_at):
+ * certificateListExactMatch, say, on certificateRevocationList. */
+static int rule_tests_crl(const jpkirepo_info *ji, const MatchingRuleAssertion *mra)
+{
+	return mra->ma_desc == NULL && mra->ma_rule != NULL && mr_usable_with_at(mra->ma_rule, ji->ad_crl->ad_type);
+}
+
+/* Such an item made the one an entry without a CRL answers: one item for each other attribute
+ * type the rule is usable with (with the value slapd would assert on it, and dnattrs), ORed,
+ * so that the ARL still matches as it would; none is FALSE, as the rule-only item on an entry
+ * holding none of them. Giving the item deltaRevocationList instead would drop the ARL. */
+static void rule_without_crl(Operation *op, jpkirepo_info *ji, Filter *f)
+{
+	MatchingRuleAssertion *mra = f->f_mra, *m;
+	AttributeType *at;
+	AttributeDescription *ad;
+	Filter *list = NULL, **tail = &list, *g;
+	struct berval value;
+	const char *text;
+
+#ifdef LDAP_COMP_MATCH	/* not in Debian's slapd: a component filter is not copied, but hidden */
+	if (mra->ma_cf != NULL) {
+		mra->ma_desc = ji->ad_delta;
+		return;
+	}
+#endif
+	for (at_start(&at); at != NULL; at_next(&at)) {
+		ad = NULL;
+		if (!mr_usable_with_at(mra->ma_rule, at) || is_at_subtype(at, ji->ad_crl->ad_type) ||
+		    slap_bv2ad(&at->sat_cname, &ad, &text) != LDAP_SUCCESS ||
+		    asserted_value_validate_normalize(ad, mra->ma_rule, SLAP_MR_EXT | SLAP_MR_VALUE_OF_ASSERTION_SYNTAX,
+			    &mra->ma_value, &value, &text, op->o_tmpmemctx) != LDAP_SUCCESS)
+			continue;
+		m = op->o_tmpcalloc(1, sizeof(*m), op->o_tmpmemctx);
+		m->ma_rule = mra->ma_rule;
+		m->ma_rule_text = mra->ma_rule->smr_bvoid;
+		m->ma_desc = ad;
+		m->ma_value = value;
+		m->ma_dnattrs = mra->ma_dnattrs;
+		g = op->o_tmpcalloc(1, sizeof(*g), op->o_tmpmemctx);
+		g->f_choice = LDAP_FILTER_EXT;
+		g->f_mra = m;
+		*tail = g;
+		tail = &g->f_next;
+	}
+	mra_free(op, mra, 1);
+	f->f_choice = LDAP_FILTER_OR | (f->f_choice & ~SLAPD_FILTER_MASK);
+	f->f_list = list;
+}
+
+/* The filter items on certificateRevocationList (any subtype) in f, those by rule alone that
+ * it is tested with included: how many there are and, when hide, each turned into the same
+ * item on deltaRevocationList (a rule-only one, into those on the other types). The one walk
+ * that knows which filter choices carry an attribute description. */
+static int crl_in_filter(Operation *op, jpkirepo_info *ji, Filter *f, int hide)
 {
 	AttributeDescription **ad;
 	int n = 0;
@@ -87,10 +140,10 @@ static int crl_in_filter(jpkirepo_info *ji, Filter *f, int hide)
 		switch (f->f_choice & SLAPD_FILTER_MASK) {
 		case LDAP_FILTER_AND:
 		case LDAP_FILTER_OR:
-			n += crl_in_filter(ji, f->f_list, hide);
+			n += crl_in_filter(op, ji, f->f_list, hide);
 			continue;
 		case LDAP_FILTER_NOT:
-			n += crl_in_filter(ji, f->f_not, hide);
+			n += crl_in_filter(op, ji, f->f_not, hide);
 			continue;
 		case LDAP_FILTER_EQUALITY:
 		case LDAP_FILTER_GE:
@@ -105,6 +158,12 @@ static int crl_in_filter(jpkirepo_info *ji, Filter *f, int hide)
 			ad = &f->f_desc;
 			break;
 		case LDAP_FILTER_EXT:
+			if (rule_tests_crl(ji, f->f_mra)) {
+				n++;
+				if (hide)
+					rule_without_crl(op, ji, f);
+				continue;
+			}
 			ad = &f->f_mra->ma_desc;
 			break;
 		default:
@@ -125,9 +184,9 @@ static int crl_tests(jpkirepo_info *ji, Operation *op)
 {
 	int tests = 0;
 
-	if (op->o_tag == LDAP_REQ_SEARCH && crl_in_filter(ji, op->ors_filter, 0) > 0)
+	if (op->o_tag == LDAP_REQ_SEARCH && crl_in_filter(op, ji, op->ors_filter, 0) > 0)
 		tests |= JPKIREPO_TESTS_FILTER;
-	if (get_assert(op) && crl_in_filter(ji, op->o_assertion, 0) > 0)	/* only set when sent */
+	if (get_assert(op) && crl_in_filter(op, ji, op->o_assertion, 0) > 0)	/* only set when sent */
 		tests |= JPKIREPO_TESTS_ASSERTION;
 	if (op->o_tag == LDAP_REQ_COMPARE && jpkirepo_is_crl_ad(ji, op->orc_ava->aa_desc))
 		tests |= JPKIREPO_TESTS_COMPARE;
@@ -145,7 +204,7 @@ void jpkirepo_hide_write_assertion(Operation *op, slap_overinst *on)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
 	if (get_assert(op) && !be_shadow_update(op) && !be_isroot(op) && !jpkirepo_is_publisher(ji, op))
-		crl_in_filter(ji, op->o_assertion, 1);
+		crl_in_filter(op, ji, op->o_assertion, 1);
 }
 
 void jpkirepo_strip_crl(Operation *op, SlapReply *rs, slap_overinst *on)
@@ -204,9 +263,9 @@ int jpkirepo_op_search(Operation *op, SlapReply *rs)
 		return rs->sr_err;
 	}
 	if (!jpkirepo_crl_readable(op, on)) {
-		crl_in_filter(ji, op->ors_filter, 1);
+		crl_in_filter(op, ji, op->ors_filter, 1);
 		if (get_assert(op))	/* o_assertion is only set when the control was sent */
-			crl_in_filter(ji, op->o_assertion, 1);
+			crl_in_filter(op, ji, op->o_assertion, 1);
 		jpkirepo_callback_push(op, strip_response, strip_cleanup, on);
 	} else if (!be_shadow_update(op)) {	/* syncrepl's own searches send nothing out */
 		/* every CRL that leaves, and every entry a filter on it selects, is recorded first */
@@ -226,7 +285,7 @@ int jpkirepo_op_compare(Operation *op, SlapReply *rs)
 		return SLAP_CB_CONTINUE;
 	if (!jpkirepo_crl_readable(op, on)) {
 		if (tests & JPKIREPO_TESTS_ASSERTION)
-			crl_in_filter(ji, op->o_assertion, 1);
+			crl_in_filter(op, ji, op->o_assertion, 1);
 		if (tests & JPKIREPO_TESTS_COMPARE)
 			op->orc_ava->aa_desc = hidden_ad(ji, op->orc_ava->aa_desc);
 	} else if (!be_shadow_update(op)) {

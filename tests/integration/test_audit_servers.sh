@@ -2,9 +2,10 @@
 # The audit trail as the servers write it (CPS 4-11-2, 4-11-5, 4-5):
 #  - the provision report's counts equal the reads and OCSP requests this test performed,
 #    per verifier and method;
-#  - a verifier's compare and search whose answer tests the CRL (a filter, an assertion
-#    control), and an attrsonly search that names the attribute, are recorded (identity,
-#    partition, answer) and counted; anonymous and refused ones are not recorded;
+#  - a verifier's compare and search whose answer tests the CRL (a filter, an extensible
+#    match by rule alone, an assertion control), and an attrsonly search that names the
+#    attribute, are recorded (identity, partition, answer) and counted; anonymous and
+#    refused ones are not recorded;
 #  - publications (accepted and refused, with the rule) and registry changes are recorded;
 #  - kill -9 of slapd and of the responder under load loses no record of an answer a client
 #    received, and the chain still verifies after the restart;
@@ -224,6 +225,28 @@ t_match "…naming the partition, the search and no value sent" \
 t_match "jpki audit show says values=no" \
 	"crl-read +ldap +ok +uid=signature,ou=verifiers,.*entries: ${codes[0]} operation=search base=.* scope=base values=no" \
 	"$("$JPKI" audit show --dir "$A" --component slapd | tail -1)"
+# An extensible match with a rule and no attribute type tests every attribute of the entry
+# the rule is usable with: certificateListExactMatch is usable with certificateRevocationList.
+# (This slapd normalises a stored CRL's issuer with its UTF-8 hex-escaped, an assertion's as
+# UTF-8, so the rule selects nothing here, not even P0 with its own CRL's issuer and
+# thisUpdate; the search is a test of the CRL all the same.)
+crl=$T/g1/${codes[0]}.crl
+issuer=$(openssl crl -inform DER -in "$crl" -noout -issuer -nameopt RFC2253,-esc_msb | sed 's/^issuer=//')
+updated=$(date -u -d "$(openssl crl -inform DER -in "$crl" -noout -lastupdate | sed 's/^lastUpdate=//')" +%Y%m%d%H%M%SZ)
+clm="(:certificateListExactMatch:={ issuer rdnSequence:\"$issuer\", thisUpdate \"$updated\" })"
+n=$(slapd_records)
+out=$(sig ldapsearch -LLL -b "$P0" -s base "$clm" 1.1)
+t_eq "a search by rule alone (certificateListExactMatch) selects nothing" "" "$out"
+t_eq "…and is recorded" "$((n + 1))" "$(slapd_records)"
+t_match "…as a search that tested the CRL" \
+	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\\],\"operation\":\"search\",\"base\":\"$P0\",\"scope\":\"base\"\\}" \
+	"$(last_slapd)"
+out=$(sig ldapsearch -LLL -b "$P0" -s base "(!$clm)" 1.1)
+t_eq "its negation selects the partition" "dn: $P0" "$out"
+t_eq "…recorded" "$((n + 2))" "$(slapd_records)"
+t_match "…with the partition, no value sent" \
+	"\"result\":\"ok\",$who,\"details\":\\{\"entries\":\\[\"$P0\"\\],\"operation\":\"search\",\"base\":\"$P0\",\"scope\":\"base\",\"values\":false\\}" \
+	"$(last_slapd)"
 
 n=$(slapd_records)
 for id in anon suspended; do
@@ -234,13 +257,16 @@ for id in anon suspended; do
 	t_eq "$id's compare under an assertion on the CRL answers as for an attribute nobody holds" "$b" "$a"
 	t_eq "$id's search testing the CRL selects nothing" "" \
 		"$(ldapsearch -x -H "$URI" "${creds[@]}" -LLL -b "$P0" -s base '(certificateRevocationList=*)' 1.1 2>&1)"
+	t_eq "$id's search by certificateListExactMatch alone: what the rule on an attribute nobody holds gives" \
+		"$(ldapsearch -x -H "$URI" "${creds[@]}" -LLL -b "$P0" -s base "(!${clm/(:/(deltaRevocationList:})" 1.1 2>&1)" \
+		"$(ldapsearch -x -H "$URI" "${creds[@]}" -LLL -b "$P0" -s base "(!$clm)" 1.1 2>&1)"
 done
 t_eq "what anonymous and a suspended verifier tried is not recorded (as their searches are not)" "$n" "$(slapd_records)"
 read -r req1 items1 <<<"$(ldap_row)"
-# ok records: 2 compares (each its partition), 6 searches (the entry; none; the entry; the entry
-# with its values; none; the entry named under attrsonly); the noSuchObject compare is
-# recorded but provided nothing.
-t_eq "the report counts them: 8 more requests, 6 more partition entries" "$((req0 + 8)) $((items0 + 6))" "$req1 $items1"
+# ok records: 2 compares (each its partition), 8 searches (the entry; none; the entry; the entry
+# with its values; none; the entry named under attrsonly; none; the entry); the noSuchObject
+# compare is recorded but provided nothing.
+t_eq "the report counts them: 10 more requests, 7 more partition entries" "$((req0 + 10)) $((items0 + 7))" "$req1 $items1"
 
 # --- kill -9 under load: every answer a client received has its record ---------------------------------
 load_ldap() { # counts, in $T/ldap.got, every CRL value received
