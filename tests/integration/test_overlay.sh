@@ -188,11 +188,11 @@ t_match "renaming the CA entry is refused" "rule entry-kept" "$out"
 t_eq "the CRL is still under its own name" "$before" "$(stored "$P1")"
 spare=$(spare_partition "$DIR")
 # Whoever may not delete entries learns nothing from trying: the same answer for a partition
-# with a CRL as for one without (the backend's, not rule entry-kept).
-for who in anonymous responder; do
-	# anonymous: slapd's frontend answers first; the responder: the ACLs (it only reads)
-	if [ "$who" = anonymous ]; then bind=(-x) want="Strong\\(er\\) authentication required \\(8\\)"
-	else bind=(-x -D "$REPO_RESPONDER_DN" -y "$DIR/secrets/responder.pw") want="Insufficient access \\(50\\)"; fi
+# with a CRL as for one without (the backend's, not rule entry-kept). Bound identities only:
+# to anonymous, slapd's frontend answers before the overlay sees the request.
+for who in replicator responder; do
+	# both only read (the ACLs of scripts/lib/repo.sh)
+	bind=(-x -D "cn=$who,$REPO_SERVICES_DN" -y "$DIR/secrets/$who.pw") want="Insufficient access \\(50\\)"
 	for op in delete rename; do
 		with=$(if [ $op = delete ]; then ldapdelete "${bind[@]}" -H "$(repo_uri "$DIR")" "$P1"
 			else ldapmodrdn "${bind[@]}" -H "$(repo_uri "$DIR")" -r "$P1" "cn=999998"; fi 2>&1)
