@@ -445,12 +445,47 @@ static int refuse_txn(Operation *op, SlapReply *rs, jpkirepo_info *ji, const cha
 	return -1;
 }
 
+/* Whether the ACLs let the caller write the "children" of the entry ndn (access: ACL_WDEL,
+ * ACL_WRITE, ACL_WADD); no such entry: no. */
+static int children_allowed(Operation *op, slap_overinst *on, struct berval *ndn, slap_access_t access)
+{
+	Entry *p = NULL;
+	int ok;
+
+	if (overlay_entry_get_ov(op, ndn, NULL, NULL, 0, &p, on) != LDAP_SUCCESS || p == NULL)
+		return 0;
+	ok = access_allowed(op, p, slap_schema.si_ad_children, NULL, access, NULL);
+	overlay_entry_release_ov(op, p, 0, on);
+	return ok;
+}
+
+/* Whether the backend would let the caller delete (rename) the entry e, as far as its ACLs
+ * go: back-mdb's own tests (delete.c, modrdn.c). To delete: the parent's "children" ACL_WDEL
+ * (the database's suffix entry: the rootdn alone) and the entry ACL_WDEL. To rename: the
+ * parent's "children" ACL_WRITE, ACL_WDEL when moved under a new superior, whose "children"
+ * then need ACL_WADD (the suffix entry is not renamed), and the entry ACL_WRITE. */
+static int removable(Operation *op, slap_overinst *on, Entry *e)
+{
+	struct berval pndn;
+	int del = op->o_tag == LDAP_REQ_DELETE;
+
+	if (!access_allowed(op, e, slap_schema.si_ad_entry, NULL, del ? ACL_WDEL : ACL_WRITE, NULL))
+		return 0;
+	if (be_issuffix(op->o_bd, &op->o_req_ndn))
+		return del && be_isroot(op);
+	dnParent(&op->o_req_ndn, &pndn);
+	if (!children_allowed(op, on, &pndn, del || op->orr_nnewSup != NULL ? ACL_WDEL : ACL_WRITE))
+		return 0;
+	return del || op->orr_nnewSup == NULL || children_allowed(op, on, op->orr_nnewSup, ACL_WADD);
+}
+
 /* A CRL names its entry (rule (d)) and the responder answers "good" only while every
  * partition has its CRL: an entry holding a CRL, the ARL or CA certificates is therefore
  * neither deleted (its revocations would vanish) nor renamed (its CRL would sit under
  * another partition's name). Replication applies what the provider allowed. Only a caller
- * the ACLs let delete (rename) the entry is told so: to anyone else the backend answers as
- * for any entry, and the refusal tells nobody whether a partition holds a CRL. */
+ * the ACLs let delete (rename) the entry, its parent's children included, is told so: to
+ * anyone else the backend answers as for any entry, and the refusal tells nobody whether a
+ * partition holds a CRL. */
 static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
@@ -461,10 +496,7 @@ static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 	if (be_shadow_update(op) ||
 	    overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
 		return 0;	/* no such entry: the backend says so */
-	/* back-mdb's own test of the entry: ACL_WDEL to delete it, ACL_WRITE to rename it */
-	holds = ours_in_attrs(ji, e->e_attrs) &&
-		access_allowed(op, e, slap_schema.si_ad_entry, NULL,
-			op->o_tag == LDAP_REQ_DELETE ? ACL_WDEL : ACL_WRITE, NULL);
+	holds = ours_in_attrs(ji, e->e_attrs) && removable(op, on, e);
 	overlay_entry_release_ov(op, e, 0, on);
 	if (!holds)
 		return 0;

@@ -13,8 +13,23 @@ P2="cn=122025,ou=CRL Distribution Points,$REPO_CA_DN"
 GEN1_KEY=$(cat "$PKI/ca/gen1.key.uri")
 GEN2_KEY=$(cat "$PKI/ca/gen2.key.uri")
 
-# A small cap so that rule (i) can be shown with a CRL of a few thousand entries.
-REPO_OVERLAY_EXTRA="jpkirepo-max-size 200000" repo_init "$DIR" "$PKI" ||
+# A small cap so that rule (i) can be shown with a CRL of a few thousand entries. The
+# operator may also delete and rename the partition entries and the CA entry, and write the
+# children of the CA entry's parent, but not those of the partitions' parent (rule
+# entry-kept, at the end).
+ACL_DELETERS=$(cat <<EOF
+access to dn.onelevel="ou=CRL Distribution Points,$REPO_CA_DN" attrs=entry
+	by dn.exact="$REPO_OPERATOR_DN" write
+	by * break
+access to dn.base="$REPO_CA_DN" attrs=entry
+	by dn.exact="$REPO_OPERATOR_DN" write
+	by * break
+access to dn.base="$REPO_SUFFIX" attrs=children
+	by dn.exact="$REPO_OPERATOR_DN" write
+	by * break
+EOF
+)
+INSTANCE_ACL="$ACL_DELETERS"$'\n'"$(repo_acl)" REPO_OVERLAY_EXTRA="jpkirepo-max-size 200000" repo_init "$DIR" "$PKI" ||
 	{ t_fail "repository starts"; t_done; exit 1; }
 eval "$(instance_env "$DIR")"
 
@@ -189,9 +204,10 @@ t_eq "the CRL is still under its own name" "$before" "$(stored "$P1")"
 spare=$(spare_partition "$DIR")
 # Whoever may not delete entries learns nothing from trying: the same answer for a partition
 # with a CRL as for one without (the backend's, not rule entry-kept). Bound identities only:
-# to anonymous, slapd's frontend answers before the overlay sees the request.
-for who in replicator responder; do
-	# both only read (the ACLs of scripts/lib/repo.sh)
+# to anonymous, slapd's frontend answers before the overlay sees the request. The replicator
+# and the responder only read; the operator may delete and rename the partition entries but
+# not write their parent's children, which back-mdb checks first.
+for who in replicator responder operator; do
 	bind=(-x -D "cn=$who,$REPO_SERVICES_DN" -y "$DIR/secrets/$who.pw") want="Insufficient access \\(50\\)"
 	for op in delete rename; do
 		with=$(if [ $op = delete ]; then ldapdelete "${bind[@]}" -H "$(repo_uri "$DIR")" "$P1"
@@ -204,6 +220,11 @@ for who in replicator responder; do
 	done
 done
 t_eq "the CRL is still there" "$before" "$(stored "$P1")"
+# Who may delete (rename) the entry and write its parent's children is told the rule.
+t_match "the operator, who may delete the CA entry and write its parent's children, is told rule entry-kept" \
+	"rule entry-kept: .*not deleted" "$(repo_ldap_as "$DIR" operator ldapdelete "$REPO_CA_DN" 2>&1)"
+t_match "... and renaming it, too" \
+	"rule entry-kept: .*not renamed" "$(repo_ldap_as "$DIR" operator ldapmodrdn -r "$REPO_CA_DN" "ou=Chiba" 2>&1)"
 t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "$spare"
 
 t_done
