@@ -240,8 +240,8 @@ static int read_cleanup(Operation *op, SlapReply *rs)
 	return SLAP_CB_CONTINUE;
 }
 
-/* Called for searches by identities that may read CRLs. */
-void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji, int tests)
+/* The callback that records the reads of one operation, pushed for a caller that may read. */
+static void watch(Operation *op, jpkirepo_info *ji, int tests, int op_compare)
 {
 	read_watch *w;
 
@@ -250,21 +250,20 @@ void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji, int tests)
 	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
 	w->ji = ji;
 	w->tests = tests;
-	jpkirepo_callback_push(op, read_response, read_cleanup, w);
+	w->op_compare = op_compare;
+	jpkirepo_callback_push(op, op_compare ? compare_response : read_response, read_cleanup, w);
+}
+
+/* Called for searches by identities that may read CRLs. */
+void jpkirepo_audit_watch_reads(Operation *op, jpkirepo_info *ji, int tests)
+{
+	watch(op, ji, tests, 0);
 }
 
 /* Called for compares on the CRL by identities that may read it. */
 void jpkirepo_audit_watch_compare(Operation *op, jpkirepo_info *ji, int tests)
 {
-	read_watch *w;
-
-	if (ji->audit == NULL)
-		return;
-	w = op->o_tmpcalloc(1, sizeof(*w), op->o_tmpmemctx);
-	w->ji = ji;
-	w->tests = tests;
-	w->op_compare = 1;
-	jpkirepo_callback_push(op, compare_response, read_cleanup, w);
+	watch(op, ji, tests, 1);
 }
 
 /* --- writes ---------------------------------------------------------------------------------- */
