@@ -308,6 +308,19 @@ static bool str_differs(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
 }
 
+static bool anchors_differ(const ocspd_config *o, const ocspd_config *n)
+{
+	size_t i;
+
+	if (o->nanchors != n->nanchors)
+		return true;
+	for (i = 0; i < o->nanchors; i++)
+		if (str_differs(o->anchors[i], n->anchors[i]))
+			return true;
+	return false;
+}
+
+/* The settings of n that differ from o, the start's, and that only a restart applies. */
 static void warn_restart_needed(const ocspd_config *o, const ocspd_config *n)
 {
 	if (str_differs(o->listen, n->listen) || o->port != n->port || o->https_port != n->https_port ||
@@ -316,14 +329,24 @@ static void warn_restart_needed(const ocspd_config *o, const ocspd_config *n)
 		o->max_connections != n->max_connections || o->max_per_ip != n->max_per_ip ||
 		o->timeout != n->timeout || str_differs(o->path, n->path) || str_differs(o->pid_file, n->pid_file))
 		ocspd_log(OCSPD_LOG_WARNING, "reload: listener settings (listen, ports, https-*, threads, "
-			"max-connections, max-per-ip, timeout, path, pid-file) changed; they apply at the next start");
+			"max-connections, max-per-ip, timeout, path, pid-file) differ from those in force since the start; "
+			"they apply at the next start");
 	if (str_differs(o->audit_dir, n->audit_dir) || str_differs(o->audit_policy, n->audit_policy) ||
 		o->audit_group_wait_ms != n->audit_group_wait_ms ||
 		str_differs(o->audit_checkpoint_key, n->audit_checkpoint_key) ||
 		str_differs(o->audit_checkpoint_cert, n->audit_checkpoint_cert) ||
 		str_differs(o->audit_checkpoint_pin, n->audit_checkpoint_pin))
-		ocspd_log(OCSPD_LOG_WARNING, "reload: audit-* settings changed; they apply at the next start "
-			"(the trail stays as it was opened)");
+		ocspd_log(OCSPD_LOG_WARNING, "reload: audit-* settings differ from those in force since the start; they "
+			"apply at the next start (the trail stays as it was opened)");
+	if (str_differs(o->ldap_uri, n->ldap_uri) || str_differs(o->bind_dn, n->bind_dn) ||
+		str_differs(o->password_file, n->password_file) || str_differs(o->ldap_tls_ca, n->ldap_tls_ca) ||
+		str_differs(o->ca_dn, n->ca_dn) || str_differs(o->verifier_base, n->verifier_base) ||
+		o->sync_heartbeat != n->sync_heartbeat || anchors_differ(o, n) ||
+		str_differs(o->state_dir, n->state_dir) || !jpki_crl_policy_equal(&o->policy, &n->policy))
+		ocspd_log(OCSPD_LOG_WARNING, "reload: repository settings (ldap-uri, bind-dn, password-file, "
+			"ldap-tls-ca, ca-dn, verifier-base, sync-heartbeat, trust-anchor, state-dir, clock-skew, "
+			"max-crl-validity, max-crl-size) differ from those in force since the start; they apply "
+			"at the next start (the sync with the repository goes on as it began)");
 }
 
 static void reload(const cmdline *cl, int argc, char **argv, ocspd_config **cur)
@@ -346,7 +369,7 @@ static void reload(const cmdline *cl, int argc, char **argv, ocspd_config **cur)
 		ocspd_log(OCSPD_LOG_ERR, "reload refused: %s; the running configuration stays", err);
 		return;
 	}
-	warn_restart_needed(*cur, n);
+	warn_restart_needed(configs[0], n);	/* the start's: what the listeners, trail and sync use */
 	http_reload(n);
 	atomic_store(&log_level, n->log_level);
 	*cur = n;

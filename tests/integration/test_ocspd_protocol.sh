@@ -299,7 +299,7 @@ t_match "SIGHUP with audit-group-wait 1001: reload refused, naming the setting a
 t_eq "…the same process still answers" "good" "$(status signature gen1 "$good1")"
 hup "audit-group-wait = 500"
 t_match "SIGHUP with audit-group-wait 500: reloaded, with a warning that it applies at the next start" \
-	"reload: audit-\* settings changed; they apply at the next start" "$(tail -3 "$DIR/ocspd/log")"
+	"reload: audit-\* settings differ from those in force since the start; they apply at the next start" "$(tail -3 "$DIR/ocspd/log")"
 # registry-max-age applies at once, sync-heartbeat at the next start (the sync thread keeps
 # its own): a new registry-max-age must fit the heartbeat in force, 300 s from the start,
 # whatever the file says now. Its max-certids 1 shows whether the file was taken.
@@ -314,6 +314,12 @@ hup "sync-heartbeat = 30" "registry-max-age = 611" "max-certids = 1"
 t_match "SIGHUP with registry-max-age 611 (more than twice 300 and 10 s): reloaded" "info: reloaded$" \
 	"$(tail -1 "$DIR/ocspd/log")"
 t_eq "…and taken: max-certids 1, two CertIDs malformedRequest" malformedRequest "$(two_certids)"
+t_match "…with a warning that the repository settings (sync-heartbeat 30, 300 in force) apply at the next start" \
+	"reload: repository settings \\(ldap-uri, .*sync-heartbeat.*\\) differ from those in force since the start; they apply at the next start" \
+	"$(tail -4 "$DIR/ocspd/log")"
+hup "sync-heartbeat = 300" "registry-max-age = 611" "max-certids = 2"
+t_not "a reload whose repository settings are those in force says nothing of them" grep -q "repository settings" \
+	<<<"$(tail -3 "$DIR/ocspd/log")"
 t_eq "…the same process serves throughout" "$gw_pid" "$(cat "$DIR/ocspd/pid")"
 repo_ocspd_stop "$DIR"
 t_match "the stopped responder's trail verifies" "ocspd: OK" \
