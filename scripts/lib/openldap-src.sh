@@ -6,7 +6,8 @@
 #
 # Prints the configured source directory on stdout. The apt source list used for the
 # deb-src entry is derived from the machine's own /etc/apt/sources.list.d/ (deb822 files and
-# one-line lists alike) and kept in private files: the system's apt state is not touched.
+# one-line lists alike) and /etc/apt/sources.list, and kept in private files with private
+# lists and caches: the system's apt state is not touched.
 set -euo pipefail
 
 dest=${1:?usage: openldap-src.sh DESTDIR}
@@ -24,25 +25,28 @@ if [ -f "$stamp" ] && [ -f "$srcdir/include/ldap_config.h" ]; then
 fi
 
 apt_dir="$dest/apt"
-mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial"
+mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial" "$apt_dir/cache"
 : > "$apt_dir/sources.list"
 rm -f "$apt_dir/sources.list.d/"*
 
 # deb822 sources: the same stanzas with Types: deb-src.
 for f in /etc/apt/sources.list.d/*.sources; do
 	[ -f "$f" ] || continue
-	awk '/^Types:/ { print "Types: deb-src"; next } { print }' "$f" \
+	# field names are case-insensitive (deb822)
+	awk 'tolower($0) ~ /^types:/ { print "Types: deb-src"; next } { print }' "$f" \
 		> "$apt_dir/sources.list.d/$(basename "$f")"
 done
-# One-line sources: every "deb" line again as "deb-src".
+# One-line sources: every "deb" line again as "deb-src" (but a CD, which has no sources).
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 	[ -f "$f" ] || continue
-	sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f" >> "$apt_dir/sources.list"
+	sed -n -e '/^[[:space:]]*deb[[:space:]].*[[:space:]]cdrom:/d' \
+		-e 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f" >> "$apt_dir/sources.list"
 done
 
 apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
 	-o "Dir::Etc::sourceparts=$apt_dir/sources.list.d"
 	-o "Dir::State::Lists=$apt_dir/lists"
+	-o "Dir::Cache=$apt_dir/cache"
 	-o "APT::Get::List-Cleanup=0")
 
 echo "openldap-src: fetching the source of slapd $version" >&2
