@@ -39,7 +39,7 @@ done
 # One-line sources: every "deb" line again as "deb-src" (but a CD, which has no sources).
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 	[ -f "$f" ] || continue
-	sed -n -e '/^[[:space:]]*deb[[:space:]].*[[:space:]]cdrom:/d' \
+	sed -n -e '/^[[:space:]]*deb[[:space:]].*cdrom:/d' \
 		-e 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f" >> "$apt_dir/sources.list"
 done
 
