@@ -446,60 +446,95 @@ static int refuse_txn(Operation *op, SlapReply *rs, jpkirepo_info *ji, const cha
 }
 
 /* Whether the ACLs let the caller write the "children" of the entry ndn (access: ACL_WDEL,
- * ACL_WRITE, ACL_WADD); no such entry: no. */
+ * ACL_WRITE, ACL_WADD): 1 yes, 0 no, -1 no such entry. */
 static int children_allowed(Operation *op, slap_overinst *on, struct berval *ndn, slap_access_t access)
 {
 	Entry *p = NULL;
 	int ok;
 
 	if (overlay_entry_get_ov(op, ndn, NULL, NULL, 0, &p, on) != LDAP_SUCCESS || p == NULL)
-		return 0;
+		return -1;
 	ok = access_allowed(op, p, slap_schema.si_ad_children, NULL, access, NULL);
 	overlay_entry_release_ov(op, p, 0, on);
-	return ok;
+	return ok ? 1 : 0;
 }
 
-/* Whether the backend would let the caller delete (rename) the entry e, as far as its ACLs
- * go: back-mdb's own tests (delete.c, modrdn.c). To delete: the parent's "children" ACL_WDEL
- * (the database's suffix entry: the rootdn alone) and the entry ACL_WDEL. To rename: the
- * parent's "children" ACL_WRITE, ACL_WDEL when moved under a new superior, whose "children"
- * then need ACL_WADD (the suffix entry is not renamed), and the entry ACL_WRITE. */
-static int removable(Operation *op, slap_overinst *on, Entry *e)
+/* What back-mdb answers before it would delete (rename) e, its checks in its order
+ * (delete.c, modrdn.c): LDAP_SUCCESS when they let the caller go on, else its result code,
+ * with its text. Delete: the parent's "children" ACL_WDEL (the database's suffix entry: the
+ * rootdn alone), the assertion, the entry ACL_WDEL. Rename: the suffix entry never; the
+ * parent's "children" ACL_WRITE (ACL_WDEL when a newSuperior is given), the assertion, the
+ * entry ACL_WRITE, then a newSuperior other than the parent: it exists, its "children"
+ * ACL_WADD. */
+static int removal_answer(Operation *op, slap_overinst *on, Entry *e, const char **text)
 {
-	struct berval pndn;
-	int del = op->o_tag == LDAP_REQ_DELETE;
+	struct berval pndn = BER_BVNULL;
+	int del = op->o_tag == LDAP_REQ_DELETE, rc;
 
-	if (!access_allowed(op, e, slap_schema.si_ad_entry, NULL, del ? ACL_WDEL : ACL_WRITE, NULL))
-		return 0;
-	if (be_issuffix(op->o_bd, &op->o_req_ndn))
-		return del && be_isroot(op);
-	dnParent(&op->o_req_ndn, &pndn);
-	if (!children_allowed(op, on, &pndn, del || op->orr_nnewSup != NULL ? ACL_WDEL : ACL_WRITE))
-		return 0;
-	return del || op->orr_nnewSup == NULL || children_allowed(op, on, op->orr_nnewSup, ACL_WADD);
+	*text = NULL;
+	if (be_issuffix(op->o_bd, &op->o_req_ndn)) {
+		if (!del) {
+			*text = "cannot rename suffix entry";
+			return LDAP_NAMING_VIOLATION;
+		}
+		if (!be_isroot(op))
+			return LDAP_INSUFFICIENT_ACCESS;
+	} else {
+		dnParent(&op->o_req_ndn, &pndn);
+		if (children_allowed(op, on, &pndn, del || op->orr_nnewSup != NULL ? ACL_WDEL : ACL_WRITE) != 1) {
+			*text = del ? "no write access to parent" : "no write access to parent's children";
+			return LDAP_INSUFFICIENT_ACCESS;
+		}
+	}
+	if (get_assert(op) && test_filter(op, e, get_assertion(op)) != LDAP_COMPARE_TRUE)
+		return LDAP_ASSERTION_FAILED;
+	if (!access_allowed(op, e, slap_schema.si_ad_entry, NULL, del ? ACL_WDEL : ACL_WRITE, NULL)) {
+		*text = del ? "no write access to entry" : "no write access to old entry";
+		return LDAP_INSUFFICIENT_ACCESS;
+	}
+	if (del || op->orr_nnewSup == NULL || dn_match(&pndn, op->orr_nnewSup))
+		return LDAP_SUCCESS;
+	rc = children_allowed(op, on, op->orr_nnewSup, ACL_WADD);
+	if (rc < 0) {
+		*text = "new superior not found";
+		return LDAP_NO_SUCH_OBJECT;
+	}
+	if (rc == 0) {
+		*text = "no write access to new superior's children";
+		return LDAP_INSUFFICIENT_ACCESS;
+	}
+	return LDAP_SUCCESS;
 }
 
 /* A CRL names its entry (rule (d)) and the responder answers "good" only while every
  * partition has its CRL: an entry holding a CRL, the ARL or CA certificates is therefore
  * neither deleted (its revocations would vanish) nor renamed (its CRL would sit under
- * another partition's name). Replication applies what the provider allowed. Only a caller
- * the ACLs let delete (rename) the entry, its parent's children included, is told so: to
- * anyone else the backend answers as for any entry, and the refusal tells nobody whether a
- * partition holds a CRL. */
+ * another partition's name), by anyone. A caller the backend would refuse anyway gets the
+ * backend's own answer (removal_answer), the same as for an entry without a CRL; only one
+ * its ACLs would let go on is told rule entry-kept. Either way the entry stays: should the
+ * mirror of back-mdb's checks ever differ from them, the entry is still kept. Replication
+ * applies what the provider allowed. */
 static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	jpki_verdict v;
 	Entry *e = NULL;
-	int holds;
+	const char *text = NULL;
+	int holds, rc = LDAP_SUCCESS;
 
 	if (be_shadow_update(op) ||
 	    overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
 		return 0;	/* no such entry: the backend says so */
-	holds = ours_in_attrs(ji, e->e_attrs) && removable(op, on, e);
+	holds = ours_in_attrs(ji, e->e_attrs);
+	if (holds)
+		rc = removal_answer(op, on, e, &text);
 	overlay_entry_release_ov(op, e, 0, on);
 	if (!holds)
 		return 0;
+	if (rc != LDAP_SUCCESS) {
+		send_ldap_error(op, rs, rc, text);
+		return -1;
+	}
 	jpki_verdict_refuse(&v, JPKI_RULE_ENTRY_KEPT, "%s holds a CRL, the ARL or CA certificates: it is %s "
 		"(its CRL names it, and verifiers would lose its revocations); publish a new CRL instead",
 		op->o_req_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "not deleted" : "not renamed");
