@@ -1016,6 +1016,11 @@ static int resume(jpki_audit *a, jpki_err *err)
 	} else if (rc == 0) {
 		rc = jpki_audit_anchor_read(a->dir, a->component, &an, err);
 		if (rc == 1) {
+			/* Not what a prune leaves (it keeps the newest file): the day of the anchor's
+			 * record is unknown, and the next day-start checkpoint cannot sign it. */
+			notice(a, "no day file left, resuming from %s.anchor alone (seq %lld, pruned through %s): "
+				"the files after it were removed; verify --cert will not confirm the anchor",
+				a->component, an.seq, an.pruned_through);
 			a->head.seq = an.seq;
 			memcpy(a->head.hash, an.hash, sizeof(a->head.hash));
 			rc = 0;

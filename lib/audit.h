@@ -53,7 +53,7 @@
  * bytes of head immediately followed by the decimal seq (e.g. "ab12…ef" "41"). The checkpoint
  * that starts a day file has also "day":"YYYY-MM-DD" (the date of its own time, after "seq")
  * and "after":"YYYY-MM-DD" (the date of the record before it; left out when the writer
- * resumed from an anchor alone), and signs head, seq, " day-start ", the day, " after " and
+ * resumed from an anchor alone, which then does not confirm that anchor), and signs head, seq, " day-start ", the day, " after " and
  * that date ("ab12…ef" "41" " day-start 2026-11-26 after 2026-11-25"): no checkpoint written
  * within a day can pass for it, and an anchor cannot say its record was pruned earlier than
  * it was (verify: after is at most the anchor's pruned_through).

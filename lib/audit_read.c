@@ -737,7 +737,15 @@ static int anchor_confirm(const jpki_audit_entry *e, EVP_PKEY *key, char *why, s
 			"within a day" : "");
 		return -1;
 	}
-	return checkpoint_check(e, key, why, whylen) < 0 ? -1 : 0;
+	if (checkpoint_check(e, key, why, whylen) < 0)
+		return -1;
+	if (checkpoint_after(e) == NULL) {
+		snprintf(why, whylen, "the checkpoint after it does not sign the day of the anchor's record: the "
+			"writer resumed from the anchor alone, the files after it having been removed (a prune "
+			"always keeps the newest file)");
+		return -1;
+	}
+	return 0;
 }
 
 static void slot_fill(jpki_audit_reader *r, slot *s)

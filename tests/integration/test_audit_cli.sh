@@ -241,6 +241,20 @@ if [ -n "$PKI" ]; then
 	vfail "... a checkpoint whose signature fails does not" \
 		"$D2:1 \\(seq 6\\): rule anchor: the anchor \\(seq 5, pruned through 2026-11-25\\) is not confirmed: the signature (does not verify|is not base64)" \
 		--dir "$W" --cert "$CERT"
+	# Every file removed, the anchor left (dated back): the writer resumes from it alone, and
+	# its day-start checkpoint cannot sign the day of the anchor's record.
+	AL=$T/alone
+	mkdir -p "$AL"
+	"$AW" --dir "$AL" --count 6 --start 2026-11-24T23:59:58Z "${CKPT[@]}" >/dev/null
+	last=$(tail -n 1 "$(ls "$AL"/slapd-*.jsonl | tail -1)")
+	printf '{"seq":%s,"hash":"%s","pruned_through":"2020-01-01"}\n' \
+		"$(sed 's/^{"v":1,"seq":\([0-9]*\),.*/\1/' <<<"$last")" "$(hash_of "$last")" > "$AL/slapd.anchor"
+	rm "$AL"/slapd-*.jsonl
+	out=$("$AW" --dir "$AL" --count 2 --start 2026-11-26T10:00:00Z "${CKPT[@]}" 2>&1)
+	t_match "the writer says it resumes from the anchor alone" "no day file left, resuming from slapd\\.anchor alone" "$out"
+	vfail "... and verify --cert does not confirm that anchor" \
+		"rule anchor: .*does not sign the day of the anchor's record: the writer resumed from the anchor alone" \
+		--dir "$AL" "${VCERT[@]}"
 fi
 
 # A whole component gone: its anchor or its writer's lock is still there.

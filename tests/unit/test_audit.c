@@ -935,36 +935,43 @@ static void test_anchor_rules(void)
 	o.partial = true;
 	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
 	o.partial = false;
-	/* a day file that starts with a day-start checkpoint of the anchor's seq and hash
-	 * confirms it (its signature is checked only with a key; none here); a checkpoint of the
-	 * same seq and hash that is not a day-start one (as written within a day, up to which
-	 * records could be cut) does not, nor one whose day is not its own date */
+	/* a day file that starts with a day-start checkpoint of the anchor's seq and hash, and
+	 * of the day of its record, confirms it (its signature is checked only with a key; none
+	 * here). Not: a checkpoint of the same seq and hash that is not a day-start one (as
+	 * written within a day, up to which records could be cut), one whose day is not its own
+	 * date, one without the day of the anchor's record (a writer resumed from the anchor
+	 * alone: the files after it removed), one whose record is of a day after pruned_through
+	 * (an anchor dated back past --retention). */
 	l = lines_of(p2, &n);
 	CU_ASSERT_FATAL(n == 1);
-	static const char *const days[] = { NULL, "2026-04-03", "2026-04-02" };
-	for (size_t d = 0; d < 3; d++) {
+	static const struct { const char *day, *after, *pruned, *why; } cases[] = {
+		{ NULL, NULL, "2026-04-01", "is not the checkpoint that starts a day file, signing its seq and "
+			"hash (records deleted and the anchor written to match, up to a checkpoint within a day" },
+		{ "2026-04-03", "2026-04-01", "2026-04-01", "day 2026-04-03 is not the date of the checkpoint's "
+			"own time (2026-04-02)" },
+		{ "2026-04-02", NULL, "2026-04-01", "the checkpoint after it does not sign the day of the "
+			"anchor's record: the writer resumed from the anchor alone" },
+		{ "2026-04-02", "2026-04-01", "2026-03-15", "the anchor says the files through 2026-03-15 were "
+			"pruned, but the checkpoint after it signs that its record (seq 2) is of 2026-04-01" },
+		{ "2026-04-02", "2026-04-01", "2026-04-01", NULL },
+	};
+	for (size_t d = 0; d < sizeof(cases) / sizeof(cases[0]); d++) {
 		unlink(p2);
 		set_clock("2026-04-02T00:00:00Z", 0);
+		snprintf(an.pruned_through, sizeof(an.pruned_through), "%s", cases[d].pruned);
 		CU_ASSERT_FATAL(jpki_audit_anchor_write(dir, "slapd", &an, &err) == 0);
 		a = open_log(dir, "slapd");
-		if (days[d] == NULL)
-			snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":2,\"signature\":\"AAAA\"}",
-				an.hash);
-		else
-			snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":2,\"day\":\"%s\","
-				"\"signature\":\"AAAA\"}", an.hash, days[d]);
+		snprintf(details, sizeof(details), "{\"head\":\"%s\",\"seq\":2%s%s%s%s%s%s,\"signature\":\"AAAA\"}",
+			an.hash, cases[d].day ? ",\"day\":\"" : "", cases[d].day ? cases[d].day : "",
+			cases[d].day ? "\"" : "", cases[d].after ? ",\"after\":\"" : "",
+			cases[d].after ? cases[d].after : "", cases[d].after ? "\"" : "");
 		CU_ASSERT(jpki_audit_append(a, &ck, &err) == 0);	/* resumes from the anchor: seq 3 */
 		CU_ASSERT(append(a, "crl-read", NULL) == 0);
 		jpki_audit_close(a);
-		if (d == 0) {
+		if (cases[d].why != NULL) {
 			CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
-			CU_ASSERT(strstr(err.text, "is not the checkpoint that starts a day file, signing its "
-				"seq and hash (records deleted and the anchor written to match, up to a "
-				"checkpoint within a day") != NULL);
-		} else if (d == 1) {
-			CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) < 0);
-			CU_ASSERT(strstr(err.text, "day 2026-04-03 is not the date of the checkpoint's own "
-				"time (2026-04-02)") != NULL);
+			CU_ASSERT_STRING_EQUAL(res.rule, "anchor");
+			CU_ASSERT(strstr(err.text, cases[d].why) != NULL);
 		}
 	}
 	CU_ASSERT(verify_with(dir, "slapd", &o, &res, &err) == 0);
