@@ -194,16 +194,17 @@ static int crl_tests(jpkirepo_info *ji, Operation *op)
 }
 
 /* A write's assertion control (RFC 4528) is tested by the backend before the write's ACLs
- * (back-mdb's modify, delete and modrdn): whether it fails would tell anyone who may read
- * CRLs, unrecorded, whether the entry holds one. For anyone but those who write CRLs (the
- * rootdn and the publishers) its CRL items are turned into the same items on
- * deltaRevocationList, as for who may not read them: the answer is that of an attribute
- * nobody holds. An add's assertion is tested on the entry it brings, which tells nothing. */
+ * (back-mdb's modify, delete and modrdn): whether it fails tells whether the entry holds a
+ * CRL, and no read is recorded for it. For everyone, the rootdn and the publishers too (whose
+ * reads are recorded as anyone's, and whose tools assert nothing), its CRL items are turned
+ * into the same items on deltaRevocationList, as for who may not read them: the answer is
+ * that of an attribute nobody holds. An add's assertion is tested on the entry it brings,
+ * which tells nothing. */
 void jpkirepo_hide_write_assertion(Operation *op, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 
-	if (get_assert(op) && !be_shadow_update(op) && !be_isroot(op) && !jpkirepo_is_publisher(ji, op))
+	if (get_assert(op) && !be_shadow_update(op))
 		crl_in_filter(op, ji, op->o_assertion, 1);
 }
 
