@@ -215,9 +215,10 @@ static const char *cache_scope(const ocspd_answer_info *info)
 	return "private";
 }
 
-/* Last-Modified (RFC 5019 6.2): the answer's thisUpdate; with several CertIDs the newest.
- * Never after Date (RFC 9110 8.8.2.1), which a CRL's thisUpdate within the clock skew could
- * be. */
+/* Last-Modified (RFC 5019 6.2): the answer's thisUpdate, for an answer about one CertID of
+ * an issuer served (ocspd_answer_info.one_certid); other answers carry none, since a shared
+ * cache would answer If-Modified-Since from it. Never after Date (RFC 9110 8.8.2.1), which a
+ * CRL's thisUpdate within the clock skew could be. */
 static time_t last_modified(const ocspd_answer_info *info, time_t now)
 {
 	return info->last_modified < now ? info->last_modified : now;
@@ -237,7 +238,7 @@ static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info,
 	if (!add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, buf))
 		return false;
 	jpki_http_date(last_modified(info, now), buf);
-	if (!add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, buf))
+	if (info->one_certid && !add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, buf))
 		return false;
 	jpki_http_date(info->next_update, buf);
 	if (!add_header(r, MHD_HTTP_HEADER_EXPIRES, buf))
