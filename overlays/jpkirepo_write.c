@@ -445,102 +445,140 @@ static int refuse_txn(Operation *op, SlapReply *rs, jpkirepo_info *ji, const cha
 	return -1;
 }
 
-/* Whether the ACLs let the caller write the "children" of the entry ndn (access: ACL_WDEL,
- * ACL_WRITE, ACL_WADD): 1 yes, 0 no, -1 no such entry. */
-static int children_allowed(Operation *op, slap_overinst *on, struct berval *ndn, slap_access_t access)
+static int found_one(Operation *op, SlapReply *rs)
 {
-	Entry *p = NULL;
-	int ok;
-
-	if (overlay_entry_get_ov(op, ndn, NULL, NULL, 0, &p, on) != LDAP_SUCCESS || p == NULL)
-		return -1;
-	ok = access_allowed(op, p, slap_schema.si_ad_children, NULL, access, NULL);
-	overlay_entry_release_ov(op, p, 0, on);
-	return ok ? 1 : 0;
+	if (rs->sr_type == REP_SEARCH)
+		*(int *)op->o_callback->sc_private = 1;
+	return 0;
 }
 
-/* What back-mdb answers before it would delete (rename) e, its checks in its order
- * (delete.c, modrdn.c): LDAP_SUCCESS when they let the caller go on, else its result code,
- * with its text. Delete: the parent's "children" ACL_WDEL (the database's suffix entry: the
- * rootdn alone), the assertion, the entry ACL_WDEL. Rename: the suffix entry never; the
- * parent's "children" ACL_WRITE (ACL_WDEL when a newSuperior is given), the assertion, the
- * entry ACL_WRITE, then a newSuperior other than the parent: it exists, its "children"
- * ACL_WADD. */
-static int removal_answer(Operation *op, slap_overinst *on, Entry *e, const char **text)
+/* Whether an entry under e (a rename moves them all) holds a CRL, the ARL or CA certificates:
+ * searched as the database's rootdn (ACLs that hide a value from the writer must not hide it
+ * here); in doubt (no rootdn, a failed search), yes. */
+static int below_holds(Operation *op, slap_overinst *on, Entry *e)
 {
-	struct berval pndn = BER_BVNULL;
-	int del = op->o_tag == LDAP_REQ_DELETE, rc;
+	jpkirepo_info *ji = on->on_bi.bi_private;
+	BackendInfo *bi = on->on_info->oi_orig;
+	Operation nop = *op;
+	SlapReply nrs = { REP_RESULT };
+	int subs = LDAP_COMPARE_TRUE, found = 0;
+	slap_callback cb = { .sc_response = found_one, .sc_private = &found };
+	char f[256];
 
-	*text = NULL;
-	if (be_issuffix(op->o_bd, &op->o_req_ndn)) {
-		if (!del) {
-			*text = "cannot rename suffix entry";
-			return LDAP_NAMING_VIOLATION;
-		}
-		if (!be_isroot(op))
-			return LDAP_INSUFFICIENT_ACCESS;
-	} else {
-		dnParent(&op->o_req_ndn, &pndn);
-		if (children_allowed(op, on, &pndn, del || op->orr_nnewSup != NULL ? ACL_WDEL : ACL_WRITE) != 1) {
-			*text = del ? "no write access to parent" : "no write access to parent's children";
-			return LDAP_INSUFFICIENT_ACCESS;
-		}
-	}
-	if (get_assert(op) && test_filter(op, e, get_assertion(op)) != LDAP_COMPARE_TRUE)
-		return LDAP_ASSERTION_FAILED;
-	if (!access_allowed(op, e, slap_schema.si_ad_entry, NULL, del ? ACL_WDEL : ACL_WRITE, NULL)) {
-		*text = del ? "no write access to entry" : "no write access to old entry";
-		return LDAP_INSUFFICIENT_ACCESS;
-	}
-	if (del || op->orr_nnewSup == NULL || dn_match(&pndn, op->orr_nnewSup))
-		return LDAP_SUCCESS;
-	rc = children_allowed(op, on, op->orr_nnewSup, ACL_WADD);
-	if (rc < 0) {
-		*text = "new superior not found";
-		return LDAP_NO_SUCH_OBJECT;
-	}
-	if (rc == 0) {
-		*text = "no write access to new superior's children";
-		return LDAP_INSUFFICIENT_ACCESS;
-	}
-	return LDAP_SUCCESS;
+	if (bi->bi_has_subordinates != NULL && bi->bi_has_subordinates(op, e, &subs) == LDAP_SUCCESS &&
+	    subs != LDAP_COMPARE_TRUE)
+		return 0;
+	if (BER_BVISEMPTY(&op->o_bd->be_rootndn))
+		return 1;
+	snprintf(f, sizeof(f), "(|(%s=*)(%s=*)(%s=*))", ji->ad_crl->ad_cname.bv_val, ji->ad_arl->ad_cname.bv_val,
+		ji->ad_cacert->ad_cname.bv_val);
+	nop.o_tag = LDAP_REQ_SEARCH;
+	nop.o_callback = &cb;
+	nop.o_ctrls = NULL;	/* none of the rename's controls (assertion, noop…) applies here */
+	memset(nop.o_ctrlflag, 0, sizeof(nop.o_ctrlflag));
+	nop.ors_scope = LDAP_SCOPE_SUBORDINATE;
+	nop.ors_deref = LDAP_DEREF_NEVER;
+	nop.ors_limit = NULL;
+	nop.ors_slimit = 1;
+	nop.ors_tlimit = SLAP_NO_LIMIT;
+	nop.ors_attrs = slap_anlist_no_attrs;
+	nop.ors_attrsonly = 1;
+	ber_str2bv(f, 0, 0, &nop.ors_filterstr);
+	nop.ors_filter = str2filter_x(&nop, f);
+	nop.o_dn = op->o_bd->be_rootdn;
+	nop.o_ndn = op->o_bd->be_rootndn;
+	nop.o_bd = on->on_info->oi_origdb;
+	if (nop.ors_filter == NULL)
+		return 1;
+	nop.o_bd->be_search(&nop, &nrs);
+	filter_free_x(&nop, nop.ors_filter, 1);
+	return found || (nrs.sr_err != LDAP_SUCCESS && nrs.sr_err != LDAP_SIZELIMIT_EXCEEDED &&
+			 nrs.sr_err != LDAP_NO_SUCH_OBJECT);
+}
+
+/* The backend's answer to the No-Op run of a delete or rename that would take a CRL, the ARL
+ * or CA certificates away: "would have done it" becomes rule entry-kept; any other answer
+ * (its ACLs, the assertion, the new DN…) goes out as the backend gave it. */
+static int kept_answered(Operation *op, SlapReply *rs)
+{
+	static __thread char text[600];	/* slapd logs sr_text after the callbacks' cleanup */
+	slap_overinst *on = op->o_callback->sc_private;
+	jpki_verdict v;
+
+	if (rs->sr_type != REP_RESULT || rs->sr_err != LDAP_X_NO_OPERATION)
+		return SLAP_CB_CONTINUE;
+	jpki_verdict_refuse(&v, JPKI_RULE_ENTRY_KEPT, "%s %s CRL, the ARL or CA certificates: it is %s "
+		"(a CRL names its entry, and verifiers would lose its revocations); publish a new CRL instead",
+		op->o_req_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "holds a" : "holds, or has entries under it that hold, a",
+		op->o_tag == LDAP_REQ_DELETE ? "not deleted" : "not renamed");
+	record_refusal(op, on->on_bi.bi_private, "crl-publish", &v);
+	snprintf(text, sizeof(text), "%s", v.text);
+	rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
+	rs->sr_text = text;
+	return SLAP_CB_CONTINUE;
+}
+
+static int kept_done(Operation *op, SlapReply *rs)
+{
+	if (rs->sr_type == REP_RESULT)
+		jpkirepo_callback_pop(op, 0);
+	return SLAP_CB_CONTINUE;
 }
 
 /* A CRL names its entry (rule (d)) and the responder answers "good" only while every
  * partition has its CRL: an entry holding a CRL, the ARL or CA certificates is therefore
- * neither deleted (its revocations would vanish) nor renamed (its CRL would sit under
- * another partition's name), by anyone. A caller the backend would refuse anyway gets the
- * backend's own answer (removal_answer), the same as for an entry without a CRL; only one
- * its ACLs would let go on is told rule entry-kept. Either way the entry stays: should the
- * mirror of back-mdb's checks ever differ from them, the entry is still kept. Replication
+ * neither deleted (its revocations would vanish) nor renamed, nor an entry above such ones
+ * (a rename moves its subtree), by anyone, the rootdn included. The operation still goes to
+ * the backend, as a No-Op (back-mdb runs every check and aborts its transaction): a caller it
+ * refuses gets its own answer, the same as for an entry without them, and learns nothing;
+ * one it would let through is told rule entry-kept (kept_answered). In an LDAP transaction
+ * (RFC 5805), where back-mdb does not honour the No-Op, nothing at or under the CA entry is
+ * deleted or renamed. An entry that holds nothing is deleted or renamed under the lock a CRL
+ * is published under, so that a first CRL written meanwhile does not go with it. Replication
  * applies what the provider allowed. */
 static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	jpki_verdict v;
 	Entry *e = NULL;
-	const char *text = NULL;
-	int holds, rc = LDAP_SUCCESS;
+	int holds, lock;
 
-	if (be_shadow_update(op) ||
-	    overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL)
-		return 0;	/* no such entry: the backend says so */
-	holds = ours_in_attrs(ji, e->e_attrs);
-	if (holds)
-		rc = removal_answer(op, on, e, &text);
-	overlay_entry_release_ov(op, e, 0, on);
-	if (!holds)
+	if (be_shadow_update(op))
 		return 0;
-	if (rc != LDAP_SUCCESS) {
-		send_ldap_error(op, rs, rc, text);
+	if (op->o_txnSpec) {
+		if (BER_BVISEMPTY(&ji->ca_ndn) || !dnIsSuffix(&op->o_req_ndn, &ji->ca_ndn))
+			return 0;
+		jpki_verdict_refuse(&v, JPKI_RULE_NO_TRANSACTION, "entries at or under %s are not %s in an "
+			"LDAP transaction (RFC 5805): whether they may go is decided outside one",
+			ji->ca_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "deleted" : "renamed");
+		record_refusal(op, ji, "crl-publish", &v);
+		send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
 		return -1;
 	}
-	jpki_verdict_refuse(&v, JPKI_RULE_ENTRY_KEPT, "%s holds a CRL, the ARL or CA certificates: it is %s "
-		"(its CRL names it, and verifiers would lose its revocations); publish a new CRL instead",
-		op->o_req_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "not deleted" : "not renamed");
-	record_refusal(op, ji, "crl-publish", &v);
-	send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
-	return -1;
+	/* Not for the registry and above it: its checks take the registry's lock first, and a
+	 * write that touches both takes the two in that order (no CRL is published there). */
+	lock = !jpkirepo_in_registry(ji, &op->o_req_ndn) && !jpkirepo_registry_base_or_above(ji, &op->o_req_ndn);
+	if (lock)
+		ldap_pvt_thread_mutex_lock(&ji->write_lock);
+	if (overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL) {
+		if (lock)
+			ldap_pvt_thread_mutex_unlock(&ji->write_lock);
+		return 0;	/* no such entry: the backend says so */
+	}
+	holds = ours_in_attrs(ji, e->e_attrs) || (op->o_tag == LDAP_REQ_MODRDN && below_holds(op, on, e));
+	overlay_entry_release_ov(op, e, 0, on);
+	if (!holds && lock) {
+		jpkirepo_hold_until_answered(op, &ji->write_lock, NULL, NULL);
+		return 0;
+	}
+	if (lock)
+		ldap_pvt_thread_mutex_unlock(&ji->write_lock);
+	if (!holds)
+		return 0;
+	jpkirepo_callback_push(op, kept_answered, kept_done, on);
+	if (op->o_noop == SLAP_CONTROL_NONE)
+		op->o_noop = SLAP_CONTROL_NONCRITICAL;
+	return 0;
 }
 
 /* What an add or modify is, for the record of its refusal in a transaction; NULL: neither. */
