@@ -232,6 +232,14 @@ t_eq "the CRL is still there" "$before" "$(stored "$P1")"
 out=$(instance_ldap "$DIR" ldapmodrdn "$REPO_CA_DN" "ou=Chiba" 2>&1)
 t_match "renaming the CA entry is refused (the registry under it, first)" "rule (registry-values|entry-kept)" "$out"
 t_eq "the CA entry is still there, its CA certificates with it" "$before_ca" "$(stored "$REPO_CA_DN" "cACertificate;binary")"
+# In an LDAP transaction back-mdb does not honour the No-Op: nothing under the CA entry is
+# deleted there, whether it holds a CRL or not (ldapmodify prints the transaction's end).
+for dn in "$P1" "$spare"; do
+	out=$(printf 'dn: %s\nchangetype: delete\n' "$dn" | instance_ldap "$DIR" ldapmodify -E txn=commit 2>&1)
+	t_match "a delete in an LDAP transaction under the CA entry is refused (${dn%%,*})" "unwilling to perform" \
+		"$(tr 'A-Z' 'a-z' <<<"$out")"
+done
+t_eq "... the partition and its CRL stay" "$before" "$(stored "$P1")"
 t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "$spare"
 
 t_done
