@@ -28,20 +28,11 @@ void jpki_utc_iso(time_t t, char out[JPKI_UTC_ISO_LEN + 1]);
  * 0000-9999, as jpki_utc_iso. */
 void jpki_utc_day(time_t t, char out[JPKI_UTC_DAY_LEN + 1]);
 
-/* HTTP-dates (RFC 9110 5.6.7), the one form the responder writes and the three it reads. */
+/* HTTP-dates (RFC 9110 5.6.7): the one form the responder writes. */
 #define JPKI_HTTP_DATE_LEN 29	/* strlen("Sun, 06 Nov 1994 08:49:37 GMT") */
 
 /* t as an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT". A t outside years 0000-9999 gives
  * "Thu, 01 Jan 1970 00:00:00 GMT": a header never carries a text of another shape. */
 void jpki_http_date(time_t t, char out[JPKI_HTTP_DATE_LEN + 1]);
-
-/* text, whole, as an HTTP-date: an IMF-fixdate, or one of the obsolete forms RFC 9110 5.6.7
- * asks recipients to accept, rfc850-date ("Sunday, 06-Nov-94 08:49:37 GMT") and asctime-date
- * ("Sun Nov  6 08:49:37 1994"), in UTC. Names are matched case for case as the grammar
- * spells them; the weekday is not checked against the date. A two-digit year is the one
- * nearest now that is not more than 50 years after now's year. A leap second :60 counts as
- * the second after :59. 0, or -1 with *out untouched when text is none of these or names a
- * time the calendar does not have (jpki_utc_from_fields). */
-int jpki_http_date_parse(const char *text, time_t now, time_t *out);
 
 #endif

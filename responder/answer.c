@@ -204,8 +204,8 @@ static int add_statuses(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const snapshot *s
 		const revoked *r;
 
 		if (k == NULL) {
-			/* An issuer this responder does not serve. Its Last-Modified is now: a CA
-			 * served later brings older CRLs, so no date tells the change. */
+			/* An issuer this responder does not serve: dated now, no Last-Modified (a CA
+			 * served later brings older CRLs, so no date tells the change). */
 			info->one_certid = false;
 			OCSP_id_get0_info(NULL, NULL, NULL, &serial, id);
 			note_certid(certids, serial, "unknown");

@@ -246,34 +246,15 @@ static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info,
 	return info->etag[0] == '\0' || add_header(r, MHD_HTTP_HEADER_ETAG, info->etag);
 }
 
-static enum MHD_Result count_if_modified_since(void *cls, enum MHD_ValueKind kind, const char *key,
-	const char *value)
-{
-	(void)kind;
-	(void)value;
-	if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0)
-		(*(int *)cls)++;
-	return MHD_YES;
-}
-
 /* The client holds this answer already (a 304; the caller asks only for a cacheable answer
- * to a GET or HEAD). If-None-Match, when sent, decides alone (RFC 9110 13.2.2): its ETag
- * named. Else If-Modified-Since (RFC 9110 13.1.3), for an answer about one CertID (the RFC
- * 5019 profile; ocspd_answer_info.one_certid says why not more): Last-Modified not after its
- * date; one that is no HTTP-date, or more than one, is ignored. */
-static bool not_modified(struct MHD_Connection *conn, const ocspd_answer_info *info, time_t now)
+ * to a GET or HEAD): If-None-Match names its ETag, which is exact. If-Modified-Since is not
+ * used: no date tells every change (another partition's newer CRL changes a "good" answer's
+ * nextUpdate and leaves its thisUpdate), and a 304 would keep a client on a stale answer. */
+static bool not_modified(struct MHD_Connection *conn, const ocspd_answer_info *info)
 {
 	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	const char *ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-	time_t since;
-	int n = 0;
 
-	if (inm != NULL)
-		return etag_matches(inm, info->etag);
-	if (ims == NULL || jpki_http_date_parse(ims, now, &since) < 0)
-		return false;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_if_modified_since, &n);
-	return n == 1 && info->one_certid && last_modified(info, now) <= since;
+	return inm != NULL && etag_matches(inm, info->etag);
 }
 
 /* Hands the OCSP answer (always a 200, whatever its responseStatus) to libmicrohttpd, which
@@ -287,7 +268,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, bool get, unsign
 	struct MHD_Response *r;
 	time_t now = time(NULL);
 	bool cacheable = get && info->cacheable;
-	bool unchanged = cacheable && not_modified(conn, info, now);
+	bool unchanged = cacheable && not_modified(conn, info);
 
 	r = MHD_create_response_from_buffer_with_free_callback(len, der, free_openssl);
 	if (r == NULL) {

@@ -94,11 +94,10 @@ typedef struct ocspd_answer_info {
 	 * earliest nextUpdate, when the first of them goes stale. The OCSP thisUpdate of each
 	 * SingleResponse is its own. */
 	time_t last_modified, next_update, produced_at;
-	/* One CertID: a later answer that says "revoked" where this one says "good" has a later
-	 * thisUpdate (its partition's newer CRL, against the oldest partition's), so
-	 * If-Modified-Since can be answered from last_modified. With several it cannot: a
-	 * partition's newer CRL may still be older than another CertID's thisUpdate; nor for an
-	 * issuer answered unknown. */
+	/* One CertID of an issuer served: the answer carries Last-Modified (RFC 5019 6.2, its
+	 * thisUpdate). Not with several: a partition's newer CRL may still be older than another
+	 * CertID's thisUpdate, and a shared cache would answer If-Modified-Since from the header;
+	 * nor for an issuer answered unknown (dated now: a CA served later brings older CRLs). */
 	bool one_certid;
 	char etag[80];		/* quoted, for ETag / If-None-Match */
 	int response_status;	/* OCSP responseStatus sent */
