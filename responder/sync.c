@@ -406,8 +406,10 @@ static void *run(void *arg)
 				changed = true;
 			}
 			/* not while a snapshot could not be built: the one in force is older than
-			 * what slapd sent, and slapd has not confirmed that one */
-			if (rc == LDAP_SUCCESS && !refreshing && !dirty)
+			 * what slapd sent, and slapd has not confirmed that one. Also when the poll
+			 * ends the connection: what slapd sent before is in the snapshot, and a
+			 * refresh completed just before a stop confirms the copy saved next. */
+			if (!refreshing && !dirty)
 				confirm();
 			if (unsaved && (!changed || time(NULL) - saved_at >= SAVE_EVERY))
 				save();
