@@ -52,6 +52,14 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
 		return 1;
 	}
+	/* Rule entry-kept asks the backend for a No-Op run of a delete or rename (write.c):
+	 * back-mdb honours it; another backend might carry the operation out. */
+	if (strcmp(on->on_info->oi_orig->bi_type, "mdb") != 0) {
+		snprintf(cr->msg, sizeof(cr->msg), "jpkirepo: the database must be back-mdb (this one is %s): "
+			"rule entry-kept relies on its No-Op", on->on_info->oi_orig->bi_type);
+		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
+		return 1;
+	}
 	/* slapcat, slapindex…: no operation is answered, and the running slapd may hold the
 	 * trail; a tool must not write into it. */
 	if (slapMode & SLAP_TOOL_MODE)

@@ -445,20 +445,25 @@ static int refuse_txn(Operation *op, SlapReply *rs, jpkirepo_info *ji, const cha
 	return -1;
 }
 
+/* The first entry found ends the search: one is enough. */
 static int found_one(Operation *op, SlapReply *rs)
 {
-	if (rs->sr_type == REP_SEARCH)
-		*(int *)op->o_callback->sc_private = 1;
-	return 0;
+	if (rs->sr_type != REP_SEARCH)
+		return 0;
+	*(int *)op->o_callback->sc_private = 1;
+	return LDAP_SIZELIMIT_EXCEEDED;
 }
 
 /* Whether an entry under e (a rename moves them all) holds a CRL, the ARL or CA certificates:
- * searched as the database's rootdn (ACLs that hide a value from the writer must not hide it
- * here); in doubt (no rootdn, a failed search), yes. */
+ * asked of the backend itself, below this overlay (as a search through it, it would be a read
+ * recorded in the trail), as the database's rootdn (ACLs that hide a value from the writer
+ * must not hide it here), referral objects included; in doubt (no rootdn, a failed search),
+ * yes. */
 static int below_holds(Operation *op, slap_overinst *on, Entry *e)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	BackendInfo *bi = on->on_info->oi_orig;
+	BackendDB db = *op->o_bd;
 	Operation nop = *op;
 	SlapReply nrs = { REP_RESULT };
 	int subs = LDAP_COMPARE_TRUE, found = 0;
@@ -472,14 +477,17 @@ static int below_holds(Operation *op, slap_overinst *on, Entry *e)
 		return 1;
 	snprintf(f, sizeof(f), "(|(%s=*)(%s=*)(%s=*))", ji->ad_crl->ad_cname.bv_val, ji->ad_arl->ad_cname.bv_val,
 		ji->ad_cacert->ad_cname.bv_val);
+	db.bd_info = bi;
+	nop.o_bd = &db;
 	nop.o_tag = LDAP_REQ_SEARCH;
 	nop.o_callback = &cb;
 	nop.o_ctrls = NULL;	/* none of the rename's controls (assertion, noop…) applies here */
 	memset(nop.o_ctrlflag, 0, sizeof(nop.o_ctrlflag));
+	nop.o_managedsait = SLAP_CONTROL_CRITICAL;	/* referral objects as entries */
 	nop.ors_scope = LDAP_SCOPE_SUBORDINATE;
 	nop.ors_deref = LDAP_DEREF_NEVER;
 	nop.ors_limit = NULL;
-	nop.ors_slimit = 1;
+	nop.ors_slimit = SLAP_NO_LIMIT;
 	nop.ors_tlimit = SLAP_NO_LIMIT;
 	nop.ors_attrs = slap_anlist_no_attrs;
 	nop.ors_attrsonly = 1;
@@ -487,13 +495,11 @@ static int below_holds(Operation *op, slap_overinst *on, Entry *e)
 	nop.ors_filter = str2filter_x(&nop, f);
 	nop.o_dn = op->o_bd->be_rootdn;
 	nop.o_ndn = op->o_bd->be_rootndn;
-	nop.o_bd = on->on_info->oi_origdb;
 	if (nop.ors_filter == NULL)
 		return 1;
-	nop.o_bd->be_search(&nop, &nrs);
+	bi->bi_op_search(&nop, &nrs);
 	filter_free_x(&nop, nop.ors_filter, 1);
-	return found || (nrs.sr_err != LDAP_SUCCESS && nrs.sr_err != LDAP_SIZELIMIT_EXCEEDED &&
-			 nrs.sr_err != LDAP_NO_SUCH_OBJECT);
+	return found || (nrs.sr_err != LDAP_SUCCESS && nrs.sr_err != LDAP_NO_SUCH_OBJECT);
 }
 
 /* The backend's answer to the No-Op run of a delete or rename that would take a CRL, the ARL
@@ -532,8 +538,9 @@ static int kept_done(Operation *op, SlapReply *rs)
  * the backend, as a No-Op (back-mdb runs every check and aborts its transaction): a caller it
  * refuses gets its own answer, the same as for an entry without them, and learns nothing;
  * one it would let through is told rule entry-kept (kept_answered). In an LDAP transaction
- * (RFC 5805), where back-mdb does not honour the No-Op, nothing at or under the CA entry is
- * deleted or renamed. An entry that holds nothing is deleted or renamed under the lock a CRL
+ * (RFC 5805), where back-mdb does not honour the No-Op, nothing at, under or above the CA
+ * entry is deleted or renamed (by position: the answer tells nobody what an entry holds).
+ * An entry that cannot be read counts as one that holds them. An entry that holds nothing is deleted or renamed under the lock a CRL
  * is published under, so that a first CRL written meanwhile does not go with it. Replication
  * applies what the provider allowed. */
 static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
@@ -541,32 +548,47 @@ static int refuse_entry_gone(Operation *op, SlapReply *rs, slap_overinst *on)
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	jpki_verdict v;
 	Entry *e = NULL;
-	int holds, lock;
+	int holds, lock, rc;
 
 	if (be_shadow_update(op))
 		return 0;
 	if (op->o_txnSpec) {
-		if (BER_BVISEMPTY(&ji->ca_ndn) || !dnIsSuffix(&op->o_req_ndn, &ji->ca_ndn))
+		/* By position, not by what the entry holds: the answer tells nobody that. */
+		if (!BER_BVISEMPTY(&ji->ca_ndn) && !dnIsSuffix(&op->o_req_ndn, &ji->ca_ndn) &&
+		    !dnIsSuffix(&ji->ca_ndn, &op->o_req_ndn))
 			return 0;
-		jpki_verdict_refuse(&v, JPKI_RULE_NO_TRANSACTION, "entries at or under %s are not %s in an "
-			"LDAP transaction (RFC 5805): whether they may go is decided outside one",
-			ji->ca_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "deleted" : "renamed");
+		jpki_verdict_refuse(&v, JPKI_RULE_NO_TRANSACTION, "%s: the CA entry, the entries under it and "
+			"those above it are not %s in an LDAP transaction (RFC 5805): whether they may go is "
+			"decided outside one", op->o_req_dn.bv_val, op->o_tag == LDAP_REQ_DELETE ? "deleted" : "renamed");
 		record_refusal(op, ji, "crl-publish", &v);
 		send_ldap_error(op, rs, LDAP_UNWILLING_TO_PERFORM, v.text);
 		return -1;
 	}
-	/* Not for the registry and above it: its checks take the registry's lock first, and a
-	 * write that touches both takes the two in that order (no CRL is published there). */
-	lock = !jpkirepo_in_registry(ji, &op->o_req_ndn) && !jpkirepo_registry_base_or_above(ji, &op->o_req_ndn);
+	/* Not for the registry and above it, nor a rename into it: its checks take the registry's
+	 * lock first, and a write that touches both takes the two in that order (no CRL is
+	 * published there). */
+	lock = !jpkirepo_in_registry(ji, &op->o_req_ndn) && !jpkirepo_registry_base_or_above(ji, &op->o_req_ndn) &&
+	       !(op->o_tag == LDAP_REQ_MODRDN && op->orr_nnewSup != NULL &&
+		 (jpkirepo_in_registry(ji, op->orr_nnewSup) || jpkirepo_registry_base_or_above(ji, op->orr_nnewSup)));
 	if (lock)
 		ldap_pvt_thread_mutex_lock(&ji->write_lock);
-	if (overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on) != LDAP_SUCCESS || e == NULL) {
-		if (lock)
-			ldap_pvt_thread_mutex_unlock(&ji->write_lock);
-		return 0;	/* no such entry: the backend says so */
+	rc = overlay_entry_get_ov(op, &op->o_req_ndn, NULL, NULL, 0, &e, on);
+	if (rc == LDAP_SUCCESS && e != NULL) {
+		holds = ours_in_attrs(ji, e->e_attrs);
+		if (!holds && op->o_tag == LDAP_REQ_MODRDN) {
+			/* the subtree, searched without the lock: publishing does not wait for it */
+			if (lock)
+				ldap_pvt_thread_mutex_unlock(&ji->write_lock);
+			holds = below_holds(op, on, e);
+			if (lock)
+				ldap_pvt_thread_mutex_lock(&ji->write_lock);
+		}
+		overlay_entry_release_ov(op, e, 0, on);
+	} else {
+		/* No such entry: the backend says so, under the lock (an add with a first CRL
+		 * does not slip in before it). It could not be read: as if it held one. */
+		holds = rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT;
 	}
-	holds = ours_in_attrs(ji, e->e_attrs) || (op->o_tag == LDAP_REQ_MODRDN && below_holds(op, on, e));
-	overlay_entry_release_ov(op, e, 0, on);
 	if (!holds && lock) {
 		jpkirepo_hold_until_answered(op, &ji->write_lock, NULL, NULL);
 		return 0;

@@ -194,11 +194,16 @@ t_match "deleting a partition entry holding a CRL is refused, naming the rule" "
 t_eq "the entry and its CRL stay" "$before" "$(stored "$P1")"
 out=$(instance_ldap "$DIR" ldapmodrdn -r "$P1" "cn=999999" 2>&1)
 t_match "renaming it is refused" "rule entry-kept: .*not renamed" "$out"
-# A rename moves the entries under the one renamed: not above a partition holding a CRL.
+# A rename moves the entries under the one renamed: not above a partition holding a CRL. The
+# search for them is the overlay's own, below it: no read of a CRL is recorded for it.
+reads() { cat "$DIR"/audit/slapd-*.jsonl | grep -c '"event":"crl-read"'; }
+reads_before=$(reads)
 out=$(instance_ldap "$DIR" ldapmodrdn -r "ou=CRL Distribution Points,$REPO_CA_DN" "ou=X" 2>&1)
+reads_after=$(reads)
 t_match "renaming the partitions' parent is refused" \
 	"rule entry-kept: ou=CRL Distribution Points,.* holds, or has entries under it that hold, a CRL.*not renamed" "$out"
 t_eq "the CRL is still under its own name" "$before" "$(stored "$P1")"
+t_eq "... and the search of its subtree is recorded as no read" "$reads_before" "$reads_after"
 spare=$(spare_partition "$DIR")
 # The backend decides, as a No-Op, whether it would have deleted (renamed) such an entry:
 # whoever it refuses gets its answer, the same for a partition with a CRL as without, and
@@ -238,8 +243,15 @@ for dn in "$P1" "$spare"; do
 	out=$(printf 'dn: %s\nchangetype: delete\n' "$dn" | instance_ldap "$DIR" ldapmodify -E txn=commit 2>&1)
 	t_match "a delete in an LDAP transaction under the CA entry is refused (${dn%%,*})" "unwilling to perform" \
 		"$(tr 'A-Z' 'a-z' <<<"$out")"
+	t_match "... recorded with rule no-transaction" \
+		"\"result\":\"refused: rule no-transaction: ${dn}: the CA entry, the entries under it and those above it are not deleted" \
+		"$(grep '"event":"crl-publish"' "$DIR"/audit/slapd-*.jsonl | tail -1)"
 done
 t_eq "... the partition and its CRL stay" "$before" "$(stored "$P1")"
+other="ou=Other,$REPO_SUFFIX"
+printf 'dn: %s\nobjectClass: organizationalUnit\nou: Other\n' "$other" | instance_ldap "$DIR" ldapadd >/dev/null 2>&1
+out=$(printf 'dn: %s\nchangetype: delete\n' "$other" | instance_ldap "$DIR" ldapmodify -E txn=commit 2>&1)
+t_not "a delete in a transaction beside the CA entry is carried out" instance_ldap "$DIR" ldapsearch -LLL -b "$other" -s base dn
 t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "$spare"
 
 t_done
