@@ -56,7 +56,7 @@ static int jpkirepo_db_open(BackendDB *be, ConfigReply *cr)
 	 * back-mdb honours it; another backend might carry the operation out. */
 	if (strcmp(on->on_info->oi_orig->bi_type, "mdb") != 0) {
 		snprintf(cr->msg, sizeof(cr->msg), "jpkirepo: the database must be back-mdb (this one is %s): "
-			"rule entry-kept relies on its No-Op", on->on_info->oi_orig->bi_type);
+			"the overlay keeps entries holding CRLs through its No-Op", on->on_info->oi_orig->bi_type);
 		Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
 		return 1;
 	}
