@@ -87,6 +87,13 @@ void jpkirepo_registry_changed(jpkirepo_registry *r);
 int jpkirepo_registry_allows(Operation *op, slap_overinst *on, jpkirepo_registry *r,
 	struct berval *ndn, char *why, size_t whylen);
 
+/* jpkirepo_search.c: an attribute-less search of the backend below the overlays, as the
+ * database's rootdn, without the operation's controls, referral objects as entries; each
+ * entry goes to cb (whose response returning LDAP_SIZELIMIT_EXCEEDED ends the search). The
+ * search's result; LDAP_UNWILLING_TO_PERFORM when the database has no rootdn. */
+int jpkirepo_root_search(Operation *op, slap_overinst *on, struct berval *dn, struct berval *ndn, int scope,
+	const char *filter, slap_callback *cb);
+
 /* jpkirepo_hold.c: a callback put first on the operation (in its memory context), and taken
  * off and freed by its cleanup at the end (with its private data when free_priv). */
 slap_callback *jpkirepo_callback_push(Operation *op, slap_response *response, slap_response *cleanup,

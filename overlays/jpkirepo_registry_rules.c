@@ -138,17 +138,16 @@ static void filter_add(Operation *op, struct berval *f, const char *attr, const 
 	op->o_tmpfree(esc.bv_val, op->o_tmpmemctx);
 }
 
-/* Searches the registry, as the database's rootdn, for another entry with one of r's
- * certificate hashes or subjects. */
+/* Searches the registry (as the database's rootdn, jpkirepo_root_search) for another entry
+ * with one of r's certificate hashes or subjects. */
 static int check_unique(Operation *op, slap_overinst *on, jpkirepo_info *ji,
 	const jpki_registry_entry *r, struct berval *self, jpki_verdict *v)
 {
-	Operation nop = *op;
-	SlapReply nrs = { REP_RESULT };
 	owner o = { self, "" };
 	slap_callback cb = { .sc_response = owner_found, .sc_private = &o };
 	struct berval f = BER_BVNULL;
 	size_t i;
+	int rc;
 
 	if (r->sha256.n + r->subjects.n == 0)
 		return 0;
@@ -166,35 +165,11 @@ static int check_unique(Operation *op, slap_overinst *on, jpkirepo_info *ji,
 	f.bv_val[f.bv_len++] = ')';
 	f.bv_val[f.bv_len] = '\0';
 
-	nop.o_tag = LDAP_REQ_SEARCH;
-	nop.o_callback = &cb;
-	/* None of the write's controls (assertion, noop, permissive…) applies to this search. */
-	nop.o_ctrls = NULL;
-	memset(nop.o_ctrlflag, 0, sizeof(nop.o_ctrlflag));
-	nop.o_req_dn = ji->verifier_base;
-	nop.o_req_ndn = ji->verifier_nbase;
-	nop.ors_scope = LDAP_SCOPE_SUBTREE;
-	nop.ors_deref = LDAP_DEREF_NEVER;
-	nop.ors_limit = NULL;
-	nop.ors_slimit = SLAP_NO_LIMIT;
-	nop.ors_tlimit = SLAP_NO_LIMIT;
-	nop.ors_attrs = slap_anlist_no_attrs;
-	nop.ors_attrsonly = 1;
-	nop.ors_filterstr = f;
-	nop.ors_filter = str2filter_x(&nop, f.bv_val);
-	nop.o_dn = op->o_bd->be_rootdn;
-	nop.o_ndn = op->o_bd->be_rootndn;
-	nop.o_bd = on->on_info->oi_origdb;
-	if (nop.ors_filter == NULL) {
-		op->o_tmpfree(f.bv_val, op->o_tmpmemctx);
-		return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_UNIQUE, "the registry cannot be searched");
-	}
-	nop.o_bd->be_search(&nop, &nrs);
-	filter_free_x(&nop, nop.ors_filter, 1);
+	rc = jpkirepo_root_search(op, on, &ji->verifier_base, &ji->verifier_nbase, LDAP_SCOPE_SUBTREE, f.bv_val, &cb);
 	op->o_tmpfree(f.bv_val, op->o_tmpmemctx);
-	if (nrs.sr_err != LDAP_SUCCESS && nrs.sr_err != LDAP_NO_SUCH_OBJECT)
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
 		return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_UNIQUE, "the registry cannot be searched: %s",
-			ldap_err2string(nrs.sr_err));
+			ldap_err2string(rc));
 	if (o.dn[0] != '\0')
 		return jpki_verdict_refuse(v, JPKI_RULE_REGISTRY_UNIQUE,
 			"a certificate or subject of this entry is already registered to %s: one "

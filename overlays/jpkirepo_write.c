@@ -454,52 +454,24 @@ static int found_one(Operation *op, SlapReply *rs)
 	return LDAP_SIZELIMIT_EXCEEDED;
 }
 
-/* Whether an entry under e (a rename moves them all) holds a CRL, the ARL or CA certificates:
- * asked of the backend itself, below this overlay (as a search through it, it would be a read
- * recorded in the trail), as the database's rootdn (ACLs that hide a value from the writer
- * must not hide it here), referral objects included; in doubt (no rootdn, a failed search),
+/* Whether an entry under e (a rename moves them all) holds a CRL, the ARL or CA certificates
+ * (jpkirepo_root_search: no read is recorded for it); in doubt (no rootdn, a failed search),
  * yes. */
 static int below_holds(Operation *op, slap_overinst *on, Entry *e)
 {
 	jpkirepo_info *ji = on->on_bi.bi_private;
 	BackendInfo *bi = on->on_info->oi_orig;
-	BackendDB db = *op->o_bd;
-	Operation nop = *op;
-	SlapReply nrs = { REP_RESULT };
-	int subs = LDAP_COMPARE_TRUE, found = 0;
+	int subs = LDAP_COMPARE_TRUE, found = 0, rc;
 	slap_callback cb = { .sc_response = found_one, .sc_private = &found };
 	char f[256];
 
 	if (bi->bi_has_subordinates != NULL && bi->bi_has_subordinates(op, e, &subs) == LDAP_SUCCESS &&
 	    subs != LDAP_COMPARE_TRUE)
 		return 0;
-	if (BER_BVISEMPTY(&op->o_bd->be_rootndn))
-		return 1;
 	snprintf(f, sizeof(f), "(|(%s=*)(%s=*)(%s=*))", ji->ad_crl->ad_cname.bv_val, ji->ad_arl->ad_cname.bv_val,
 		ji->ad_cacert->ad_cname.bv_val);
-	db.bd_info = bi;
-	nop.o_bd = &db;
-	nop.o_tag = LDAP_REQ_SEARCH;
-	nop.o_callback = &cb;
-	nop.o_ctrls = NULL;	/* none of the rename's controls (assertion, noop…) applies here */
-	memset(nop.o_ctrlflag, 0, sizeof(nop.o_ctrlflag));
-	nop.o_managedsait = SLAP_CONTROL_CRITICAL;	/* referral objects as entries */
-	nop.ors_scope = LDAP_SCOPE_SUBORDINATE;
-	nop.ors_deref = LDAP_DEREF_NEVER;
-	nop.ors_limit = NULL;
-	nop.ors_slimit = SLAP_NO_LIMIT;
-	nop.ors_tlimit = SLAP_NO_LIMIT;
-	nop.ors_attrs = slap_anlist_no_attrs;
-	nop.ors_attrsonly = 1;
-	ber_str2bv(f, 0, 0, &nop.ors_filterstr);
-	nop.ors_filter = str2filter_x(&nop, f);
-	nop.o_dn = op->o_bd->be_rootdn;
-	nop.o_ndn = op->o_bd->be_rootndn;
-	if (nop.ors_filter == NULL)
-		return 1;
-	bi->bi_op_search(&nop, &nrs);
-	filter_free_x(&nop, nop.ors_filter, 1);
-	return found || (nrs.sr_err != LDAP_SUCCESS && nrs.sr_err != LDAP_NO_SUCH_OBJECT);
+	rc = jpkirepo_root_search(op, on, &op->o_req_dn, &op->o_req_ndn, LDAP_SCOPE_SUBORDINATE, f, &cb);
+	return found || (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT);
 }
 
 /* The backend's answer to the No-Op run of a delete or rename that would take a CRL, the ARL

@@ -12,6 +12,7 @@ overlays_jpkirepo_la_SOURCES = \
 	overlays/jpkirepo_registry.c \
 	overlays/jpkirepo_registry_rules.c \
 	overlays/jpkirepo_hold.c \
+	overlays/jpkirepo_search.c \
 	overlays/jpkirepo_audit.c
 overlays_jpkirepo_la_CPPFLAGS = -I$(OPENLDAP_SRC)/include -I$(OPENLDAP_SRC)/servers/slapd $(AM_CPPFLAGS)
 overlays_jpkirepo_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
