@@ -10,9 +10,9 @@
  *    and which no entry holds (the overlay refuses it on write), so the answer is exactly
  *    that of an attribute nobody holds — a NOT around it included; for those who may read
  *    it, the same filters and compares are reads, recorded (jpkirepo_audit.c) like values;
- *  - the assertion control of a modify, delete or rename is turned the same way for anyone
- *    who does not write CRLs, readers included: the backend tests it before the write's
- *    ACLs, where its answer would be an unrecorded read;
+ *  - the assertion control of a modify, delete or rename is turned the same way for
+ *    everyone: the backend tests it before the write's ACLs, where its answer would be an
+ *    unrecorded read;
  *  - a persistent search (RFC 4533 refreshAndPersist) is for the rootdn, the publisher and
  *    the readers only: syncprov sends its changes outside the search operation, where
  *    neither of the above nor the audit trail's record of the read can act.
