@@ -171,6 +171,18 @@ vexit() {
 	fi
 }
 vfail() { vexit 1 "$@"; }
+# usage_named NAME TEXT TEXT2 CMD…: CMD exits 2 (usage), saying TEXT and then TEXT2 ("" for none).
+usage_named() {
+	local name=$1 t1=$2 t2=$3 out rc
+	shift 3
+	out=$("$@" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 2 ] && [[ $out == *"$t1"*"$t2"* ]]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "exit $rc"
+		_t_show "$out"
+	fi
+}
 vok() { vexit 0 "$@"; }
 D1=slapd-2026-11-25.jsonl
 D2=slapd-2026-11-26.jsonl
@@ -305,13 +317,8 @@ vfail "another hash at that seq noted" "rule expect: its hash is [0-9a-f]{64}, n
 	--dir "$L" --expect "slapd:${head%%:*}:$(printf '%064d' 1)"
 for x in "" "5" "slapd:5" "0:$(printf '%064d' 1)" "x:y:5:$(printf '%064d' 1)" "5:$(printf '%063d' 1)" "5:$(printf '%064d' 1)g" \
 	":5:$(printf '%064d' 1)"; do
-	out=$("$JPKI" audit verify --dir "$L" --expect "$x" 2>&1) && rc=0 || rc=$?
-	if [ "$rc" = 2 ] && [[ $out == *"--expect '$x' is not [COMPONENT:]SEQ:HASH"* ]]; then
-		t_pass "--expect '$x': usage (2), named"
-	else
-		t_fail "--expect '$x': usage (2), named" "exit $rc"
-		_t_show "$out"
-	fi
+	usage_named "--expect '$x': usage (2), named" "--expect '$x' is not [COMPONENT:]SEQ:HASH" "" \
+		"$JPKI" audit verify --dir "$L" --expect "$x"
 done
 "$AW" --dir "$B" --count 2 --start 2026-11-27T01:00:00Z >/dev/null
 out=$("$JPKI" audit verify --dir "$B" --expect "$head" 2>&1) && rc=0 || rc=$?
@@ -408,13 +415,8 @@ t_ok "report SVG is well-formed XML" xmllint --noout "$T/chart.svg"
 t_not "report without --month" "$JPKI" report provision --dir "$R"
 # --month is exactly YYYY-MM: sscanf took "2026- 1".
 for m in "2026- 1" "2026-1" "2026-1 " " 2026-01" "+026-01" "2026-00" "2026-13" "1969-12" "2026/10" "2026-10-01" ""; do
-	out=$("$JPKI" report provision --dir "$R" --month "$m" --csv 2>&1) && rc=0 || rc=$?
-	if [ "$rc" = 2 ] && [[ $out == *"--month '$m' is not YYYY-MM"* ]]; then
-		t_pass "report --month '$m': usage (2), named"
-	else
-		t_fail "report --month '$m': usage (2), named" "exit $rc"
-		_t_show "$out"
-	fi
+	usage_named "report --month '$m': usage (2), named" "--month '$m' is not YYYY-MM" "" \
+		"$JPKI" report provision --dir "$R" --month "$m" --csv
 done
 # A file of the month that cannot be taken in (its name not copied: out of memory) fails the
 # report, which is not printed; it used to end the list there and count the rest short.
@@ -517,13 +519,8 @@ t_match "verify --retention 0: usage (2), named" "--retention '0' is not a whole
 # --older-than: the whole text, digits only, in range; the trail is left as it was.
 pbefore=$(ls -l --time-style=+%s.%N "$P" | sha256sum)
 for d in "" "0" " 5" "+5" "-5" "5 " "5d" "1e3" "99999" "9223372036854775807" "99999999999999999999999"; do
-	out=$("$JPKI" audit prune --dir "$P" --older-than "$d" 2>&1) && rc=0 || rc=$?
-	if [ "$rc" = 2 ] && [[ $out == *"--older-than '$d' is not a whole number of days from 1 to "*"(the day it names cannot be before 1970-01-01)"* ]]; then
-		t_pass "prune --older-than '$d': usage (2), named"
-	else
-		t_fail "prune --older-than '$d': usage (2), named" "exit $rc"
-		_t_show "$out"
-	fi
+	usage_named "prune --older-than '$d': usage (2), named" "--older-than '$d' is not a whole number of days from 1 to " \
+		"(the day it names cannot be before 1970-01-01)" "$JPKI" audit prune --dir "$P" --older-than "$d"
 done
 t_eq "... and nothing was pruned" "$pbefore" "$(ls -l --time-style=+%s.%N "$P" | sha256sum)"
 h=$("$JPKI" audit --help)

@@ -191,11 +191,7 @@ static void test_resume(void)
 	size_t n;
 
 	set_clock("2026-05-01T10:00:00Z", 1);
-	a = open_log(dir, "ocspd");
-	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
-	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
-	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
-	jpki_audit_close(a);
+	write_records(dir, "ocspd", "ocsp-request", 3);
 	a = open_log(dir, "ocspd");
 	CU_ASSERT(append(a, "ocsp-request", NULL) == 0);
 	jpki_audit_close(a);
@@ -899,11 +895,7 @@ static void test_anchor_rules(void)
 	size_t n;
 
 	set_clock("2026-04-01T23:59:58Z", 1);
-	a = open_log(dir, "slapd");
-	CU_ASSERT(append(a, "crl-read", NULL) == 0);
-	CU_ASSERT(append(a, "crl-read", NULL) == 0);
-	CU_ASSERT(append(a, "crl-read", NULL) == 0);
-	jpki_audit_close(a);
+	write_records(dir, "slapd", "crl-read", 3);
 	p1 = file_of(dir, "slapd", "2026-04-01");
 	p2 = file_of(dir, "slapd", "2026-04-02");
 	l = lines_of(p1, &n);
@@ -1014,9 +1006,7 @@ static void test_checkpoint_after(void)
 		char *dir = new_dir();
 
 		set_clock("2026-04-01T23:59:59Z", 0);
-		a = open_log(dir, "slapd");
-		CU_ASSERT(append(a, "crl-read", NULL) == 0);
-		jpki_audit_close(a);
+		write_records(dir, "slapd", "crl-read", 1);
 		p1 = file_of(dir, "slapd", "2026-04-01");
 		l = lines_of(p1, &n);
 		CU_ASSERT_FATAL(n == 1);
