@@ -254,4 +254,13 @@ out=$(printf 'dn: %s\nchangetype: delete\n' "$other" | instance_ldap "$DIR" ldap
 t_not "a delete in a transaction beside the CA entry is carried out" instance_ldap "$DIR" ldapsearch -LLL -b "$other" -s base dn
 t_ok "an entry without a CRL is still deleted" instance_ldap "$DIR" ldapdelete "$spare"
 
+# Rule entry-kept relies on back-mdb's No-Op: on another backend (back-ldif here, the same
+# configuration otherwise) the overlay does not open.
+mkdir -p "$T/ldif"
+sed -e 's/^database mdb$/database ldif/' -e '/^maxsize /d' -e '/^index /d' -e "s|^directory .*|directory $T/ldif|" \
+	-e '/^overlay syncprov/d' -e '/^syncprov-/d' "$DIR/conf/slapd.conf" > "$T/ldif.conf"
+out=$(slaptest -f "$T/ldif.conf" 2>&1) && rc=0 || rc=$?
+t_match "the overlay on a back-ldif database does not open, naming why" \
+	"jpkirepo: the database must be back-mdb \\(this one is ldif\\).* rc=1" "$(tr '\n' ' ' <<<"$out") rc=$rc"
+
 t_done
