@@ -237,9 +237,11 @@ static bool cache_headers(struct MHD_Response *r, const ocspd_answer_info *info,
 	snprintf(buf, sizeof(buf), "max-age=%ld, %s, no-transform, must-revalidate", max_age, cache_scope(info));
 	if (!add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, buf))
 		return false;
-	jpki_http_date(last_modified(info, now), buf);
-	if (info->one_certid && !add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, buf))
-		return false;
+	if (info->one_certid) {
+		jpki_http_date(last_modified(info, now), buf);
+		if (!add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, buf))
+			return false;
+	}
 	jpki_http_date(info->next_update, buf);
 	if (!add_header(r, MHD_HTTP_HEADER_EXPIRES, buf))
 		return false;
