@@ -411,6 +411,27 @@ static int enqueue_at(jpki_audit *a, const char *middle, time_t t, long usec, lo
 	return 0;
 }
 
+/* Whether a record at t starts a day file that is not the chain's first. */
+static bool starts_day(const jpki_audit *a, time_t t)
+{
+	return a->head.seq > 0 && t / 86400 != a->head.t / 86400;
+}
+
+/* A checkpoint's outcome (rc of enqueue_checkpoint*): a failure is noticed once, with what
+ * happens meanwhile, until one is signed again. */
+static void checkpoint_noted(jpki_audit *a, int rc, const jpki_err *e, long long seq, const char *meanwhile)
+{
+	if (rc < 0) {
+		if (!a->checkpoint_failing)
+			notice(a, "%s; %s", e->text, meanwhile);
+		a->checkpoint_failing = true;
+		return;
+	}
+	if (a->checkpoint_failing)
+		notice(a, "checkpoint signed again at seq %lld", seq);
+	a->checkpoint_failing = false;
+}
+
 /* A checkpoint record over the head, at t.usec; under mu. The first record of a day file but
  * the chain's first is a day-start checkpoint, whichever path writes it: it signs its day and,
  * when the writer knows it, the day of the record before it (the last one of the files a
@@ -426,7 +447,7 @@ static int enqueue_checkpoint_at(jpki_audit *a, time_t t, long usec, long long *
 	jpki_audit_record r = { .event = "checkpoint", .result = "ok", .identity = "", .auth = "none",
 		.client = "", .method = NULL, .conn = -1, .op = -1, .details = details };
 
-	if (a->head.seq > 0 && t / 86400 != a->head.t / 86400) {
+	if (starts_day(a, t)) {
 		jpki_utc_day(t, day);
 		if (a->head.t > 0)	/* 0: resumed from an anchor alone */
 			jpki_utc_day(a->head.t, after);
@@ -475,21 +496,13 @@ static int enqueue_record(jpki_audit *a, const char *middle, long long *seq, jpk
 {
 	time_t t;
 	long usec;
-	long long ck;
+	long long ck = 0;
 	jpki_err e;
 
 	now(a, &t, &usec);
-	if (a->key != NULL && a->head.seq > 0 && t / 86400 != a->head.t / 86400) {
-		if (enqueue_checkpoint_at(a, t, usec, &ck, &e) < 0) {
-			if (!a->checkpoint_failing)
-				notice(a, "%s; a day file starts without its checkpoint (retrying with each "
-					"record)", e.text);
-			a->checkpoint_failing = true;
-		} else if (a->checkpoint_failing) {
-			notice(a, "checkpoint signed again at seq %lld", ck);
-			a->checkpoint_failing = false;
-		}
-	}
+	if (a->key != NULL && starts_day(a, t))
+		checkpoint_noted(a, enqueue_checkpoint_at(a, t, usec, &ck, &e), &e, ck,
+			"a day file starts without its checkpoint (retrying with each record)");
 	return enqueue_at(a, middle, t, usec, seq, err);
 }
 
@@ -498,19 +511,11 @@ static int enqueue_record(jpki_audit *a, const char *middle, long long *seq, jpk
 static void checkpoint_if_due(jpki_audit *a)
 {
 	jpki_err e;
-	long long seq;
+	long long seq = 0;
 
 	if (a->key == NULL || a->head.since_checkpoint < a->every)
 		return;
-	if (enqueue_checkpoint(a, &seq, &e) < 0) {
-		if (!a->checkpoint_failing)
-			notice(a, "%s; retrying with each record", e.text);
-		a->checkpoint_failing = true;
-		return;
-	}
-	if (a->checkpoint_failing)
-		notice(a, "checkpoint signed again at seq %lld", seq);
-	a->checkpoint_failing = false;
+	checkpoint_noted(a, enqueue_checkpoint(a, &seq, &e), &e, seq, "retrying with each record");
 }
 
 /* Hands w to the pending batch and tells the writer; under mu. */
